@@ -1,0 +1,196 @@
+# mapwatch — top-level Makefile (libbpf-bootstrap lineage).
+#
+#   make            build everything into build/
+#   make test       install what is missing, build the sanitized test suite, run it
+#   make demo       start mapsvc (unsafe mode) and open the live view on it
+#   make bench      regenerate the benchmark tables in README.md
+#   make deps       install the Debian packages the project needs
+#   make install    install mapwatch and its man page (PREFIX=/usr/local)
+#   V=1             show the full commands
+#
+# Intermediates live under build/: build/obj (release), build/asan (the test
+# build, AddressSanitizer + UndefinedBehaviorSanitizer), build/bpf.
+
+OUTPUT   ?= build
+CC       := clang
+BPF_CC   := clang
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m | sed 's/x86_64/x86/' | sed 's/aarch64/arm64/')
+PREFIX   ?= /usr/local
+VERSION  := 0.1.0
+
+WARN      := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+# Frame pointers everywhere so user stacks unwind from BPF; no CET so a
+# function's first instruction is never an endbr64 the kernel must single-step.
+BASEFLAGS := -g -fno-omit-frame-pointer -fcf-protection=none -D_GNU_SOURCE \
+             -DMW_VERSION=\"$(VERSION)\" -I. -Itarget -Iuser -Ibpf -I$(OUTPUT)
+CFLAGS    ?= -O2
+ALL_CFLAGS := $(BASEFLAGS) $(WARN) $(CFLAGS)
+SAN       := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+ASAN_CFLAGS := $(BASEFLAGS) $(WARN) -O1 $(SAN)
+
+ifeq ($(V),1)
+	Q =
+	msg =
+else
+	Q = @
+	msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# ---- sources ---------------------------------------------------------------
+GOMAP_SRCS  := $(filter-out target/mapsvc.c,$(wildcard target/*.c))
+GOMAP_HDRS  := $(wildcard target/*.h)
+# user/: everything but main.c and the pieces that need libbpf or ncurses is
+# pure and goes into the unit tests too.
+USER_SRCS   := $(wildcard user/*.c)
+USER_HDRS   := $(wildcard user/*.h) bpf/mapwatch.h
+PURE_SRCS   := $(filter-out $(wildcard user/main.c user/loader*.c user/tui*.c user/probe*.c user/stacks*.c),$(USER_SRCS))
+BPF_SRCS    := $(wildcard bpf/*.bpf.c)
+
+GOMAP_OBJS      := $(patsubst target/%.c,$(OUTPUT)/obj/target/%.o,$(GOMAP_SRCS))
+GOMAP_PIC_OBJS  := $(patsubst target/%.c,$(OUTPUT)/pic/target/%.o,$(GOMAP_SRCS))
+USER_OBJS       := $(patsubst user/%.c,$(OUTPUT)/obj/user/%.o,$(USER_SRCS))
+ASAN_USER_OBJS  := $(patsubst user/%.c,$(OUTPUT)/asan/user/%.o,$(USER_SRCS))
+ASAN_PURE_OBJS  := $(patsubst user/%.c,$(OUTPUT)/asan/user/%.o,$(PURE_SRCS))
+ASAN_GOMAP_OBJS := $(patsubst target/%.c,$(OUTPUT)/asan/target/%.o,$(GOMAP_SRCS))
+SKELS           := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+
+# Unit tests: tests/test_*.c, each one binary under build/asan/tests/.
+# tests/test_gomap*.c link the runtime; tests/test_*.c link the pure user/ code.
+UNIT_SRCS   := $(wildcard tests/test_*.c)
+UNIT_BINS   := $(patsubst tests/%.c,$(OUTPUT)/asan/tests/%,$(UNIT_SRCS))
+# End-to-end target programs: tests/progs/*.c linked with libgomap.a.
+PROG_SRCS   := $(wildcard tests/progs/*.c)
+PROG_BINS   := $(patsubst tests/progs/%.c,$(OUTPUT)/progs/%,$(PROG_SRCS))
+# libFuzzer harnesses: tests/fuzz_*.c
+FUZZ_SRCS   := $(wildcard tests/fuzz_*.c)
+FUZZ_BINS   := $(patsubst tests/%.c,$(OUTPUT)/fuzz/%,$(FUZZ_SRCS))
+
+LIBS_BPF    := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+LIBS_TUI    := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
+LIBS_DW     := -ldw -lelf
+LIBS_XXH    := -lxxhash
+LIBS_MW     := $(LIBS_BPF) $(LIBS_TUI) $(LIBS_DW) $(LIBS_XXH) -lpthread -lm
+
+.PHONY: all clean test test-build deps demo bench install fuzz
+all: $(OUTPUT)/libgomap.a $(OUTPUT)/libgomap.so $(OUTPUT)/mapsvc $(OUTPUT)/mapsvc-dyn \
+     $(if $(USER_SRCS),$(OUTPUT)/mapwatch)
+
+deps:
+	$(Q)bash scripts/deps.sh
+
+# ---- the map runtime -------------------------------------------------------
+$(OUTPUT)/obj/target/%.o: target/%.c $(GOMAP_HDRS) | $(OUTPUT)/obj/target
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/pic/target/%.o: target/%.c $(GOMAP_HDRS) | $(OUTPUT)/pic/target
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -c $< -o $@
+
+$(OUTPUT)/asan/target/%.o: target/%.c $(GOMAP_HDRS) | $(OUTPUT)/asan/target
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/libgomap.a: $(GOMAP_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/libgomap.so: $(GOMAP_PIC_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libgomap.so $^ -o $@ $(LIBS_XXH) -lpthread
+
+$(OUTPUT)/mapsvc: target/mapsvc.c $(OUTPUT)/libgomap.a $(GOMAP_HDRS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(OUTPUT)/libgomap.a -o $@ $(LIBS_XXH) -lpthread -lm
+
+# Linked against build/libgomap.so and runnable from build/ as it is.
+$(OUTPUT)/mapsvc-dyn: target/mapsvc.c $(OUTPUT)/libgomap.so $(GOMAP_HDRS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -L$(OUTPUT) -lgomap -Wl,-rpath,'$$ORIGIN' -o $@ $(LIBS_XXH) -lpthread -lm
+
+# ---- BPF -------------------------------------------------------------------
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c bpf/mapwatch.h $(OUTPUT)/vmlinux.h | $(OUTPUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(BPF_CC) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf \
+		-c $< -o $@.tmp && $(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# ---- mapwatch --------------------------------------------------------------
+$(OUTPUT)/obj/user/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(OUTPUT)/obj/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/asan/user/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(OUTPUT)/asan/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ASAN_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/mapwatch: $(USER_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LIBS_MW)
+
+# The sanitized build of the whole tool, used by the end-to-end tests.
+$(OUTPUT)/asan/mapwatch: $(ASAN_USER_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ASAN_CFLAGS) $^ -o $@ $(LIBS_MW)
+
+# ---- tests -----------------------------------------------------------------
+$(OUTPUT)/asan/tests/test_gomap%: tests/test_gomap%.c tests/check.h $(ASAN_GOMAP_OBJS) $(GOMAP_HDRS) | $(OUTPUT)/asan/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(ASAN_CFLAGS) -Itests $< $(ASAN_GOMAP_OBJS) -o $@ $(LIBS_XXH) -lpthread -lm
+
+$(OUTPUT)/asan/tests/test_%: tests/test_%.c tests/check.h $(ASAN_PURE_OBJS) $(USER_HDRS) | $(OUTPUT)/asan/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(ASAN_CFLAGS) -Itests $< $(ASAN_PURE_OBJS) -o $@ $(LIBS_XXH) -lpthread -lm
+
+$(OUTPUT)/progs/%: tests/progs/%.c $(OUTPUT)/libgomap.a $(GOMAP_HDRS) | $(OUTPUT)/progs
+	$(call msg,PROG,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -O1 $< $(OUTPUT)/libgomap.a -o $@ $(LIBS_XXH) -lpthread -lm
+
+$(OUTPUT)/fuzz/fuzz_gomap%: tests/fuzz_gomap%.c $(GOMAP_SRCS) $(GOMAP_HDRS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CC) $(BASEFLAGS) -O1 -fsanitize=fuzzer,address,undefined $< $(GOMAP_SRCS) -o $@ $(LIBS_XXH) -lpthread -lm
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz_%.c $(PURE_SRCS) $(USER_HDRS) | $(OUTPUT)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CC) $(BASEFLAGS) -O1 -fsanitize=fuzzer,address,undefined $< $(PURE_SRCS) -o $@ $(LIBS_XXH) -lpthread -lm
+
+test-build: all $(UNIT_BINS) $(PROG_BINS) $(FUZZ_BINS) $(if $(USER_SRCS),$(OUTPUT)/asan/mapwatch)
+
+# The test command: installs what is missing, builds, runs every suite and
+# ends with one line `N passed, N failed`; non-zero exit on any failure.
+test: deps
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)bash tests/run.sh
+
+fuzz: $(FUZZ_BINS)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash scripts/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash scripts/bench.sh
+
+install: $(OUTPUT)/mapwatch
+	install -D -m 0755 $(OUTPUT)/mapwatch $(DESTDIR)$(PREFIX)/sbin/mapwatch
+	install -D -m 0644 man/mapwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/mapwatch.8
+
+$(OUTPUT) $(OUTPUT)/obj/target $(OUTPUT)/pic/target $(OUTPUT)/asan/target $(OUTPUT)/obj/user \
+$(OUTPUT)/asan/user $(OUTPUT)/asan/tests $(OUTPUT)/bpf $(OUTPUT)/progs $(OUTPUT)/fuzz:
+	$(Q)mkdir -p $@
+
+clean:
+	$(call msg,CLEAN)
+	$(Q)rm -rf $(OUTPUT)
+
+.DELETE_ON_ERROR:
+.SECONDARY:

@@ -1,0 +1,141 @@
+/* mapwatch.h — the one header shared by bpf/ and user/.
+ *
+ * It holds the wire format of the ring-buffer records, the per-map state the
+ * BPF side keeps in a hash map (userspace reads it for rates), the counters
+ * BPF keeps for what it could not deliver, and the struct-layout table the
+ * loader writes into rodata. Fixed-width types only; every record starts
+ * with its type tag. user/wire.c pins the sizes with _Static_assert.
+ */
+#ifndef MAPWATCH_H
+#define MAPWATCH_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define MW_MAX_ITERS   8      /* open iterations tracked per map */
+#define MW_MAX_MAPS    16384  /* maps tracked at once */
+#define MW_MAX_STACK   32     /* user stack frames captured */
+#define MW_NO_BUCKET   (~0ULL)
+
+/* Record types. Every record is a struct mw_record; unused fields are 0. */
+enum mw_rec_type {
+	MW_REC_ITER_START = 1,	/* mapiterinit entry */
+	MW_REC_ITER_END   = 2,	/* mapiterdone entry */
+	MW_REC_WRITE      = 3,	/* mapassign / mapdelete / mapclear entry */
+	MW_REC_GROW       = 4,	/* hashGrow entry */
+	MW_REC_EVACUATE   = 5,	/* evacuate entry */
+	MW_REC_STATS      = 6,	/* synthesized by the loader once a second: BPF counters */
+	MW_REC_TYPE_MAX
+};
+
+/* What kind of write a MW_REC_WRITE is. */
+enum mw_op {
+	MW_OP_NONE   = 0,
+	MW_OP_ASSIGN = 1,
+	MW_OP_DELETE = 2,
+	MW_OP_CLEAR  = 3,
+};
+
+/* The race kinds of DESIGN.md. Set in a record when BPF decided, from its
+ * exact per-map state at the probe, that this event falls inside another
+ * thread's window (an iteration in progress, or a write in flight). */
+enum mw_kind {
+	MW_KIND_NONE        = 0,
+	MW_KIND_ITER_WRITE  = 1,
+	MW_KIND_ITER_GROW   = 2,
+	MW_KIND_WRITE_WRITE = 3,
+	MW_KIND_MAX
+};
+
+/* One ring-buffer record: 152 bytes. */
+struct mw_record {
+	__u16 type;		/* enum mw_rec_type */
+	__u8  op;		/* enum mw_op (WRITE) */
+	__u8  kind;		/* enum mw_kind: the overlap BPF found, or NONE */
+	__u32 tid;		/* thread doing this event */
+	__u32 pid;		/* its process */
+	__u32 other_tid;	/* kind != NONE: the iterating thread, or the other writer */
+	__u64 ts;		/* bpf_ktime_get_ns() at the probe */
+	__u64 map;		/* hmap address */
+	__u64 hiter;		/* ITER_*: this iteration's hiter; kind ITER_*: the other thread's */
+	__u64 other_ts;		/* kind != NONE: when the other window opened (iteration start, write entry) */
+	__u64 count;		/* h->count read at the probe */
+	__u64 buckets;		/* h->buckets */
+	__u64 oldbuckets;	/* h->oldbuckets */
+	__u64 nevacuate;	/* h->nevacuate */
+	__u64 bucket;		/* EVACUATE: the old bucket index; else MW_NO_BUCKET */
+	__u64 bucket_addr;	/* EVACUATE: address of that old bucket; else 0 */
+	__u64 iter_bptr;	/* kind ITER_*: the iterator's bucket pointer, read from its hiter at the probe */
+	__u64 iter_buckets;	/* kind ITER_*: the iterator's bucket-array snapshot */
+	__u64 iter_bucket;	/* kind ITER_*: the iterator's next bucket index */
+	__u64 aux;		/* STATS: ring-buffer reserve failures; else 0 */
+	__u64 aux2;		/* STATS: map-full / slot-full drops; else 0 */
+	__u8  B;		/* h->B */
+	__u8  hflags;		/* h->flags */
+	__u8  iter_B;		/* kind ITER_*: it->B */
+	__u8  iter_i;		/* kind ITER_*: it->i */
+	__u8  bucket_hit;	/* kind ITER_GROW: 1 when the evacuated bucket is the one the iterator walks */
+	__u8  pad[3];
+	__s32 stack_id;		/* this thread's user stack (stack map), or -1 */
+	__s32 other_stack_id;	/* the other thread's user stack, or -1 */
+};
+
+/* Per-map state kept in BPF, keyed by hmap address. */
+struct mw_iter_slot {
+	__u64 hiter;		/* 0 = free slot */
+	__u64 start_ts;
+	__u32 tid;
+	__s32 stack_id;
+};
+
+struct mw_mapstate {
+	struct mw_iter_slot iters[MW_MAX_ITERS];
+	__u64 last_write_ts;	/* entry time of the last write seen */
+	__u32 last_writer;	/* its thread; a write by the same thread skips all work */
+	__u32 n_iters;		/* open iterations (slots in use) */
+	__u64 writes;		/* probe-hit counters, read by userspace for rates */
+	__u64 iterations;
+	__u64 grows;
+	__u64 evacuations;
+};
+
+/* Counters in BPF .bss (struct mw_counters counters). */
+struct mw_counters {
+	__u64 hits;		/* probe hits for the traced pid */
+	__u64 records;		/* records submitted */
+	__u64 rb_drops;		/* ring-buffer reserve failures */
+	__u64 map_full;		/* per-map state could not be created */
+	__u64 slots_full;	/* an iteration could not be tracked: all slots in use */
+	__u64 bad_reads;	/* reads of target memory that failed */
+};
+
+/* Which registers carry arguments in the probed code. */
+enum mw_abi {
+	MW_ABI_SYSV  = 0,	/* rdi, rsi, rdx, rcx, r8, r9  (the C runtime) */
+	MW_ABI_GOREG = 1,	/* rax, rbx, rcx, rdi, rsi, r8 (Go ABIInternal) */
+};
+
+/* The layout table: everything the BPF side knows about the probed
+ * runtime's structs and calling convention. Set in rodata by the loader
+ * from user/layout.c, the only place that knows a runtime's layout. */
+struct mw_layout {
+	__u32 abi;		/* enum mw_abi */
+	/* argument positions (0-based) */
+	__u8  arg_h;		/* hmap in mapiterinit, writes, hashGrow, evacuate */
+	__u8  arg_init_it;	/* hiter in mapiterinit */
+	__u8  arg_done_it;	/* hiter in the end-of-iteration function */
+	__u8  arg_evac_bucket;	/* old bucket index in evacuate */
+	/* hmap */
+	__u16 h_count, h_flags, h_B, h_buckets, h_oldbuckets, h_nevacuate;
+	/* hiter */
+	__u16 it_h, it_buckets, it_bptr, it_B, it_i, it_bucket;
+	/* maptype */
+	__u16 t_bucketsize;	/* u16 field */
+	/* flag bits in hmap.flags */
+	__u8  flag_writing, flag_samesize;
+	__u8  max_B;		/* largest sane B */
+	__u8  pad[1];
+};
+
+#endif /* MAPWATCH_H */
