@@ -75,8 +75,9 @@ struct mw_record {
 	__u8  hflags;		/* h->flags */
 	__u8  iter_B;		/* kind ITER_*: it->B */
 	__u8  iter_i;		/* kind ITER_*: it->i */
-	__u8  bucket_hit;	/* kind ITER_GROW: 1 when the evacuated bucket is the one the iterator walks */
-	__u8  pad[3];
+	__u8  bucket_hit;	/* kind ITER_*: 1 when the event's bucket is the one the iterator walks */
+	__u8  repeat;		/* 1: the same event again, for another overlapping iteration (not a new event) */
+	__u8  pad[2];
 	__s32 stack_id;		/* this thread's user stack (stack map), or -1 */
 	__s32 other_stack_id;	/* the other thread's user stack, or -1 */
 };

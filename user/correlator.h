@@ -1,0 +1,168 @@
+/* correlator.h — the heart of mapwatch: events in, alerts and a per-map model out.
+ *
+ * Pure C: no libbpf, no ncurses, no clock of its own. The live loader, the
+ * trace reader (`mapwatch analyze`) and the unit tests all feed it the same
+ * struct mw_record stream (bpf/mapwatch.h), so offline results equal live ones.
+ *
+ * Overlaps are decided in BPF, where the per-map state is exact at the moment
+ * of a write or grow: a record whose `kind` is not MW_KIND_NONE carries the
+ * other thread, its window start and the iterator's position. The correlator
+ * turns each such record into one alert occurrence (so alerts never depend on
+ * the order records arrive in, and a dropped record can only lose an alert,
+ * never invent one), aggregates occurrences into display rows, and keeps a
+ * model of every map seen: length, B, bucket arrays, grow progress, open
+ * iterations, counters. Records that arrive out of order (different CPUs) are
+ * reconciled by timestamp: an iteration end seen before its start closes it.
+ */
+#ifndef MW_CORRELATOR_H
+#define MW_CORRELATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mapwatch.h"
+
+enum mw_confidence {
+	MW_CONF_WINDOW = 0,	/* only the time windows overlap */
+	MW_CONF_BUCKET = 1,	/* both threads touch the same bucket address */
+};
+
+/* One alert occurrence. Every occurrence is kept for the record. */
+struct mw_alert {
+	uint64_t seq;		/* 1-based occurrence number, in feed order */
+	uint64_t ts;		/* timestamp of the event that raised it */
+	uint64_t map;		/* hmap address */
+	uint64_t bucket;	/* the bucket the iterator stands in (iter-*), or 0 */
+	uint64_t bucket2;	/* the bucket the writer/grower touched (evacuated old bucket), or 0 */
+	uint64_t hiter;		/* the iteration's hiter (iter-*), or 0 */
+	uint64_t overlap_ns;	/* ts - start of the other window */
+	uint32_t writer_tid;	/* writer or grower; for write-write the later writer */
+	uint32_t iter_tid;	/* iterating thread; for write-write the earlier writer */
+	int32_t  writer_stack;	/* stack ids as in the record, -1 if none */
+	int32_t  iter_stack;
+	uint8_t  kind;		/* enum mw_kind */
+	uint8_t  op;		/* enum mw_op of the write (iter-write, write-write) */
+	uint8_t  confidence;	/* enum mw_confidence */
+	uint8_t  rec_type;	/* record type that raised it (WRITE, GROW, EVACUATE, ITER_START) */
+};
+
+/* Occurrences of one kind on one map between the same two threads. Rows are
+ * appended in order of first occurrence and never reordered. */
+struct mw_alert_row {
+	uint64_t id;		/* 1-based, order of first occurrence */
+	uint8_t  kind;
+	uint8_t  confidence;	/* the strongest seen */
+	uint64_t map;
+	uint32_t writer_tid;
+	uint32_t iter_tid;
+	uint64_t count;
+	uint64_t first_ts, last_ts;
+	uint64_t max_overlap_ns;
+	struct mw_alert last;	/* the latest occurrence */
+};
+
+#define MW_RECENT_WRITES 32
+
+struct mw_iter_model {
+	uint64_t hiter;		/* 0 = unused */
+	uint64_t start_ts;
+	uint32_t tid;
+	uint64_t bptr;		/* last known position (from an alert record), or 0 */
+	uint64_t buckets;	/* its bucket-array snapshot, if known */
+	uint64_t next_bucket;	/* its next bucket index, if known */
+};
+
+struct mw_map_model {
+	uint64_t map;
+	uint64_t first_ts, last_ts;
+	/* hmap fields as last read by a probe */
+	uint64_t count;
+	uint8_t  B;
+	uint8_t  flags;
+	uint64_t buckets, oldbuckets, nevacuate;
+	/* grow state */
+	int      growing;		/* oldbuckets != 0 at the last look */
+	int      samesize;		/* the grow keeps B */
+	uint64_t grow_start_ts;
+	uint64_t grow_old_nbuckets;	/* old buckets to evacuate in this grow */
+	/* open iterations, as the correlator has seen them start and end */
+	uint32_t n_iters;
+	struct mw_iter_model iters[MW_MAX_ITERS];
+	/* counters from records */
+	uint64_t writes, iter_starts, iter_ends, grows, evacuations, alerts;
+	/* counters from BPF's per-map state (mw_corr_map_sample), for rates */
+	uint64_t bpf_writes, bpf_iterations, bpf_grows, bpf_evacuations;
+	double   write_rate, iter_rate;	/* per second, between the last two counter samples */
+	/* recent write/evacuation bucket addresses, newest last (a ring) */
+	uint64_t recent[MW_RECENT_WRITES];
+	uint8_t  recent_kind[MW_RECENT_WRITES];	/* enum mw_kind of the event that touched it */
+	uint32_t n_recent, recent_head;
+};
+
+struct mw_summary {
+	uint64_t events;		/* records fed (STATS records included) */
+	uint64_t drops;			/* records lost in BPF: reserve failures + full maps/slots (latest STATS) */
+	uint64_t alerts;		/* occurrences */
+	uint64_t alerts_by_kind[MW_KIND_MAX];
+	uint64_t rows;			/* aggregated rows */
+	uint64_t maps;			/* maps seen */
+	uint64_t first_ts, last_ts;
+	uint64_t bpf_hits;		/* probe hits (latest STATS) */
+	uint64_t rb_drops, map_drops;	/* the two halves of drops */
+};
+
+struct mw_corr;
+
+typedef void (*mw_alert_cb)(void *ctx, const struct mw_alert *a, const struct mw_alert_row *row);
+
+struct mw_corr_opts {
+	int keep_alerts;	/* keep every occurrence in memory (mw_corr_alert); off for huge replays */
+	mw_alert_cb on_alert;	/* called for each new occurrence, or NULL */
+	void *ctx;
+};
+
+struct mw_corr *mw_corr_new(const struct mw_corr_opts *opts);
+void mw_corr_free(struct mw_corr *c);
+
+/* Feed one record. Returns the number of alert occurrences it raised (0 or 1). */
+int mw_corr_feed(struct mw_corr *c, const struct mw_record *r);
+
+/* A sample the live loader takes about once a second for each map in BPF's
+ * per-map state: its counters, and the hmap header read from the target's
+ * memory (have_hmap = 0 when the read failed or was refused as implausible).
+ * For the model and rates only: alerts and the summary never depend on it. */
+struct mw_map_sample {
+	uint64_t map, ts;
+	uint64_t writes, iterations, grows, evacuations;
+	int      have_hmap;
+	uint64_t count, buckets, oldbuckets, nevacuate;
+	uint8_t  B, flags;
+};
+void mw_corr_map_sample(struct mw_corr *c, const struct mw_map_sample *s);
+
+void mw_corr_summary(const struct mw_corr *c, struct mw_summary *s);
+
+size_t mw_corr_nalerts(const struct mw_corr *c);		/* kept occurrences */
+const struct mw_alert *mw_corr_alert(const struct mw_corr *c, size_t i);
+size_t mw_corr_nrows(const struct mw_corr *c);
+const struct mw_alert_row *mw_corr_row(const struct mw_corr *c, size_t i);
+size_t mw_corr_nmaps(const struct mw_corr *c);
+const struct mw_map_model *mw_corr_map(const struct mw_corr *c, size_t i);	/* in order first seen */
+const struct mw_map_model *mw_corr_find_map(const struct mw_corr *c, uint64_t map);
+
+/* Names used in every output: "iter-write", "iter-grow", "write-write";
+ * "assign", "delete", "clear"; "bucket", "window". */
+const char *mw_kind_name(unsigned kind);
+const char *mw_op_name(unsigned op);
+const char *mw_conf_name(unsigned conf);
+
+/* The contract's summary line, without a newline:
+ * {"type":"summary","events":N,"drops":N,"alerts":N,"alerts_by_kind":{"iter-write":N,"iter-grow":N,"write-write":N},...}
+ * Returns the length written (snprintf semantics). */
+int mw_summary_json(const struct mw_summary *s, char *buf, size_t len);
+
+/* One alert occurrence as a JSON object, without a newline:
+ * {"type":"alert","seq":N,"ts":N,"kind":"iter-write","map":"0x…","bucket":"0x…","bucket2":"0x…",
+ *  "writer_tid":N,"iter_tid":N,"overlap_ns":N,"confidence":"window","op":"assign","hiter":"0x…"} */
+int mw_alert_json(const struct mw_alert *a, char *buf, size_t len);
+
+#endif
