@@ -112,6 +112,7 @@ struct mw_summary {
 
 struct mw_corr;
 
+/* `a` and `row` are valid during the call only (row is NULL if memory ran out). */
 typedef void (*mw_alert_cb)(void *ctx, const struct mw_alert *a, const struct mw_alert_row *row);
 
 struct mw_corr_opts {
@@ -162,7 +163,8 @@ int mw_summary_json(const struct mw_summary *s, char *buf, size_t len);
 
 /* One alert occurrence as a JSON object, without a newline:
  * {"type":"alert","seq":N,"ts":N,"kind":"iter-write","map":"0x…","bucket":"0x…","bucket2":"0x…",
- *  "writer_tid":N,"iter_tid":N,"overlap_ns":N,"confidence":"window","op":"assign","hiter":"0x…"} */
+ *  "hiter":"0x…","writer_tid":N,"iter_tid":N,"overlap_ns":N,"confidence":"window","op":"assign",
+ *  "writer_stack":N,"iter_stack":N} */
 int mw_alert_json(const struct mw_alert *a, char *buf, size_t len);
 
 #endif

@@ -1,0 +1,681 @@
+/* correlator.c — events in, alerts and a per-map model out (see correlator.h).
+ *
+ * BPF has already decided every overlap: a record whose kind is not NONE is
+ * one alert occurrence, whatever order it arrives in. What is left here is
+ * bookkeeping, and it must be cheap: `mapwatch analyze` replays gigabyte
+ * traces through mw_corr_feed(), so a record costs O(1) amortized and no
+ * allocation of its own. Two open-addressing hash tables (row key → row,
+ * map address → model) index growable arrays; the arrays keep first-seen
+ * order, which is the display order and never changes.
+ *
+ * Ordering. Records from different CPUs arrive slightly out of order. Alerts
+ * do not care. The map model does: hmap fields are taken from a record only
+ * when it is at least as new as the data already held, an iteration end
+ * seen before its start is remembered so the late start does not open a
+ * ghost iteration, and a start older than an iteration already open on the
+ * same hiter and thread is known to be over already.
+ *
+ * Pure C: libc only, no clock of its own.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "correlator.h"
+
+#define HFLAG_SAMESIZE	8	/* hmap.flags bit: the grow keeps B (Go's sameSizeGrow) */
+#define EARLY_ENDS	64	/* iteration ends remembered until their start arrives */
+#define TABLE_MIN	64	/* initial hash-table capacity (a power of two) */
+
+/* A model plus what the correlator needs to keep it honest but does not show. */
+struct map_ent {
+	struct mw_map_model m;
+	uint64_t hmap_ts;			/* ts of the data in the hmap fields */
+	int      have_hmap;			/* the hmap fields were set at least once */
+	int      have_sample;			/* a counter sample was taken */
+	uint64_t sample_ts;			/* ts of the last counter sample */
+	uint64_t pos_ts[MW_MAX_ITERS];		/* ts + 1 of each iteration's known position, 0 = none */
+};
+
+/* An ITER_END that matched no open iteration: its start may still come. */
+struct early_end {
+	uint64_t map, hiter, ts;
+	uint32_t tid;
+};
+
+/* Open addressing, linear probing; a slot holds an array index + 1, 0 = empty. */
+struct table {
+	uint32_t *slot;
+	size_t cap;	/* a power of two, or 0 before the first insert */
+	size_t n;
+};
+
+struct mw_corr {
+	struct mw_corr_opts opts;
+	struct mw_summary sum;
+	int have_ts;			/* sum.first_ts/last_ts are set */
+
+	struct mw_alert_row *rows;
+	size_t nrows, rows_cap;
+	struct table row_tab;
+
+	struct mw_alert *alerts;	/* opts.keep_alerts only */
+	size_t nalerts, alerts_cap;
+
+	struct map_ent *maps;
+	size_t nmaps, maps_cap;
+	struct table map_tab;
+	size_t last_map;		/* index + 1 of the last map looked up: records come in runs */
+
+	struct early_end early[EARLY_ENDS];
+	size_t n_early, early_next;
+};
+
+/* ---- small helpers -------------------------------------------------------- */
+
+/* A 64-bit finalizer (murmur3 fmix64): good enough spreading for addresses. */
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static inline uint64_t row_hash(unsigned kind, uint64_t map, uint32_t wtid, uint32_t itid)
+{
+	return mix64(map ^ mix64(((uint64_t)wtid << 32 | itid) + kind));
+}
+
+static inline uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+/* Grow an array to hold at least `need` elements; doubling keeps it amortized O(1). */
+static int grow_array(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 64;
+	while (ncap < need)
+		ncap *= 2;
+	p = realloc(*arr, ncap * elem);
+	if (!p)
+		return -1;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* Rebuild a table at twice its size; hash(i) gives the hash of array element i. */
+static int table_grow(struct table *t, uint64_t (*hash)(const struct mw_corr *, size_t),
+		      const struct mw_corr *c)
+{
+	size_t ncap = t->cap ? t->cap * 2 : TABLE_MIN;
+	uint32_t *ns = calloc(ncap, sizeof(*ns));
+
+	if (!ns)
+		return -1;
+	for (size_t i = 0; i < t->cap; i++) {
+		uint32_t v = t->slot[i];
+		size_t j;
+
+		if (!v)
+			continue;
+		j = hash(c, v - 1) & (ncap - 1);
+		while (ns[j])
+			j = (j + 1) & (ncap - 1);
+		ns[j] = v;
+	}
+	free(t->slot);
+	t->slot = ns;
+	t->cap = ncap;
+	return 0;
+}
+
+/* ---- rows ---------------------------------------------------------------- */
+
+static uint64_t row_hash_at(const struct mw_corr *c, size_t i)
+{
+	const struct mw_alert_row *r = &c->rows[i];
+	return row_hash(r->kind, r->map, r->writer_tid, r->iter_tid);
+}
+
+/* The row for this occurrence's key, created (zeroed, id set) if new; NULL on OOM. */
+static struct mw_alert_row *row_get(struct mw_corr *c, const struct mw_alert *a)
+{
+	struct table *t = &c->row_tab;
+	uint64_t h = row_hash(a->kind, a->map, a->writer_tid, a->iter_tid);
+	struct mw_alert_row *row;
+	size_t j;
+
+	if (t->cap) {
+		for (j = h & (t->cap - 1); t->slot[j]; j = (j + 1) & (t->cap - 1)) {
+			row = &c->rows[t->slot[j] - 1];
+			if (row->kind == a->kind && row->map == a->map &&
+			    row->writer_tid == a->writer_tid && row->iter_tid == a->iter_tid)
+				return row;
+		}
+	}
+	/* New row. Keep the load factor at or under 1/2. */
+	if ((t->n + 1) * 2 > t->cap && table_grow(t, row_hash_at, c))
+		return NULL;
+	if (c->nrows >= UINT32_MAX - 1 ||
+	    grow_array((void **)&c->rows, &c->rows_cap, c->nrows + 1, sizeof(*c->rows)))
+		return NULL;
+	for (j = h & (t->cap - 1); t->slot[j]; j = (j + 1) & (t->cap - 1))
+		;
+	row = &c->rows[c->nrows];
+	memset(row, 0, sizeof(*row));
+	row->id = c->nrows + 1;
+	row->kind = a->kind;
+	row->map = a->map;
+	row->writer_tid = a->writer_tid;
+	row->iter_tid = a->iter_tid;
+	row->first_ts = a->ts;
+	row->last_ts = a->ts;
+	row->last = *a;
+	c->nrows++;
+	t->slot[j] = (uint32_t)c->nrows;
+	t->n++;
+	return row;
+}
+
+/* ---- maps ---------------------------------------------------------------- */
+
+static uint64_t map_hash_at(const struct mw_corr *c, size_t i)
+{
+	return mix64(c->maps[i].m.map);
+}
+
+static struct map_ent *map_find(const struct mw_corr *c, uint64_t map)
+{
+	const struct table *t = &c->map_tab;
+
+	if (!t->cap)
+		return NULL;
+	for (size_t j = mix64(map) & (t->cap - 1); t->slot[j]; j = (j + 1) & (t->cap - 1)) {
+		struct map_ent *e = &c->maps[t->slot[j] - 1];
+		if (e->m.map == map)
+			return e;
+	}
+	return NULL;
+}
+
+/* The model of `map`, created if absent (first_ts = last_ts = ts); NULL on OOM. */
+static struct map_ent *map_get(struct mw_corr *c, uint64_t map, uint64_t ts)
+{
+	struct table *t = &c->map_tab;
+	struct map_ent *e;
+	size_t j;
+
+	if (c->last_map && c->maps[c->last_map - 1].m.map == map)
+		return &c->maps[c->last_map - 1];
+	e = map_find(c, map);
+	if (e) {
+		c->last_map = (size_t)(e - c->maps) + 1;
+		return e;
+	}
+	if ((t->n + 1) * 2 > t->cap && table_grow(t, map_hash_at, c))
+		return NULL;
+	if (c->nmaps >= UINT32_MAX - 1 ||
+	    grow_array((void **)&c->maps, &c->maps_cap, c->nmaps + 1, sizeof(*c->maps)))
+		return NULL;
+	e = &c->maps[c->nmaps];
+	memset(e, 0, sizeof(*e));
+	e->m.map = map;
+	e->m.first_ts = ts;
+	e->m.last_ts = ts;
+	c->nmaps++;
+	for (j = mix64(map) & (t->cap - 1); t->slot[j]; j = (j + 1) & (t->cap - 1))
+		;
+	t->slot[j] = (uint32_t)c->nmaps;
+	t->n++;
+	c->last_map = c->nmaps;
+	return e;
+}
+
+/* Take the hmap header into the model unless the model already holds newer data. */
+static void map_set_hmap(struct map_ent *e, uint64_t ts, uint64_t count, uint8_t B, uint8_t flags,
+			 uint64_t buckets, uint64_t oldbuckets, uint64_t nevacuate)
+{
+	struct mw_map_model *m = &e->m;
+
+	if (e->have_hmap && ts < e->hmap_ts)
+		return;
+	e->have_hmap = 1;
+	e->hmap_ts = ts;
+	m->count = count;
+	m->B = B;
+	m->flags = flags;
+	m->buckets = buckets;
+	m->oldbuckets = oldbuckets;
+	m->nevacuate = nevacuate;
+	m->growing = oldbuckets != 0;
+	m->samesize = (flags & HFLAG_SAMESIZE) != 0;
+}
+
+static void recent_push(struct mw_map_model *m, uint64_t addr, uint8_t kind, int repeat)
+{
+	uint32_t newest = (m->recent_head + MW_RECENT_WRITES - 1) % MW_RECENT_WRITES;
+
+	/* A repeat is the same event again: keep it only if it names another bucket. */
+	if (repeat && m->n_recent && m->recent[newest] == addr)
+		return;
+	m->recent[m->recent_head] = addr;
+	m->recent_kind[m->recent_head] = kind;
+	m->recent_head = (m->recent_head + 1) % MW_RECENT_WRITES;
+	if (m->n_recent < MW_RECENT_WRITES)
+		m->n_recent++;
+}
+
+/* ---- iterations ------------------------------------------------------------ */
+
+static void early_remember(struct mw_corr *c, uint64_t map, uint64_t hiter, uint32_t tid, uint64_t ts)
+{
+	c->early[c->early_next] = (struct early_end){ .map = map, .hiter = hiter, .ts = ts, .tid = tid };
+	c->early_next = (c->early_next + 1) % EARLY_ENDS;
+	if (c->n_early < EARLY_ENDS)
+		c->n_early++;
+}
+
+/* Was an end for this start already seen? If so, forget it (it is used up). */
+static int early_take(struct mw_corr *c, uint64_t map, uint64_t hiter, uint32_t tid, uint64_t start)
+{
+	for (size_t i = 0; i < c->n_early; i++) {
+		struct early_end *x = &c->early[i];
+		if (x->map == map && x->hiter == hiter && x->tid == tid && x->ts >= start) {
+			x->map = 0;	/* maps are never 0 here: the slot cannot match again */
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void iter_count(struct mw_map_model *m)
+{
+	uint32_t n = 0;
+
+	for (int i = 0; i < MW_MAX_ITERS; i++)
+		n += m->iters[i].hiter != 0;
+	m->n_iters = n;
+}
+
+static void iter_open(struct mw_corr *c, struct map_ent *e, uint64_t hiter, uint32_t tid, uint64_t ts)
+{
+	struct mw_map_model *m = &e->m;
+	int slot = -1;
+
+	if (!hiter)
+		return;
+	if (early_take(c, m->map, hiter, tid, ts))
+		return;
+	for (int i = 0; i < MW_MAX_ITERS; i++) {
+		struct mw_iter_model *it = &m->iters[i];
+		if (it->hiter != hiter || it->tid != tid)
+			continue;
+		/* One thread cannot walk two iterations through one hiter at once:
+		 * an older one open here lost its end (dropped); a newer one open
+		 * here means this start is late and its iteration is long over. */
+		if (it->start_ts > ts)
+			return;
+		slot = i;
+		break;
+	}
+	if (slot < 0) {
+		for (int i = 0; i < MW_MAX_ITERS; i++) {
+			if (!m->iters[i].hiter) {
+				slot = i;
+				break;
+			}
+		}
+	}
+	if (slot < 0) {
+		/* All slots in use: evict the oldest, most likely to have lost its end. */
+		slot = 0;
+		for (int i = 1; i < MW_MAX_ITERS; i++)
+			if (m->iters[i].start_ts < m->iters[slot].start_ts)
+				slot = i;
+	}
+	m->iters[slot] = (struct mw_iter_model){ .hiter = hiter, .start_ts = ts, .tid = tid };
+	e->pos_ts[slot] = 0;
+	iter_count(m);
+}
+
+static void iter_close(struct mw_corr *c, struct map_ent *e, uint64_t hiter, uint32_t tid, uint64_t ts)
+{
+	struct mw_map_model *m = &e->m;
+	int slot = -1;
+
+	if (!hiter)
+		return;
+	/* The latest start at or before the end is the iteration it ends. */
+	for (int i = 0; i < MW_MAX_ITERS; i++) {
+		const struct mw_iter_model *it = &m->iters[i];
+		if (it->hiter == hiter && it->tid == tid && it->start_ts <= ts &&
+		    (slot < 0 || it->start_ts > m->iters[slot].start_ts))
+			slot = i;
+	}
+	if (slot < 0) {
+		early_remember(c, m->map, hiter, tid, ts);
+		return;
+	}
+	memset(&m->iters[slot], 0, sizeof(m->iters[slot]));
+	e->pos_ts[slot] = 0;
+	iter_count(m);
+}
+
+/* An iter-* alert read the iterator's position: note it on the open iteration. */
+static void iter_position(struct map_ent *e, const struct mw_record *r)
+{
+	struct mw_map_model *m = &e->m;
+
+	for (int i = 0; i < MW_MAX_ITERS; i++) {
+		struct mw_iter_model *it = &m->iters[i];
+		if (it->hiter != r->hiter || it->tid != r->other_tid || !it->hiter)
+			continue;
+		if (r->ts + 1 < e->pos_ts[i])
+			return;		/* older than what we know: no rollback */
+		e->pos_ts[i] = r->ts + 1;
+		it->bptr = r->iter_bptr;
+		it->buckets = r->iter_buckets;
+		it->next_bucket = r->iter_bucket;
+		return;
+	}
+}
+
+/* ---- feeding ------------------------------------------------------------- */
+
+static void model_update(struct mw_corr *c, struct map_ent *e, const struct mw_record *r)
+{
+	struct mw_map_model *m = &e->m;
+	int fresh = r->repeat == 0;
+
+	if (r->ts < m->first_ts)
+		m->first_ts = r->ts;
+	if (r->ts > m->last_ts)
+		m->last_ts = r->ts;
+	map_set_hmap(e, r->ts, r->count, r->B, r->hflags, r->buckets, r->oldbuckets, r->nevacuate);
+
+	switch (r->type) {
+	case MW_REC_ITER_START:
+		if (fresh) {
+			m->iter_starts++;
+			iter_open(c, e, r->hiter, r->tid, r->ts);
+		}
+		break;
+	case MW_REC_ITER_END:
+		if (fresh) {
+			m->iter_ends++;
+			iter_close(c, e, r->hiter, r->tid, r->ts);
+		}
+		break;
+	case MW_REC_WRITE:
+		if (fresh)
+			m->writes++;
+		if (r->iter_bptr)
+			recent_push(m, r->iter_bptr, r->kind, r->repeat);
+		break;
+	case MW_REC_GROW:
+		if (!fresh)
+			break;
+		m->grows++;
+		if (r->ts >= m->grow_start_ts) {
+			m->grow_start_ts = r->ts;
+			/* B is read at hashGrow's entry, before the grow: 2^B old
+			 * buckets to evacuate, for a doubling and a same-size grow. */
+			m->grow_old_nbuckets = r->B < 64 ? 1ULL << r->B : 0;
+		}
+		/* At hashGrow's entry oldbuckets is still nil, but the grow is on. */
+		if (r->ts >= e->hmap_ts)
+			m->growing = 1;
+		break;
+	case MW_REC_EVACUATE:
+		if (fresh)
+			m->evacuations++;
+		if (r->bucket_addr || r->iter_bptr)
+			recent_push(m, r->bucket_addr ? r->bucket_addr : r->iter_bptr, r->kind, r->repeat);
+		break;
+	}
+	if ((r->kind == MW_KIND_ITER_WRITE || r->kind == MW_KIND_ITER_GROW) && r->hiter)
+		iter_position(e, r);
+}
+
+static int raise_alert(struct mw_corr *c, struct map_ent *e, const struct mw_record *r)
+{
+	struct mw_alert a;
+	struct mw_alert_row *row;
+
+	memset(&a, 0, sizeof(a));
+	a.seq = c->sum.alerts + 1;
+	a.ts = r->ts;
+	a.map = r->map;
+	a.kind = r->kind;
+	a.op = r->op;
+	a.rec_type = (uint8_t)r->type;
+	a.writer_tid = r->tid;
+	a.iter_tid = r->other_tid;
+	a.writer_stack = r->stack_id;
+	a.iter_stack = r->other_stack_id;
+	a.overlap_ns = r->other_ts > r->ts ? 0 : r->ts - r->other_ts;
+	a.confidence = r->bucket_hit ? MW_CONF_BUCKET : MW_CONF_WINDOW;
+	if (r->kind != MW_KIND_WRITE_WRITE) {
+		a.hiter = r->hiter;
+		a.bucket = r->iter_bptr;
+		a.bucket2 = r->type == MW_REC_EVACUATE ? r->bucket_addr : 0;
+	}
+
+	c->sum.alerts++;
+	c->sum.alerts_by_kind[a.kind]++;
+	if (e)
+		e->m.alerts++;
+
+	row = row_get(c, &a);
+	if (row) {
+		row->count++;
+		if (a.ts < row->first_ts)
+			row->first_ts = a.ts;
+		/* "last" is the newest by time, so it agrees with last_ts. */
+		if (a.ts >= row->last_ts) {
+			row->last_ts = a.ts;
+			row->last = a;
+		}
+		row->max_overlap_ns = max_u64(row->max_overlap_ns, a.overlap_ns);
+		if (a.confidence > row->confidence)
+			row->confidence = a.confidence;
+	}
+	if (c->opts.keep_alerts &&
+	    !grow_array((void **)&c->alerts, &c->alerts_cap, c->nalerts + 1, sizeof(*c->alerts)))
+		c->alerts[c->nalerts++] = a;
+	if (c->opts.on_alert)
+		c->opts.on_alert(c->opts.ctx, &a, row);
+	return 1;
+}
+
+int mw_corr_feed(struct mw_corr *c, const struct mw_record *r)
+{
+	struct map_ent *e = NULL;
+
+	c->sum.events++;
+	/* The trace reader validates; stay defensive against anything else. */
+	if (r->type < MW_REC_ITER_START || r->type >= MW_REC_TYPE_MAX ||
+	    r->kind >= MW_KIND_MAX || r->repeat > 1)
+		return 0;
+
+	if (!c->have_ts || r->ts < c->sum.first_ts)
+		c->sum.first_ts = r->ts;
+	if (!c->have_ts || r->ts > c->sum.last_ts)
+		c->sum.last_ts = r->ts;
+	c->have_ts = 1;
+
+	if (r->type == MW_REC_STATS) {
+		/* Cumulative counters: the largest seen is the latest, whatever the order. */
+		c->sum.rb_drops = max_u64(c->sum.rb_drops, r->aux);
+		c->sum.map_drops = max_u64(c->sum.map_drops, r->aux2);
+		c->sum.bpf_hits = max_u64(c->sum.bpf_hits, r->count);
+		c->sum.drops = c->sum.rb_drops + c->sum.map_drops;
+		return 0;
+	}
+
+	if (r->map) {
+		e = map_get(c, r->map, r->ts);
+		if (e)
+			model_update(c, e, r);
+	}
+	if (r->kind == MW_KIND_NONE)
+		return 0;
+	return raise_alert(c, e, r);
+}
+
+void mw_corr_map_sample(struct mw_corr *c, const struct mw_map_sample *s)
+{
+	struct map_ent *e;
+	struct mw_map_model *m;
+
+	if (!s->map)
+		return;
+	e = map_get(c, s->map, s->ts);
+	if (!e)
+		return;
+	m = &e->m;
+	if (s->ts < m->first_ts)
+		m->first_ts = s->ts;
+	if (s->ts > m->last_ts)
+		m->last_ts = s->ts;
+
+	if (!e->have_sample || s->ts > e->sample_ts) {
+		if (e->have_sample) {
+			double dt = (double)(s->ts - e->sample_ts) / 1e9;
+			/* A counter that went down was reset (map freed, address reused). */
+			uint64_t dw = s->writes >= m->bpf_writes ? s->writes - m->bpf_writes : 0;
+			uint64_t di = s->iterations >= m->bpf_iterations ? s->iterations - m->bpf_iterations : 0;
+
+			m->write_rate = (double)dw / dt;
+			m->iter_rate = (double)di / dt;
+		}
+		e->have_sample = 1;
+		e->sample_ts = s->ts;
+	} else if (s->ts < e->sample_ts) {
+		return;		/* older than the last sample: nothing to learn */
+	}
+	/* Same instant as the last sample: take the counters, keep the rates. */
+	m->bpf_writes = s->writes;
+	m->bpf_iterations = s->iterations;
+	m->bpf_grows = s->grows;
+	m->bpf_evacuations = s->evacuations;
+	if (s->have_hmap)
+		map_set_hmap(e, s->ts, s->count, s->B, s->flags, s->buckets, s->oldbuckets, s->nevacuate);
+}
+
+/* ---- lifetime and accessors ------------------------------------------------ */
+
+struct mw_corr *mw_corr_new(const struct mw_corr_opts *opts)
+{
+	struct mw_corr *c = calloc(1, sizeof(*c));
+
+	if (c && opts)
+		c->opts = *opts;
+	return c;
+}
+
+void mw_corr_free(struct mw_corr *c)
+{
+	if (!c)
+		return;
+	free(c->rows);
+	free(c->row_tab.slot);
+	free(c->alerts);
+	free(c->maps);
+	free(c->map_tab.slot);
+	free(c);
+}
+
+void mw_corr_summary(const struct mw_corr *c, struct mw_summary *s)
+{
+	*s = c->sum;
+	s->rows = c->nrows;
+	s->maps = c->nmaps;
+}
+
+size_t mw_corr_nalerts(const struct mw_corr *c) { return c->nalerts; }
+
+const struct mw_alert *mw_corr_alert(const struct mw_corr *c, size_t i)
+{
+	return i < c->nalerts ? &c->alerts[i] : NULL;
+}
+
+size_t mw_corr_nrows(const struct mw_corr *c) { return c->nrows; }
+
+const struct mw_alert_row *mw_corr_row(const struct mw_corr *c, size_t i)
+{
+	return i < c->nrows ? &c->rows[i] : NULL;
+}
+
+size_t mw_corr_nmaps(const struct mw_corr *c) { return c->nmaps; }
+
+const struct mw_map_model *mw_corr_map(const struct mw_corr *c, size_t i)
+{
+	return i < c->nmaps ? &c->maps[i].m : NULL;
+}
+
+const struct mw_map_model *mw_corr_find_map(const struct mw_corr *c, uint64_t map)
+{
+	const struct map_ent *e = map_find(c, map);
+	return e ? &e->m : NULL;
+}
+
+/* ---- names and JSON -------------------------------------------------------- */
+
+const char *mw_kind_name(unsigned kind)
+{
+	static const char *const names[] = { "none", "iter-write", "iter-grow", "write-write" };
+	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
+
+const char *mw_op_name(unsigned op)
+{
+	static const char *const names[] = { "none", "assign", "delete", "clear" };
+	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";
+}
+
+const char *mw_conf_name(unsigned conf)
+{
+	static const char *const names[] = { "window", "bucket" };
+	return conf < sizeof(names) / sizeof(names[0]) ? names[conf] : "?";
+}
+
+int mw_summary_json(const struct mw_summary *s, char *buf, size_t len)
+{
+	return snprintf(buf, len,
+		"{\"type\":\"summary\",\"events\":%llu,\"drops\":%llu,\"alerts\":%llu,"
+		"\"alerts_by_kind\":{\"iter-write\":%llu,\"iter-grow\":%llu,\"write-write\":%llu},"
+		"\"rows\":%llu,\"maps\":%llu,\"rb_drops\":%llu,\"map_drops\":%llu,"
+		"\"probe_hits\":%llu,\"first_ts\":%llu,\"last_ts\":%llu}",
+		(unsigned long long)s->events, (unsigned long long)s->drops,
+		(unsigned long long)s->alerts,
+		(unsigned long long)s->alerts_by_kind[MW_KIND_ITER_WRITE],
+		(unsigned long long)s->alerts_by_kind[MW_KIND_ITER_GROW],
+		(unsigned long long)s->alerts_by_kind[MW_KIND_WRITE_WRITE],
+		(unsigned long long)s->rows, (unsigned long long)s->maps,
+		(unsigned long long)s->rb_drops, (unsigned long long)s->map_drops,
+		(unsigned long long)s->bpf_hits,
+		(unsigned long long)s->first_ts, (unsigned long long)s->last_ts);
+}
+
+int mw_alert_json(const struct mw_alert *a, char *buf, size_t len)
+{
+	return snprintf(buf, len,
+		"{\"type\":\"alert\",\"seq\":%llu,\"ts\":%llu,\"kind\":\"%s\",\"map\":\"0x%llx\","
+		"\"bucket\":\"0x%llx\",\"bucket2\":\"0x%llx\",\"hiter\":\"0x%llx\","
+		"\"writer_tid\":%u,\"iter_tid\":%u,\"overlap_ns\":%llu,\"confidence\":\"%s\","
+		"\"op\":\"%s\",\"writer_stack\":%d,\"iter_stack\":%d}",
+		(unsigned long long)a->seq, (unsigned long long)a->ts, mw_kind_name(a->kind),
+		(unsigned long long)a->map, (unsigned long long)a->bucket,
+		(unsigned long long)a->bucket2, (unsigned long long)a->hiter,
+		(unsigned)a->writer_tid, (unsigned)a->iter_tid,
+		(unsigned long long)a->overlap_ns, mw_conf_name(a->confidence),
+		mw_op_name(a->op), (int)a->writer_stack, (int)a->iter_stack);
+}
