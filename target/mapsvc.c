@@ -40,8 +40,10 @@
 #include "gomap.h"
 
 #define MAX_THREADS 256
-/* Map changes a cow writer applies to one private copy before publishing it. */
-#define COW_BATCH 16
+/* Map changes a cow writer applies to one private copy before publishing it:
+ * at least 16, and enough that copying costs about 64 entries per change. */
+#define COW_BATCH_MIN 16
+static long cow_batch;
 /* A full fill/drain cycle ends with mapclear once every this many cycles. */
 #define CLEAR_EVERY 4
 
@@ -260,10 +262,11 @@ static void unlock(void)
 
 /* ---- writers ------------------------------------------------------------- */
 
-/* The writer's fill/drain cycle: while filling, 85% of ops insert or update;
- * while draining, 85% delete. The map swings between 10% and 80% of the key
- * space — well loaded, so churn piles up overflow buckets and triggers
- * same-size grows — and every CLEAR_EVERY cycles it is cleared outright. */
+/* The writer's fill/drain cycle: while filling, 90% of ops insert or update;
+ * while draining, 90% delete (random keys, so the map would settle at 90% and
+ * 10% of the key space). It swings between 20% and 75% — well loaded at the
+ * top, so churn piles up overflow buckets and triggers same-size grows — and
+ * every CLEAR_EVERY cycles it is cleared outright at the bottom. */
 struct churn {
 	bool draining;
 	long cycles;
@@ -273,7 +276,7 @@ struct churn {
 static void write_one(struct worker *w, struct churn *c, hmap *h)
 {
 	long n = maplen(h);
-	long hi = env.keys * 8 / 10, lo = env.keys / 10;
+	long hi = env.keys * 3 / 4, lo = env.keys / 5;
 
 	if (!c->draining && n >= hi && n > 0) {
 		c->draining = true;
@@ -289,7 +292,7 @@ static void write_one(struct worker *w, struct churn *c, hmap *h)
 	}
 
 	uint64_t k = rng_below(&w->rng, (uint64_t)env.keys);
-	bool insert = rng_below(&w->rng, 100) < 85;
+	bool insert = rng_below(&w->rng, 100) < 90;
 
 	if (c->draining)
 		insert = !insert;
@@ -330,7 +333,7 @@ static void writer_cow(struct worker *w, struct churn *c)
 		*(uint64_t *)mapassign(&maptype_u64, h, it.key) = *(uint64_t *)it.elem;
 	w->last_B = __atomic_load_n(&h->B, __ATOMIC_RELAXED);
 	w->last_old = h->oldbuckets;
-	for (int i = 0; i < COW_BATCH; i++) {
+	for (long i = 0; i < cow_batch; i++) {
 		write_one(w, c, h);
 		note_grow(w, h);
 	}
@@ -352,8 +355,8 @@ static void *writer_main(void *arg)
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		if (env.mode == MODE_COW) {
 			writer_cow(w, &c);
-			n += COW_BATCH;
-			atomic_fetch_add_explicit(&w->ops, COW_BATCH, memory_order_relaxed);
+			n += cow_batch;
+			atomic_fetch_add_explicit(&w->ops, cow_batch, memory_order_relaxed);
 		} else {
 			lock_write();
 			write_one(w, &c, shared);
@@ -470,7 +473,7 @@ static const char usage[] =
 "  -w, --writers N       writer threads: insert/update/delete (default 1)\n"
 "  -i, --iterators N     threads that copy the map by iterating it (default 1)\n"
 "  -r, --readers N       lookup threads (default 1)\n"
-"  -k, --keys N          key space; the map cycles between 10%% and 80%% of it\n"
+"  -k, --keys N          key space; the map cycles between 20%% and 75%% of it\n"
 "                        and is cleared every few cycles (default 1000)\n"
 "  -R, --rate OPS        per-thread throttle in ops/s, 0 = flat out (default 0)\n"
 "  -W, --work USEC       CPU work per operation outside the map (default 0)\n"
@@ -643,6 +646,7 @@ int main(int argc, char **argv)
 	pthread_rwlock_init(&map_rwlock, &ra);
 	pthread_rwlockattr_destroy(&ra);
 
+	cow_batch = env.keys / 64 > COW_BATCH_MIN ? env.keys / 64 : COW_BATCH_MIN;
 	shared = makemap(&maptype_u64, 0);
 	atomic_store(&cow_cur, shared);
 	cow_nhazard = (int)(env.iterators + env.readers);
