@@ -1,0 +1,1402 @@
+/* trace.c — the JSON Lines trace: writer, hostile-input reader, flat-object scanner.
+ *
+ * Writer: records are formatted by hand (no printf) straight into a 1 MiB
+ * user buffer, which goes out with write(2) when full or on mw_trace_flush().
+ *
+ * Reader: a fixed buffer refilled with read(2) in big chunks; lines are cut
+ * with memchr and must fit MW_TRACE_LINE_MAX, so memory stays bounded on any
+ * input. Each line is scanned once into at most MW_MEMBERS_MAX members
+ * (no allocation), then decoded through the field table below — the one
+ * place that names the record fields, shared with the writer so that the two
+ * can never disagree.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "trace.h"
+#include "outfile.h"
+
+#ifndef MW_VERSION
+#define MW_VERSION "unknown"
+#endif
+
+#define WBUF_SIZE      (1u << 20)	/* writer buffer */
+#define RBUF_SIZE      (1u << 20)	/* reader buffer: > MW_TRACE_LINE_MAX */
+#define MEM_CHUNK      7919		/* mem reader: odd-sized reads exercise the refill path */
+#define MW_MEMBERS_MAX 64		/* members per line */
+#define NEST_MAX       16		/* nesting depth of values inside a line */
+
+/* ---- the record fields, in the order the writer emits them ----------------- */
+
+enum fkind { F_EV, F_OP, F_KIND, F_U8, F_U16, F_U32, F_U64, F_S32, F_ADDR, F_PAD };
+
+struct field {
+	const char *pfx;	/* ,"name": */
+	uint8_t pfxlen;
+	uint8_t kind;		/* enum fkind */
+	uint16_t off;		/* offset in struct mw_record */
+	const char *name;
+	uint8_t len;
+};
+
+#define FLD(nm, k, member) { ",\"" #nm "\":", sizeof(",\"" #nm "\":") - 1, k, \
+	offsetof(struct mw_record, member), #nm, sizeof(#nm) - 1 }
+
+static const struct field fields[] = {
+	FLD(ev, F_EV, type),
+	FLD(ts, F_U64, ts),
+	FLD(tid, F_U32, tid),
+	FLD(pid, F_U32, pid),
+	FLD(map, F_ADDR, map),
+	FLD(op, F_OP, op),
+	FLD(kind, F_KIND, kind),
+	FLD(other_tid, F_U32, other_tid),
+	FLD(other_ts, F_U64, other_ts),
+	FLD(hiter, F_ADDR, hiter),
+	FLD(count, F_U64, count),
+	FLD(B, F_U8, B),
+	FLD(hflags, F_U8, hflags),
+	FLD(buckets, F_ADDR, buckets),
+	FLD(oldbuckets, F_ADDR, oldbuckets),
+	FLD(nevacuate, F_U64, nevacuate),
+	FLD(bucket, F_U64, bucket),
+	FLD(bucket_addr, F_ADDR, bucket_addr),
+	FLD(iter_bptr, F_ADDR, iter_bptr),
+	FLD(iter_buckets, F_ADDR, iter_buckets),
+	FLD(iter_bucket, F_U64, iter_bucket),
+	FLD(iter_B, F_U8, iter_B),
+	FLD(iter_i, F_U8, iter_i),
+	FLD(bucket_hit, F_U8, bucket_hit),
+	FLD(repeat, F_U8, repeat),
+	FLD(stack_id, F_S32, stack_id),
+	FLD(other_stack_id, F_S32, other_stack_id),
+	FLD(aux, F_U64, aux),
+	FLD(aux2, F_U64, aux2),
+	FLD(pad, F_PAD, pad),		/* written only when non-zero */
+};
+#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+#define FIELD_PAD (NFIELDS - 1)
+_Static_assert(NFIELDS <= 63, "field mask is a uint64_t");
+#define REQUIRED_MASK ((1ull << FIELD_PAD) - 1)
+
+static const char *const ev_names[MW_REC_TYPE_MAX] = {
+	[MW_REC_ITER_START] = "iter-start",
+	[MW_REC_ITER_END]   = "iter-end",
+	[MW_REC_WRITE]      = "write",
+	[MW_REC_GROW]       = "grow",
+	[MW_REC_EVACUATE]   = "evacuate",
+	[MW_REC_STATS]      = "stats",
+};
+static const char *const op_names[] = { "none", "assign", "delete", "clear" };
+static const char *const kind_names[MW_KIND_MAX] = { "none", "iter-write", "iter-grow", "write-write" };
+
+const char *mw_rec_type_name(unsigned type)
+{
+	return type < MW_REC_TYPE_MAX ? ev_names[type] : NULL;
+}
+
+/* ---- formatting --------------------------------------------------------------- */
+
+static char *put_u64(char *p, uint64_t v)
+{
+	char tmp[20];
+	int i = 20;
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	memcpy(p, tmp + i, (size_t)(20 - i));
+	return p + 20 - i;
+}
+
+static char *put_s64(char *p, int64_t v)
+{
+	if (v < 0) {
+		*p++ = '-';
+		return put_u64(p, (uint64_t)0 - (uint64_t)v);
+	}
+	return put_u64(p, (uint64_t)v);
+}
+
+static char *put_hex(char *p, uint64_t v)
+{
+	static const char hx[] = "0123456789abcdef";
+	int nd = v ? (64 - __builtin_clzll(v) + 3) / 4 : 1;
+
+	*p++ = '"', *p++ = '0', *p++ = 'x';
+	for (int i = nd - 1; i >= 0; i--)
+		*p++ = hx[(v >> (i * 4)) & 15];
+	*p++ = '"';
+	return p;
+}
+
+static char *put_name_or_int(char *p, const char *name, uint64_t v)
+{
+	size_t n;
+
+	if (!name)
+		return put_u64(p, v);
+	n = strlen(name);
+	*p++ = '"';
+	memcpy(p, name, n);
+	p += n;
+	*p++ = '"';
+	return p;
+}
+
+size_t mw_trace_format_record(const struct mw_record *r, char *buf)
+{
+	static const char head[] = "{\"type\":\"event\"";
+	const unsigned char *base = (const unsigned char *)r;
+	char *p = buf;
+
+	memcpy(p, head, sizeof(head) - 1);
+	p += sizeof(head) - 1;
+	for (size_t i = 0; i < NFIELDS; i++) {
+		const struct field *f = &fields[i];
+		const void *at = base + f->off;
+		uint64_t u;
+		uint32_t u32;
+		uint16_t u16;
+		int32_t s32;
+
+		if (f->kind == F_PAD) {
+			memcpy(&u16, at, 2);
+			if (!u16)
+				continue;
+		}
+		memcpy(p, f->pfx, f->pfxlen);
+		p += f->pfxlen;
+		switch (f->kind) {
+		case F_EV:
+			memcpy(&u16, at, 2);
+			p = put_name_or_int(p, mw_rec_type_name(u16), u16);
+			break;
+		case F_OP:
+			u = *(const uint8_t *)at;
+			p = put_name_or_int(p, u < 4 ? op_names[u] : NULL, u);
+			break;
+		case F_KIND:
+			u = *(const uint8_t *)at;
+			p = put_name_or_int(p, u < MW_KIND_MAX ? kind_names[u] : NULL, u);
+			break;
+		case F_U8:
+			p = put_u64(p, *(const uint8_t *)at);
+			break;
+		case F_U16:
+		case F_PAD:
+			memcpy(&u16, at, 2);
+			p = put_u64(p, u16);
+			break;
+		case F_U32:
+			memcpy(&u32, at, 4);
+			p = put_u64(p, u32);
+			break;
+		case F_U64:
+			memcpy(&u, at, 8);
+			p = put_u64(p, u);
+			break;
+		case F_S32:
+			memcpy(&s32, at, 4);
+			p = put_s64(p, s32);
+			break;
+		case F_ADDR:
+			memcpy(&u, at, 8);
+			p = put_hex(p, u);
+			break;
+		}
+	}
+	*p++ = '}';
+	return (size_t)(p - buf);
+}
+
+/* JSON string escaping for the header's free-form strings. Bytes that are
+ * not printable ASCII go out as \u00XX, so any byte string makes valid JSON. */
+static size_t json_escape(const char *s, char *out, size_t outlen)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (; *s && o + 7 < outlen; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			out[o++] = '\\', out[o++] = 'u', out[o++] = '0', out[o++] = '0';
+			out[o++] = hx[c >> 4], out[o++] = hx[c & 15];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = 0;
+	return o;
+}
+
+int mw_trace_format_header(const struct mw_trace_meta *m, char *buf, size_t len)
+{
+	char comm[64 * 6 + 8], exe[512 * 6 + 8], when[64];
+	char cm[65], ex[513];
+	time_t secs = (time_t)(m->start_realtime_ns / 1000000000ull);
+	struct tm tm;
+
+	/* The meta strings may lack their terminator: bound them. */
+	memcpy(cm, m->comm, 64), cm[64] = 0;
+	memcpy(ex, m->exe, 512), ex[512] = 0;
+	json_escape(cm, comm, sizeof(comm));
+	json_escape(ex, exe, sizeof(exe));
+	if (gmtime_r(&secs, &tm))
+		snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%09uZ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			 tm.tm_min, tm.tm_sec, (unsigned)(m->start_realtime_ns % 1000000000ull));
+	else
+		snprintf(when, sizeof(when), "1970-01-01T00:00:00Z");
+	return snprintf(buf, len,
+			"{\"type\":\"header\",\"format\":\"" MW_TRACE_FORMAT "\",\"version\":%d,"
+			"\"mapwatch\":\"%s\",\"pid\":%d,\"comm\":\"%s\",\"exe\":\"%s\","
+			"\"clock\":\"CLOCK_MONOTONIC\",\"start_ns\":%" PRIu64 ",\"start_time\":\"%s\"}",
+			MW_TRACE_VERSION, MW_VERSION, m->pid, comm, exe, m->start_mono_ns, when);
+}
+
+/* ---- writer ------------------------------------------------------------------- */
+
+struct mw_trace_writer {
+	int fd;
+	int err;		/* errno of the first failed write */
+	size_t len;
+	char *buf;		/* WBUF_SIZE bytes */
+};
+
+int mw_trace_flush(struct mw_trace_writer *w)
+{
+	size_t off = 0;
+
+	if (!w)
+		return -1;
+	while (off < w->len) {
+		ssize_t n = write(w->fd, w->buf + off, w->len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* Keep the first error; drop what cannot be written rather
+			 * than grow without bound (the disk is full or gone). */
+			if (!w->err)
+				w->err = n < 0 ? errno : EIO;
+			w->len = 0;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	w->len = 0;
+	return w->err ? -1 : 0;
+}
+
+/* Room for N bytes at the end of the buffer (N ≤ WBUF_SIZE). */
+static char *wreserve(struct mw_trace_writer *w, size_t n)
+{
+	if (w->len + n > WBUF_SIZE)
+		mw_trace_flush(w);
+	return w->buf + w->len;
+}
+
+/* Write a line made by an snprintf-style function, whatever its length. */
+static int wline(struct mw_trace_writer *w,
+		 int (*fmt)(const void *, char *, size_t), const void *obj)
+{
+	char *p = wreserve(w, 4096);
+	size_t room = WBUF_SIZE - w->len;
+	int n = fmt(obj, p, room);
+
+	if (n < 0)
+		return -1;
+	if ((size_t)n + 1 >= room) {
+		/* Longer than the room left: format into the emptied buffer. */
+		mw_trace_flush(w);
+		if ((size_t)n + 1 >= WBUF_SIZE)
+			return -1;
+		p = w->buf;
+		n = fmt(obj, p, WBUF_SIZE);
+	}
+	p[n] = '\n';
+	w->len += (size_t)n + 1;
+	return w->err ? -1 : 0;
+}
+
+static int fmt_header(const void *o, char *b, size_t n) { return mw_trace_format_header(o, b, n); }
+static int fmt_alert(const void *o, char *b, size_t n) { return mw_alert_json(o, b, n); }
+static int fmt_summary(const void *o, char *b, size_t n) { return mw_summary_json(o, b, n); }
+
+struct mw_trace_writer *mw_trace_create_fd(int fd, const struct mw_trace_meta *meta)
+{
+	struct mw_trace_writer *w = calloc(1, sizeof(*w));
+
+	if (!w || !(w->buf = malloc(WBUF_SIZE))) {
+		free(w);
+		return NULL;
+	}
+	w->fd = fd;
+	if (meta)
+		wline(w, fmt_header, meta);
+	return w;
+}
+
+struct mw_trace_writer *mw_trace_create(const char *path, int force,
+					const struct mw_trace_meta *meta,
+					char *err, size_t errlen)
+{
+	struct mw_trace_writer *w;
+	int fd = mw_create_output(path, force, err, errlen);
+
+	if (fd < 0)
+		return NULL;
+	w = mw_trace_create_fd(fd, meta);
+	if (!w) {
+		close(fd);
+		snprintf(err, errlen, "cannot create trace file '%s': out of memory", path);
+		return NULL;
+	}
+	/* The header goes out at once: a trace killed in its first second is
+	 * still recognisable as one. */
+	if (mw_trace_flush(w) < 0) {
+		snprintf(err, errlen, "cannot write trace file '%s': %s", path, strerror(w->err));
+		mw_trace_close(w);
+		return NULL;
+	}
+	return w;
+}
+
+int mw_trace_record(struct mw_trace_writer *w, const struct mw_record *r)
+{
+	char *p = wreserve(w, MW_TRACE_REC_MAX);
+	size_t n = mw_trace_format_record(r, p);
+
+	p[n] = '\n';
+	w->len += n + 1;
+	return w->err ? -1 : 0;
+}
+
+int mw_trace_alert(struct mw_trace_writer *w, const struct mw_alert *a)
+{
+	return wline(w, fmt_alert, a);
+}
+
+int mw_trace_summary(struct mw_trace_writer *w, const struct mw_summary *s)
+{
+	return wline(w, fmt_summary, s);
+}
+
+int mw_trace_error(const struct mw_trace_writer *w)
+{
+	return w ? w->err : EINVAL;
+}
+
+int mw_trace_close(struct mw_trace_writer *w)
+{
+	int rc;
+
+	if (!w)
+		return 0;
+	rc = mw_trace_flush(w);
+	if (close(w->fd) < 0 && !w->err) {
+		w->err = errno;
+		rc = -1;
+	}
+	free(w->buf);
+	free(w);
+	return rc;
+}
+
+/* ---- the scanner -------------------------------------------------------------- */
+
+struct scan {
+	const char *p, *end, *start;
+	char *err;
+	size_t errlen;
+};
+
+static int serr(struct scan *s, const char *fmt, ...)
+{
+	va_list ap;
+	int col = (int)(s->p - s->start) + 1;
+	char msg[200];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->err && s->errlen)
+		snprintf(s->err, s->errlen, "malformed JSON at column %d: %s", col, msg);
+	return -1;
+}
+
+static inline void ws(struct scan *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\r'))
+		s->p++;
+}
+
+static int scan_string(struct scan *s, struct mw_jval *v)
+{
+	const char *p = s->p + 1;	/* past the opening quote */
+
+	v->type = MW_J_STR;
+	v->esc = 0;
+	v->s = p;
+	for (;;) {
+		if (p >= s->end) {
+			s->p = p;
+			return serr(s, "unterminated string");
+		}
+		unsigned char c = (unsigned char)*p;
+		if (c == '"')
+			break;
+		if (c < 0x20) {
+			s->p = p;
+			return serr(s, "control character in a string");
+		}
+		if (c == '\\') {
+			v->esc = 1;
+			if (++p >= s->end) {
+				s->p = p;
+				return serr(s, "unterminated string");
+			}
+		}
+		p++;
+	}
+	v->n = (size_t)(p - v->s);
+	s->p = p + 1;
+	return 0;
+}
+
+static int scan_number(struct scan *s, struct mw_jval *v)
+{
+	const char *p = s->p, *e = s->end;
+	uint64_t u = 0;
+	int ovf = 0;
+
+	v->s = p;
+	v->neg = 0;
+	if (*p == '-') {
+		v->neg = 1;
+		p++;
+	}
+	if (p >= e || *p < '0' || *p > '9') {
+		s->p = p;
+		return serr(s, "bad number");
+	}
+	if (*p == '0' && p + 1 < e && p[1] >= '0' && p[1] <= '9') {
+		s->p = p;
+		return serr(s, "number with a leading zero");
+	}
+	while (p < e && *p >= '0' && *p <= '9') {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (u > (UINT64_MAX - d) / 10)
+			ovf = 1;
+		u = u * 10 + d;
+		p++;
+	}
+	v->type = MW_J_INT;
+	if (p < e && *p == '.') {
+		v->type = MW_J_NUM;
+		p++;
+		if (p >= e || *p < '0' || *p > '9') {
+			s->p = p;
+			return serr(s, "bad number");
+		}
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		v->type = MW_J_NUM;
+		p++;
+		if (p < e && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= e || *p < '0' || *p > '9') {
+			s->p = p;
+			return serr(s, "bad number");
+		}
+		while (p < e && *p >= '0' && *p <= '9')
+			p++;
+	}
+	v->u = u;
+	v->ovf = ovf;
+	v->n = (size_t)(p - v->s);
+	s->p = p;
+	return 0;
+}
+
+static int scan_value(struct scan *s, struct mw_jval *v, int depth);
+
+/* A nested object or array: validated and kept as raw text. */
+static int scan_nested(struct scan *s, struct mw_jval *v, int depth)
+{
+	char close = *s->p == '{' ? '}' : ']';
+	int obj = close == '}';
+	struct mw_jval tmp;
+
+	if (depth >= NEST_MAX)
+		return serr(s, "nested too deeply");
+	v->type = obj ? MW_J_OBJ : MW_J_ARR;
+	v->s = s->p;
+	s->p++;
+	ws(s);
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		v->n = (size_t)(s->p - v->s);
+		return 0;
+	}
+	for (;;) {
+		ws(s);
+		if (obj) {
+			if (s->p >= s->end || *s->p != '"')
+				return serr(s, "expected a key");
+			if (scan_string(s, &tmp) < 0)
+				return -1;
+			ws(s);
+			if (s->p >= s->end || *s->p != ':')
+				return serr(s, "expected ':'");
+			s->p++;
+			ws(s);
+		}
+		if (scan_value(s, &tmp, depth + 1) < 0)
+			return -1;
+		ws(s);
+		if (s->p < s->end && *s->p == ',') {
+			s->p++;
+			continue;
+		}
+		if (s->p < s->end && *s->p == close) {
+			s->p++;
+			v->n = (size_t)(s->p - v->s);
+			return 0;
+		}
+		return serr(s, "expected ',' or '%c'", close);
+	}
+}
+
+static int scan_literal(struct scan *s, struct mw_jval *v, const char *lit, int type)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n))
+		return serr(s, "unexpected character");
+	v->type = type;
+	v->s = s->p;
+	v->n = n;
+	s->p += n;
+	return 0;
+}
+
+static int scan_value(struct scan *s, struct mw_jval *v, int depth)
+{
+	if (s->p >= s->end)
+		return serr(s, "expected a value");
+	switch (*s->p) {
+	case '"':
+		return scan_string(s, v);
+	case '{':
+	case '[':
+		return scan_nested(s, v, depth);
+	case 't':
+		return scan_literal(s, v, "true", MW_J_TRUE);
+	case 'f':
+		return scan_literal(s, v, "false", MW_J_FALSE);
+	case 'n':
+		return scan_literal(s, v, "null", MW_J_NULL);
+	default:
+		if (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))
+			return scan_number(s, v);
+		return serr(s, "unexpected character");
+	}
+}
+
+int mw_json_object(const char *str, size_t n, struct mw_jmember *m, int max,
+		   char *err, size_t errlen)
+{
+	struct scan s = { str, str + n, str, err, errlen };
+	int count = 0;
+
+	ws(&s);
+	if (s.p >= s.end || *s.p != '{')
+		return serr(&s, "expected '{'");
+	s.p++;
+	ws(&s);
+	if (s.p < s.end && *s.p == '}') {
+		s.p++;
+		goto tail;
+	}
+	for (;;) {
+		struct mw_jval k;
+
+		ws(&s);
+		if (s.p >= s.end || *s.p != '"')
+			return serr(&s, "expected a key");
+		if (scan_string(&s, &k) < 0)
+			return -1;
+		ws(&s);
+		if (s.p >= s.end || *s.p != ':')
+			return serr(&s, "expected ':'");
+		s.p++;
+		ws(&s);
+		if (count >= max)
+			return serr(&s, "too many fields (more than %d)", max);
+		m[count].key = k.s;
+		m[count].klen = k.esc ? 0 : k.n;	/* an escaped key matches nothing */
+		if (scan_value(&s, &m[count].v, 1) < 0)
+			return -1;
+		count++;
+		ws(&s);
+		if (s.p < s.end && *s.p == ',') {
+			s.p++;
+			continue;
+		}
+		if (s.p < s.end && *s.p == '}') {
+			s.p++;
+			break;
+		}
+		return serr(&s, "expected ',' or '}'");
+	}
+tail:
+	ws(&s);
+	if (s.p != s.end)
+		return serr(&s, "garbage after the object");
+	return count;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int hex4(const char *p, const char *e, unsigned *out)
+{
+	unsigned v = 0;
+
+	if (e - p < 4)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		int h = hexval((unsigned char)p[i]);
+		if (h < 0)
+			return -1;
+		v = v << 4 | (unsigned)h;
+	}
+	*out = v;
+	return 0;
+}
+
+int mw_json_string(const struct mw_jval *v, char *buf, size_t len)
+{
+	const char *p = v->s, *e = v->s + v->n;
+	size_t o = 0;
+
+	if (!len)
+		return -1;
+	while (p < e) {
+		char tmp[4];
+		size_t tn = 1;
+
+		if (*p != '\\') {
+			tmp[0] = *p++;
+		} else {
+			p++;
+			if (p >= e)
+				return -1;
+			switch (*p++) {
+			case '"': tmp[0] = '"'; break;
+			case '\\': tmp[0] = '\\'; break;
+			case '/': tmp[0] = '/'; break;
+			case 'b': tmp[0] = '\b'; break;
+			case 'f': tmp[0] = '\f'; break;
+			case 'n': tmp[0] = '\n'; break;
+			case 'r': tmp[0] = '\r'; break;
+			case 't': tmp[0] = '\t'; break;
+			case 'u': {
+				unsigned cp, lo;
+
+				if (hex4(p, e, &cp) < 0)
+					return -1;
+				p += 4;
+				if (cp >= 0xd800 && cp < 0xdc00) {
+					if (e - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+					    hex4(p + 2, e, &lo) < 0 || lo < 0xdc00 || lo >= 0xe000)
+						return -1;
+					p += 6;
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				} else if (cp >= 0xdc00 && cp < 0xe000) {
+					return -1;
+				}
+				if (cp < 0x80) {
+					tmp[0] = (char)cp;
+				} else if (cp < 0x800) {
+					tmp[0] = (char)(0xc0 | cp >> 6);
+					tmp[1] = (char)(0x80 | (cp & 0x3f));
+					tn = 2;
+				} else if (cp < 0x10000) {
+					tmp[0] = (char)(0xe0 | cp >> 12);
+					tmp[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+					tmp[2] = (char)(0x80 | (cp & 0x3f));
+					tn = 3;
+				} else {
+					tmp[0] = (char)(0xf0 | cp >> 18);
+					tmp[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+					tmp[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+					tmp[3] = (char)(0x80 | (cp & 0x3f));
+					tn = 4;
+				}
+				break;
+			}
+			default:
+				return -1;
+			}
+		}
+		if (o + tn < len) {
+			memcpy(buf + o, tmp, tn);
+			o += tn;
+		}
+	}
+	buf[o] = 0;
+	return 0;
+}
+
+/* Nested values compare as their text without insignificant whitespace. */
+static int raw_equal(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t i = 0, j = 0;
+	int ina = 0, inb = 0;
+
+	for (;;) {
+		while (i < an && !ina && (a[i] == ' ' || a[i] == '\t'))
+			i++;
+		while (j < bn && !inb && (b[j] == ' ' || b[j] == '\t'))
+			j++;
+		if (i == an || j == bn)
+			return i == an && j == bn;
+		if (a[i] != b[j])
+			return 0;
+		if (a[i] == '"' && (i == 0 || a[i - 1] != '\\'))
+			ina = !ina;
+		if (b[j] == '"' && (j == 0 || b[j - 1] != '\\'))
+			inb = !inb;
+		i++, j++;
+	}
+}
+
+static int val_equal(const struct mw_jval *a, const struct mw_jval *b)
+{
+	if (a->type != b->type)
+		return 0;
+	if (a->type == MW_J_INT)
+		return a->u == b->u && a->neg == b->neg && a->ovf == b->ovf;
+	if (a->type == MW_J_OBJ || a->type == MW_J_ARR)
+		return raw_equal(a->s, a->n, b->s, b->n);
+	return a->n == b->n && !memcmp(a->s, b->s, a->n);
+}
+
+static void show_val(const struct mw_jval *v, char *buf, size_t len)
+{
+	int q = v->type == MW_J_STR;
+	int n = v->n > 80 ? 80 : (int)v->n;
+
+	snprintf(buf, len, "%s%.*s%s%s", q ? "\"" : "", n, v->s, q ? "\"" : "",
+		 v->n > 80 ? "…" : "");
+}
+
+int mw_json_object_diff(const char *a, size_t an, const char *b, size_t bn,
+			char *why, size_t whylen)
+{
+	struct mw_jmember ma[MW_MEMBERS_MAX], mb[MW_MEMBERS_MAX];
+	char e[200], va[100], vb[100];
+	int na, nb;
+
+	if ((na = mw_json_object(a, an, ma, MW_MEMBERS_MAX, e, sizeof(e))) < 0) {
+		snprintf(why, whylen, "first object: %s", e);
+		return 1;
+	}
+	if ((nb = mw_json_object(b, bn, mb, MW_MEMBERS_MAX, e, sizeof(e))) < 0) {
+		snprintf(why, whylen, "second object: %s", e);
+		return 1;
+	}
+	for (int i = 0; i < na; i++) {
+		int j;
+
+		for (j = 0; j < nb; j++)
+			if (ma[i].klen == mb[j].klen && !memcmp(ma[i].key, mb[j].key, ma[i].klen))
+				break;
+		if (j == nb) {
+			snprintf(why, whylen, "\"%.*s\" only in the first", (int)ma[i].klen, ma[i].key);
+			return 1;
+		}
+		if (!val_equal(&ma[i].v, &mb[j].v)) {
+			show_val(&ma[i].v, va, sizeof(va));
+			show_val(&mb[j].v, vb, sizeof(vb));
+			snprintf(why, whylen, "\"%.*s\" is %s vs %s", (int)ma[i].klen, ma[i].key, va, vb);
+			return 1;
+		}
+	}
+	if (na != nb) {
+		for (int j = 0; j < nb; j++) {
+			int i;
+
+			for (i = 0; i < na; i++)
+				if (ma[i].klen == mb[j].klen && !memcmp(ma[i].key, mb[j].key, mb[j].klen))
+					break;
+			if (i == na) {
+				snprintf(why, whylen, "\"%.*s\" only in the second", (int)mb[j].klen, mb[j].key);
+				return 1;
+			}
+		}
+		snprintf(why, whylen, "a key appears twice");
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- reader ------------------------------------------------------------------- */
+
+struct mw_trace_reader {
+	int fd;
+	int own_fd;
+	const unsigned char *mem;	/* mem mode: the whole input */
+	size_t memlen, mempos;
+	char *buf;			/* RBUF_SIZE */
+	size_t pos, fill;
+	int eof;
+	int state;			/* 0: header next, 1: body, 2: finished or failed */
+	uint64_t lineno, consumed, size;
+	const char *line;
+	size_t linelen;
+	struct mw_trace_header hdr;
+	char name[256];
+	char err[640];
+	char warn[640];
+	struct mw_jmember m[MW_MEMBERS_MAX];
+};
+
+static struct mw_trace_reader *reader_new(const char *name)
+{
+	struct mw_trace_reader *r = calloc(1, sizeof(*r));
+
+	if (!r || !(r->buf = malloc(RBUF_SIZE))) {
+		free(r);
+		return NULL;
+	}
+	r->fd = -1;
+	snprintf(r->name, sizeof(r->name), "%s", name ? name : "trace");
+	return r;
+}
+
+struct mw_trace_reader *mw_reader_open_fd(int fd, const char *name)
+{
+	struct mw_trace_reader *r = reader_new(name);
+	struct stat st;
+
+	if (!r)
+		return NULL;
+	r->fd = fd;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		r->size = (uint64_t)st.st_size;
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	return r;
+}
+
+struct mw_trace_reader *mw_reader_open(const char *path, char *err, size_t errlen)
+{
+	struct mw_trace_reader *r;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open trace '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "cannot read trace '%s': %s", path, strerror(EISDIR));
+		close(fd);
+		return NULL;
+	}
+	r = mw_reader_open_fd(fd, path);
+	if (!r) {
+		snprintf(err, errlen, "cannot read trace '%s': out of memory", path);
+		close(fd);
+		return NULL;
+	}
+	r->own_fd = 1;
+	return r;
+}
+
+struct mw_trace_reader *mw_reader_open_mem(const void *data, size_t len, const char *name)
+{
+	struct mw_trace_reader *r = reader_new(name);
+
+	if (!r)
+		return NULL;
+	r->mem = data;
+	r->memlen = len;
+	r->size = len;
+	return r;
+}
+
+void mw_reader_close(struct mw_trace_reader *r)
+{
+	if (!r)
+		return;
+	if (r->own_fd && r->fd >= 0)
+		close(r->fd);
+	free(r->buf);
+	free(r);
+}
+
+const struct mw_trace_header *mw_reader_header(const struct mw_trace_reader *r) { return &r->hdr; }
+uint64_t mw_reader_lineno(const struct mw_trace_reader *r) { return r->lineno; }
+const char *mw_reader_error(const struct mw_trace_reader *r) { return r->err; }
+const char *mw_reader_warning(const struct mw_trace_reader *r) { return r->warn[0] ? r->warn : NULL; }
+uint64_t mw_reader_offset(const struct mw_trace_reader *r) { return r->consumed; }
+uint64_t mw_reader_size(const struct mw_trace_reader *r) { return r->size; }
+
+const char *mw_reader_line(const struct mw_trace_reader *r, size_t *len)
+{
+	if (len)
+		*len = r->linelen;
+	return r->line;
+}
+
+static int rfail(struct mw_trace_reader *r, const char *fmt, ...)
+{
+	char msg[480];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(r->err, sizeof(r->err), "%s:%" PRIu64 ": %s", r->name, r->lineno, msg);
+	r->state = 2;
+	return MW_ITEM_ERROR;
+}
+
+static ssize_t rread(struct mw_trace_reader *r, char *dst, size_t room)
+{
+	if (r->mem) {
+		size_t n = r->memlen - r->mempos;
+
+		if (n > room)
+			n = room;
+		if (n > MEM_CHUNK)
+			n = MEM_CHUNK;
+		memcpy(dst, r->mem + r->mempos, n);
+		r->mempos += n;
+		return (ssize_t)n;
+	}
+	for (;;) {
+		ssize_t n = read(r->fd, dst, room);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n;
+	}
+}
+
+/* The next line into r->line. 1: a complete line, 2: a last line without a
+ * newline, 0: end of input, -1: error (set). */
+static int next_line(struct mw_trace_reader *r)
+{
+	for (;;) {
+		size_t avail = r->fill - r->pos;
+
+		if (avail) {
+			char *s = r->buf + r->pos;
+			char *nl = memchr(s, '\n', avail);
+
+			if (nl) {
+				r->line = s;
+				r->linelen = (size_t)(nl - s);
+				r->pos += r->linelen + 1;
+				r->consumed += r->linelen + 1;
+				r->lineno++;
+				if (r->linelen > MW_TRACE_LINE_MAX)
+					return rfail(r, "line longer than %d bytes", MW_TRACE_LINE_MAX), -1;
+				return 1;
+			}
+		}
+		if (avail > MW_TRACE_LINE_MAX) {
+			r->lineno++;
+			return rfail(r, "line longer than %d bytes", MW_TRACE_LINE_MAX), -1;
+		}
+		if (r->eof) {
+			if (!avail)
+				return 0;
+			r->line = r->buf + r->pos;
+			r->linelen = avail;
+			r->pos = r->fill;
+			r->consumed += avail;
+			r->lineno++;
+			return 2;
+		}
+		if (r->pos) {
+			memmove(r->buf, r->buf + r->pos, avail);
+			r->fill = avail;
+			r->pos = 0;
+		}
+		ssize_t n = rread(r, r->buf + r->fill, RBUF_SIZE - r->fill);
+		if (n < 0)
+			return rfail(r, "read error: %s", strerror(errno)), -1;
+		if (n == 0)
+			r->eof = 1;
+		r->fill += (size_t)n;
+	}
+}
+
+static int key_is(const struct mw_jmember *m, const char *k, size_t kl)
+{
+	return m->klen == kl && !memcmp(m->key, k, kl);
+}
+#define KEY_IS(m, lit) key_is(m, lit, sizeof(lit) - 1)
+
+static int str_is(const struct mw_jval *v, const char *lit)
+{
+	size_t n = strlen(lit);
+	return v->type == MW_J_STR && v->n == n && !memcmp(v->s, lit, n);
+}
+
+/* An unsigned integer member no larger than MAX. */
+static int get_uint(struct mw_trace_reader *r, const struct mw_jmember *m,
+		    uint64_t max, uint64_t *out)
+{
+	const struct mw_jval *v = &m->v;
+
+	if (v->type == MW_J_NUM)
+		return rfail(r, "expected an integer for \"%.*s\"", (int)m->klen, m->key);
+	if (v->type != MW_J_INT)
+		return rfail(r, "expected a number for \"%.*s\"", (int)m->klen, m->key);
+	if (v->neg && v->u)
+		return rfail(r, "negative value for \"%.*s\"", (int)m->klen, m->key);
+	if (v->ovf || v->u > max)
+		return rfail(r, "number out of range for \"%.*s\" (max %" PRIu64 ")",
+			     (int)m->klen, m->key, max);
+	*out = v->u;
+	return 0;
+}
+
+static int get_s32(struct mw_trace_reader *r, const struct mw_jmember *m, int32_t *out)
+{
+	const struct mw_jval *v = &m->v;
+
+	if (v->type == MW_J_NUM)
+		return rfail(r, "expected an integer for \"%.*s\"", (int)m->klen, m->key);
+	if (v->type != MW_J_INT)
+		return rfail(r, "expected a number for \"%.*s\"", (int)m->klen, m->key);
+	if (v->ovf || v->u > (v->neg ? 2147483648ull : 2147483647ull))
+		return rfail(r, "number out of range for \"%.*s\"", (int)m->klen, m->key);
+	*out = v->neg ? (int32_t)(0 - (int64_t)v->u) : (int32_t)v->u;
+	return 0;
+}
+
+/* "0x…" (1 to 16 hex digits), or a plain unsigned integer. */
+static int get_addr(struct mw_trace_reader *r, const struct mw_jmember *m, uint64_t *out)
+{
+	const struct mw_jval *v = &m->v;
+	uint64_t u = 0;
+
+	if (v->type == MW_J_INT)
+		return get_uint(r, m, UINT64_MAX, out);
+	if (v->type != MW_J_STR || v->n < 3 || v->n > 18 || v->s[0] != '0' ||
+	    (v->s[1] != 'x' && v->s[1] != 'X'))
+		return rfail(r, "expected a hex address \"0x…\" for \"%.*s\"", (int)m->klen, m->key);
+	for (size_t i = 2; i < v->n; i++) {
+		int h = hexval((unsigned char)v->s[i]);
+
+		if (h < 0)
+			return rfail(r, "expected a hex address \"0x…\" for \"%.*s\"", (int)m->klen, m->key);
+		u = u << 4 | (unsigned)h;
+	}
+	*out = u;
+	return 0;
+}
+
+/* A name from NAMES (N entries), or an integer up to MAX. */
+static int get_enum(struct mw_trace_reader *r, const struct mw_jmember *m,
+		    const char *const *names, unsigned n, uint64_t max, uint64_t *out)
+{
+	const struct mw_jval *v = &m->v;
+
+	if (v->type == MW_J_STR) {
+		for (unsigned i = 0; i < n; i++)
+			if (names[i] && str_is(v, names[i])) {
+				*out = i;
+				return 0;
+			}
+		return rfail(r, "unknown %.*s \"%.*s\"", (int)m->klen, m->key,
+			     (int)(v->n > 40 ? 40 : v->n), v->s);
+	}
+	return get_uint(r, m, max, out);
+}
+
+static int find_field(const struct mw_jmember *m, size_t hint)
+{
+	if (hint < NFIELDS && key_is(m, fields[hint].name, fields[hint].len))
+		return (int)hint;
+	for (size_t i = 0; i < NFIELDS; i++)
+		if (key_is(m, fields[i].name, fields[i].len))
+			return (int)i;
+	return -1;
+}
+
+static int decode_event(struct mw_trace_reader *r, int nm, struct mw_record *rec)
+{
+	unsigned char *base = (unsigned char *)rec;
+	uint64_t seen = 0;
+	size_t hint = 0;
+
+	memset(rec, 0, sizeof(*rec));
+	for (int i = 0; i < nm; i++) {
+		const struct mw_jmember *m = &r->m[i];
+		int fi = find_field(m, hint);
+		const struct field *f;
+		void *at;
+		uint64_t u = 0;
+		int32_t s32;
+		uint16_t u16;
+		uint32_t u32;
+
+		if (fi < 0)
+			continue;	/* "type", or a field from a later mapwatch */
+		if (seen & (1ull << fi))
+			return rfail(r, "duplicate field \"%s\"", fields[fi].name);
+		seen |= 1ull << fi;
+		hint = (size_t)fi + 1;
+		f = &fields[fi];
+		at = base + f->off;
+		switch (f->kind) {
+		case F_EV:
+			if (get_enum(r, m, ev_names, MW_REC_TYPE_MAX, UINT16_MAX, &u) < 0)
+				return -1;
+			u16 = (uint16_t)u;
+			memcpy(at, &u16, 2);
+			break;
+		case F_OP:
+			if (get_enum(r, m, op_names, 4, UINT8_MAX, &u) < 0)
+				return -1;
+			*(uint8_t *)at = (uint8_t)u;
+			break;
+		case F_KIND:
+			if (get_enum(r, m, kind_names, MW_KIND_MAX, UINT8_MAX, &u) < 0)
+				return -1;
+			*(uint8_t *)at = (uint8_t)u;
+			break;
+		case F_U8:
+			if (get_uint(r, m, UINT8_MAX, &u) < 0)
+				return -1;
+			*(uint8_t *)at = (uint8_t)u;
+			break;
+		case F_U16:
+		case F_PAD:
+			if (get_uint(r, m, UINT16_MAX, &u) < 0)
+				return -1;
+			u16 = (uint16_t)u;
+			memcpy(at, &u16, 2);
+			break;
+		case F_U32:
+			if (get_uint(r, m, UINT32_MAX, &u) < 0)
+				return -1;
+			u32 = (uint32_t)u;
+			memcpy(at, &u32, 4);
+			break;
+		case F_U64:
+			if (get_uint(r, m, UINT64_MAX, &u) < 0)
+				return -1;
+			memcpy(at, &u, 8);
+			break;
+		case F_S32:
+			if (get_s32(r, m, &s32) < 0)
+				return -1;
+			memcpy(at, &s32, 4);
+			break;
+		case F_ADDR:
+			if (get_addr(r, m, &u) < 0)
+				return -1;
+			memcpy(at, &u, 8);
+			break;
+		}
+	}
+	if ((seen & REQUIRED_MASK) != REQUIRED_MASK) {
+		for (size_t i = 0; i < FIELD_PAD; i++)
+			if (!(seen & (1ull << i)))
+				return rfail(r, "missing field \"%s\"", fields[i].name);
+	}
+	return 0;
+}
+
+static int get_str(struct mw_trace_reader *r, const struct mw_jmember *m, char *buf, size_t len)
+{
+	if (m->v.type != MW_J_STR)
+		return rfail(r, "expected a string for \"%.*s\"", (int)m->klen, m->key);
+	if (mw_json_string(&m->v, buf, len) < 0)
+		return rfail(r, "bad escape in \"%.*s\"", (int)m->klen, m->key);
+	return 0;
+}
+
+static int decode_header(struct mw_trace_reader *r, int nm)
+{
+	struct mw_trace_header *h = &r->hdr;
+	int have_format = 0, have_version = 0, have_start = 0;
+	uint64_t u;
+
+	memset(h, 0, sizeof(*h));
+	/* The format first: anything else is not a mapwatch trace at all. */
+	for (int i = 0; i < nm; i++) {
+		const struct mw_jmember *m = &r->m[i];
+
+		if (KEY_IS(m, "format")) {
+			if (!str_is(&m->v, MW_TRACE_FORMAT))
+				return rfail(r, "not a mapwatch trace (\"format\" is not \"" MW_TRACE_FORMAT "\")");
+			have_format = 1;
+		}
+	}
+	if (!have_format)
+		return rfail(r, "not a mapwatch trace (no \"format\" in the header)");
+	for (int i = 0; i < nm; i++) {
+		const struct mw_jmember *m = &r->m[i];
+		int rc = 0;
+
+		if (KEY_IS(m, "version")) {
+			if (m->v.type != MW_J_INT || m->v.neg || m->v.ovf || m->v.u != MW_TRACE_VERSION) {
+				char shown[100];
+
+				show_val(&m->v, shown, sizeof(shown));
+				return rfail(r, "unsupported trace version %s (this mapwatch reads version %d)",
+					     shown, MW_TRACE_VERSION);
+			}
+			h->version = MW_TRACE_VERSION;
+			have_version = 1;
+		} else if (KEY_IS(m, "pid")) {
+			if ((rc = get_uint(r, m, INT32_MAX, &u)) == 0)
+				h->pid = (int)u;
+		} else if (KEY_IS(m, "start_ns")) {
+			if ((rc = get_uint(r, m, UINT64_MAX, &h->start_ns)) == 0)
+				have_start = 1;
+		} else if (KEY_IS(m, "mapwatch")) {
+			rc = get_str(r, m, h->mapwatch, sizeof(h->mapwatch));
+		} else if (KEY_IS(m, "comm")) {
+			rc = get_str(r, m, h->comm, sizeof(h->comm));
+		} else if (KEY_IS(m, "exe")) {
+			rc = get_str(r, m, h->exe, sizeof(h->exe));
+		} else if (KEY_IS(m, "clock")) {
+			rc = get_str(r, m, h->clock, sizeof(h->clock));
+		} else if (KEY_IS(m, "start_time")) {
+			rc = get_str(r, m, h->start_time, sizeof(h->start_time));
+		}
+		if (rc < 0)
+			return -1;
+	}
+	if (!have_version)
+		return rfail(r, "missing field \"version\" in the header");
+	if (!have_start)
+		return rfail(r, "missing field \"start_ns\" in the header");
+	return 0;
+}
+
+/* The members of an alert or summary line that later checks rely on. */
+static int check_counts(struct mw_trace_reader *r, int nm, const char *const *need)
+{
+	for (; *need; need++) {
+		int i;
+		uint64_t u;
+
+		for (i = 0; i < nm; i++)
+			if (key_is(&r->m[i], *need, strlen(*need)))
+				break;
+		if (i == nm)
+			return rfail(r, "missing field \"%s\"", *need);
+		if (get_uint(r, &r->m[i], UINT64_MAX, &u) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int mw_reader_next(struct mw_trace_reader *r, struct mw_record *rec)
+{
+	static const char *const alert_need[] = { "seq", "ts", NULL };
+	static const char *const summary_need[] = { "events", "alerts", NULL };
+	char msg[240];
+
+	for (;;) {
+		const struct mw_jmember *type = NULL;
+		int kind, nm;
+
+		if (r->state == 2)
+			return r->err[0] ? MW_ITEM_ERROR : MW_ITEM_EOF;
+		kind = next_line(r);
+		if (kind < 0)
+			return MW_ITEM_ERROR;
+		if (kind == 0) {
+			if (r->state == 0)
+				return rfail(r, "empty file: not a mapwatch trace (no header line)");
+			r->state = 2;
+			return MW_ITEM_EOF;
+		}
+		/* CRLF line ends, and lines of only blanks, are harmless. */
+		while (r->linelen && (r->line[r->linelen - 1] == '\r' ||
+				      r->line[r->linelen - 1] == ' ' || r->line[r->linelen - 1] == '\t'))
+			r->linelen--;
+		if (!r->linelen)
+			continue;
+
+		nm = mw_json_object(r->line, r->linelen, r->m, MW_MEMBERS_MAX, msg, sizeof(msg));
+		if (nm < 0 && kind == 2 && r->state == 1) {
+			/* A kill -9 in the middle of a write: keep what came before. */
+			snprintf(r->warn, sizeof(r->warn),
+				 "%s:%" PRIu64 ": warning: truncated last line ignored (the trace was cut short)",
+				 r->name, r->lineno);
+			r->state = 2;
+			return MW_ITEM_EOF;
+		}
+		if (nm < 0)
+			return rfail(r, "%s", msg);
+		for (int i = 0; i < nm; i++)
+			if (KEY_IS(&r->m[i], "type")) {
+				type = &r->m[i];
+				break;
+			}
+		if (!type)
+			return rfail(r, "missing field \"type\"");
+		if (type->v.type != MW_J_STR)
+			return rfail(r, "expected a string for \"type\"");
+
+		if (r->state == 0) {
+			if (!str_is(&type->v, "header"))
+				return rfail(r, "missing header: not a mapwatch trace "
+					     "(the first line must be {\"type\":\"header\",…})");
+			if (decode_header(r, nm) < 0)
+				return MW_ITEM_ERROR;
+			r->state = 1;
+			return MW_ITEM_HEADER;
+		}
+		if (str_is(&type->v, "event"))
+			return decode_event(r, nm, rec) < 0 ? MW_ITEM_ERROR : MW_ITEM_RECORD;
+		if (str_is(&type->v, "alert"))
+			return check_counts(r, nm, alert_need) < 0 ? MW_ITEM_ERROR : MW_ITEM_ALERT;
+		if (str_is(&type->v, "summary"))
+			return check_counts(r, nm, summary_need) < 0 ? MW_ITEM_ERROR : MW_ITEM_SUMMARY;
+		if (str_is(&type->v, "header"))
+			return rfail(r, "a second header (two traces concatenated?)");
+		return rfail(r, "unknown line type \"%.*s\"",
+			     (int)(type->v.n > 40 ? 40 : type->v.n), type->v.s);
+	}
+}

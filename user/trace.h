@@ -1,0 +1,142 @@
+/* trace.h — the mapwatch trace file: a versioned JSON Lines format.
+ *
+ *   {"type":"header","format":"mapwatch-trace","version":1,"mapwatch":"0.1.0","pid":N,
+ *    "comm":"…","exe":"…","clock":"CLOCK_MONOTONIC","start_ns":N,"start_time":"…Z"}
+ *   {"type":"event","ev":"write","ts":N,"tid":N,…every struct mw_record field…}
+ *   {"type":"alert",…}          mw_alert_json(), one per occurrence, as raised live
+ *   {"type":"summary",…}        mw_summary_json(), last
+ *
+ * Addresses are "0x…" strings, every other number an integer; `ev`, `op` and
+ * `kind` are names when known and integers otherwise, so record → line →
+ * record is the identity for any record. The writer buffers in user space
+ * and writes with write(2); the live loop flushes about once a second.
+ *
+ * The reader treats a file as hostile: a hand-rolled scanner for these flat
+ * objects, a fixed buffer and a line limit (bounded memory on any input),
+ * and every problem an error naming the line ("trace.jsonl:12: expected a
+ * number for \"ts\""). A truncated last line (kill -9 mid-write) is a warning.
+ */
+#ifndef MW_TRACE_H
+#define MW_TRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mapwatch.h"
+#include "correlator.h"
+
+#define MW_TRACE_FORMAT   "mapwatch-trace"
+#define MW_TRACE_VERSION  1
+#define MW_TRACE_LINE_MAX 65536	/* longest line the reader accepts */
+#define MW_TRACE_REC_MAX  2048	/* longest line the writer makes for a record */
+
+/* ---- writer ---------------------------------------------------------------- */
+
+struct mw_trace_meta {
+	int pid;
+	char comm[64];
+	char exe[512];
+	uint64_t start_mono_ns;		/* CLOCK_MONOTONIC at start (the records' clock) */
+	uint64_t start_realtime_ns;	/* CLOCK_REALTIME at the same moment */
+};
+
+struct mw_trace_writer;
+
+/* Create PATH safely (mw_create_output) and write the header line. */
+struct mw_trace_writer *mw_trace_create(const char *path, int force,
+					const struct mw_trace_meta *meta,
+					char *err, size_t errlen);
+/* The same on an open fd the writer then owns (tests, benchmarks). */
+struct mw_trace_writer *mw_trace_create_fd(int fd, const struct mw_trace_meta *meta);
+int mw_trace_record(struct mw_trace_writer *w, const struct mw_record *r);
+int mw_trace_alert(struct mw_trace_writer *w, const struct mw_alert *a);
+int mw_trace_summary(struct mw_trace_writer *w, const struct mw_summary *s);
+int mw_trace_flush(struct mw_trace_writer *w);
+int mw_trace_close(struct mw_trace_writer *w);	/* flushes, closes, frees; NULL-safe */
+/* errno of the first failed write, 0 if none. */
+int mw_trace_error(const struct mw_trace_writer *w);
+
+/* One record as a line, without the newline, into buf (MW_TRACE_REC_MAX
+ * bytes). Returns its length. */
+size_t mw_trace_format_record(const struct mw_record *r, char *buf);
+/* The header line, without the newline (snprintf semantics). */
+int mw_trace_format_header(const struct mw_trace_meta *m, char *buf, size_t len);
+
+/* ---- reader ---------------------------------------------------------------- */
+
+struct mw_trace_header {
+	int version;
+	char mapwatch[32];
+	int pid;
+	char comm[64];
+	char exe[512];
+	char clock[32];
+	uint64_t start_ns;
+	char start_time[48];
+};
+
+enum mw_item {
+	MW_ITEM_ERROR   = -1,	/* mw_reader_error() says what and where */
+	MW_ITEM_EOF     = 0,
+	MW_ITEM_HEADER  = 1,	/* always the first item */
+	MW_ITEM_RECORD  = 2,	/* *rec filled */
+	MW_ITEM_ALERT   = 3,	/* validated; the raw line is mw_reader_line() */
+	MW_ITEM_SUMMARY = 4,	/* validated; the raw line is mw_reader_line() */
+};
+
+struct mw_trace_reader;
+
+/* NAME is used in messages (usually the path). */
+struct mw_trace_reader *mw_reader_open(const char *path, char *err, size_t errlen);
+struct mw_trace_reader *mw_reader_open_fd(int fd, const char *name);	/* fd is not closed */
+struct mw_trace_reader *mw_reader_open_mem(const void *data, size_t len, const char *name);
+void mw_reader_close(struct mw_trace_reader *r);	/* NULL-safe */
+
+int mw_reader_next(struct mw_trace_reader *r, struct mw_record *rec);
+const struct mw_trace_header *mw_reader_header(const struct mw_trace_reader *r);
+/* The current line (valid until the next call), without its newline. */
+const char *mw_reader_line(const struct mw_trace_reader *r, size_t *len);
+uint64_t mw_reader_lineno(const struct mw_trace_reader *r);
+/* "name:LINE: what went wrong" after MW_ITEM_ERROR. */
+const char *mw_reader_error(const struct mw_trace_reader *r);
+/* Non-fatal notes ("name:LINE: truncated last line ignored"), or NULL. */
+const char *mw_reader_warning(const struct mw_trace_reader *r);
+uint64_t mw_reader_offset(const struct mw_trace_reader *r);	/* bytes consumed */
+uint64_t mw_reader_size(const struct mw_trace_reader *r);	/* file size, 0 if unknown */
+
+/* ---- the flat-object scanner (also used by analyze --check and tests) ------- */
+
+enum mw_jtype { MW_J_STR, MW_J_INT, MW_J_TRUE, MW_J_FALSE, MW_J_NULL, MW_J_OBJ, MW_J_ARR, MW_J_NUM };
+
+struct mw_jval {
+	int type;		/* enum mw_jtype; MW_J_NUM: a non-integer number */
+	const char *s;		/* the raw text of the value (strings: inside the quotes) */
+	size_t n;
+	int esc;		/* MW_J_STR: contains backslash escapes */
+	int neg;		/* MW_J_INT: negative */
+	int ovf;		/* MW_J_INT: magnitude does not fit in 64 bits */
+	uint64_t u;		/* MW_J_INT: magnitude */
+};
+
+struct mw_jmember {
+	const char *key;	/* raw key text (no escapes allowed in keys) */
+	size_t klen;
+	struct mw_jval v;
+};
+
+/* Parse one flat JSON object (nested objects/arrays are validated and kept
+ * raw) into at most MAX members. Returns the member count, or -1 with a
+ * message in err. */
+int mw_json_object(const char *s, size_t n, struct mw_jmember *m, int max,
+		   char *err, size_t errlen);
+/* Decode a string value (escapes, \u surrogates → UTF-8) into buf, truncating;
+ * returns 0, or -1 on a bad escape. */
+int mw_json_string(const struct mw_jval *v, char *buf, size_t len);
+/* Compare two flat objects member by member, order ignored. Returns 0 when
+ * equal, else 1 with a description of the first difference in why. */
+int mw_json_object_diff(const char *a, size_t an, const char *b, size_t bn,
+			char *why, size_t whylen);
+
+/* Names of record types in the trace: "iter-start" … "stats", or NULL. */
+const char *mw_rec_type_name(unsigned type);
+
+#endif
