@@ -218,6 +218,39 @@ TEST(repeat_raises_alert_but_not_counters)
 	mw_corr_free(c);
 }
 
+TEST(iter_start_inside_write)
+{
+	struct mw_corr *c = corr(1);
+	/* BPF: thread 11 began iterating while thread 22's write was in flight.
+	 * The record is the iteration's own, so the threads swap roles. */
+	struct mw_record r = iter_start(700, 11, MAP1, HIT1);
+
+	r.kind = MW_KIND_ITER_WRITE;
+	r.other_tid = 22;
+	r.other_ts = 650;
+	r.stack_id = 5;
+	r.other_stack_id = 6;
+	CHECK_EQ_U64(mw_corr_feed(c, &r), 1);
+	const struct mw_alert *a = mw_corr_alert(c, 0);
+	CHECK_EQ_U64(a->rec_type, MW_REC_ITER_START);
+	CHECK_EQ_U64(a->kind, MW_KIND_ITER_WRITE);
+	CHECK_EQ_U64(a->writer_tid, 22);
+	CHECK_EQ_U64(a->iter_tid, 11);
+	CHECK_EQ_U64(a->writer_stack, 6);
+	CHECK_EQ_U64(a->iter_stack, 5);
+	CHECK_EQ_U64(a->hiter, HIT1);
+	CHECK_EQ_U64(a->overlap_ns, 50);
+	/* Same row as a write by 22 inside 11's iteration. */
+	r = iter_write(800, 22, MAP1, HIT1, 11, 700);
+	mw_corr_feed(c, &r);
+	CHECK_EQ_U64(mw_corr_nrows(c), 1);
+	CHECK_EQ_U64(mw_corr_row(c, 0)->count, 2);
+	/* And the iteration is open in the model. */
+	CHECK_EQ_U64(mw_corr_find_map(c, MAP1)->n_iters, 1);
+	CHECK_EQ_U64(mw_corr_find_map(c, MAP1)->iters[0].bptr, BKT1);
+	mw_corr_free(c);
+}
+
 TEST(write_write)
 {
 	struct mw_corr *c = corr(1);
@@ -572,6 +605,49 @@ TEST(dropped_records_never_alert)
 	mw_corr_feed(c, &r);
 	CHECK_EQ_U64(m->n_iters, 1);
 	CHECK_EQ_U64(m->iters[0].start_ts, 700);
+	mw_corr_free(c);
+}
+
+TEST(iter_end_names_its_start)
+{
+	struct mw_corr *c = corr(0);
+	struct mw_record r;
+
+	/* BPF puts the start it paired an end with in other_ts. */
+	r = iter_start(100, 11, MAP1, HIT1);
+	mw_corr_feed(c, &r);
+	const struct mw_map_model *m = mw_corr_find_map(c, MAP1);
+	/* The end of a later iteration on the same hiter, whose start is
+	 * still in flight: the open one (100) is over too; 300 must not open. */
+	r = iter_end(400, 11, MAP1, HIT1);
+	r.other_ts = 300;
+	mw_corr_feed(c, &r);
+	CHECK_EQ_U64(m->n_iters, 0);
+	r = iter_start(300, 11, MAP1, HIT1);
+	mw_corr_feed(c, &r);
+	CHECK_EQ_U64(m->n_iters, 0);
+
+	/* An end naming another start does not consume an unrelated early end. */
+	r = iter_end(900, 11, MAP1, HIT2);
+	r.other_ts = 800;
+	mw_corr_feed(c, &r);
+	r = iter_start(700, 11, MAP1, HIT2);	/* an older iteration, whose end was lost */
+	mw_corr_feed(c, &r);
+	CHECK_EQ_U64(m->n_iters, 1);
+	r = iter_start(800, 11, MAP1, HIT2);	/* the one that ended: closes the stale 700 too */
+	mw_corr_feed(c, &r);
+	CHECK_EQ_U64(m->n_iters, 0);
+
+	/* The normal case: end names the open start. */
+	r = iter_start(1000, 12, MAP1, HIT1);
+	mw_corr_feed(c, &r);
+	CHECK_EQ_U64(m->n_iters, 1);
+	r = iter_end(1100, 12, MAP1, HIT1);
+	r.other_ts = 1000;
+	mw_corr_feed(c, &r);
+	CHECK_EQ_U64(m->n_iters, 0);
+	CHECK_EQ_U64(m->iter_starts, 5);
+	CHECK_EQ_U64(m->iter_ends, 3);
 	mw_corr_free(c);
 }
 

@@ -40,6 +40,7 @@ struct map_ent {
 /* An ITER_END that matched no open iteration: its start may still come. */
 struct early_end {
 	uint64_t map, hiter, ts;
+	uint64_t start;		/* the start BPF paired it with (other_ts), 0 if unknown */
 	uint32_t tid;
 };
 
@@ -274,9 +275,11 @@ static void recent_push(struct mw_map_model *m, uint64_t addr, uint8_t kind, int
 
 /* ---- iterations ------------------------------------------------------------ */
 
-static void early_remember(struct mw_corr *c, uint64_t map, uint64_t hiter, uint32_t tid, uint64_t ts)
+static void early_remember(struct mw_corr *c, uint64_t map, uint64_t hiter, uint32_t tid,
+			   uint64_t ts, uint64_t start)
 {
-	c->early[c->early_next] = (struct early_end){ .map = map, .hiter = hiter, .ts = ts, .tid = tid };
+	c->early[c->early_next] = (struct early_end){ .map = map, .hiter = hiter, .ts = ts,
+						      .start = start, .tid = tid };
 	c->early_next = (c->early_next + 1) % EARLY_ENDS;
 	if (c->n_early < EARLY_ENDS)
 		c->n_early++;
@@ -287,7 +290,8 @@ static int early_take(struct mw_corr *c, uint64_t map, uint64_t hiter, uint32_t 
 {
 	for (size_t i = 0; i < c->n_early; i++) {
 		struct early_end *x = &c->early[i];
-		if (x->map == map && x->hiter == hiter && x->tid == tid && x->ts >= start) {
+		if (x->map == map && x->hiter == hiter && x->tid == tid && x->ts >= start &&
+		    (!x->start || x->start == start)) {
 			x->map = 0;	/* maps are never 0 here: the slot cannot match again */
 			return 1;
 		}
@@ -304,26 +308,39 @@ static void iter_count(struct mw_map_model *m)
 	m->n_iters = n;
 }
 
+static void iter_clear(struct map_ent *e, int slot)
+{
+	memset(&e->m.iters[slot], 0, sizeof(e->m.iters[slot]));
+	e->pos_ts[slot] = 0;
+	iter_count(&e->m);
+}
+
+/* The slot of the iteration open through (hiter, tid), or -1. One thread
+ * cannot walk two iterations through one hiter at once, so there is at most one. */
+static int iter_find(const struct mw_map_model *m, uint64_t hiter, uint32_t tid)
+{
+	for (int i = 0; i < MW_MAX_ITERS; i++)
+		if (m->iters[i].hiter == hiter && m->iters[i].tid == tid)
+			return i;
+	return -1;
+}
+
 static void iter_open(struct mw_corr *c, struct map_ent *e, uint64_t hiter, uint32_t tid, uint64_t ts)
 {
 	struct mw_map_model *m = &e->m;
-	int slot = -1;
+	int slot;
 
 	if (!hiter)
 		return;
-	if (early_take(c, m->map, hiter, tid, ts))
+	slot = iter_find(m, hiter, tid);
+	/* A newer iteration open on this hiter: this start is late, its iteration over. */
+	if (slot >= 0 && m->iters[slot].start_ts > ts)
 		return;
-	for (int i = 0; i < MW_MAX_ITERS; i++) {
-		struct mw_iter_model *it = &m->iters[i];
-		if (it->hiter != hiter || it->tid != tid)
-			continue;
-		/* One thread cannot walk two iterations through one hiter at once:
-		 * an older one open here lost its end (dropped); a newer one open
-		 * here means this start is late and its iteration is long over. */
-		if (it->start_ts > ts)
-			return;
-		slot = i;
-		break;
+	/* An older one open here lost its end (dropped): this start replaces it. */
+	if (early_take(c, m->map, hiter, tid, ts)) {
+		if (slot >= 0)
+			iter_clear(e, slot);
+		return;
 	}
 	if (slot < 0) {
 		for (int i = 0; i < MW_MAX_ITERS; i++) {
@@ -345,27 +362,29 @@ static void iter_open(struct mw_corr *c, struct map_ent *e, uint64_t hiter, uint
 	iter_count(m);
 }
 
-static void iter_close(struct mw_corr *c, struct map_ent *e, uint64_t hiter, uint32_t tid, uint64_t ts)
+/* `start` is the start BPF paired this end with (the record's other_ts), or 0. */
+static void iter_close(struct mw_corr *c, struct map_ent *e, uint64_t hiter, uint32_t tid,
+		       uint64_t ts, uint64_t start)
 {
 	struct mw_map_model *m = &e->m;
-	int slot = -1;
+	int slot;
 
 	if (!hiter)
 		return;
-	/* The latest start at or before the end is the iteration it ends. */
-	for (int i = 0; i < MW_MAX_ITERS; i++) {
-		const struct mw_iter_model *it = &m->iters[i];
-		if (it->hiter == hiter && it->tid == tid && it->start_ts <= ts &&
-		    (slot < 0 || it->start_ts > m->iters[slot].start_ts))
-			slot = i;
+	slot = iter_find(m, hiter, tid);
+	if (slot >= 0) {
+		uint64_t st = m->iters[slot].start_ts;
+		/* Ours when BPF names its start, or (unnamed) it started before the end. */
+		if (start ? st == start : st <= ts) {
+			iter_clear(e, slot);
+			return;
+		}
+		/* An older iteration than the one ending is over too (its end was lost). */
+		if (start && st < start)
+			iter_clear(e, slot);
 	}
-	if (slot < 0) {
-		early_remember(c, m->map, hiter, tid, ts);
-		return;
-	}
-	memset(&m->iters[slot], 0, sizeof(m->iters[slot]));
-	e->pos_ts[slot] = 0;
-	iter_count(m);
+	/* Its start has not been seen (yet): remember the end for when it comes. */
+	early_remember(c, m->map, hiter, tid, ts, start);
 }
 
 /* An iter-* alert read the iterator's position: note it on the open iteration. */
@@ -410,7 +429,7 @@ static void model_update(struct mw_corr *c, struct map_ent *e, const struct mw_r
 	case MW_REC_ITER_END:
 		if (fresh) {
 			m->iter_ends++;
-			iter_close(c, e, r->hiter, r->tid, r->ts);
+			iter_close(c, e, r->hiter, r->tid, r->ts, r->other_ts);
 		}
 		break;
 	case MW_REC_WRITE:
@@ -440,7 +459,8 @@ static void model_update(struct mw_corr *c, struct map_ent *e, const struct mw_r
 			recent_push(m, r->bucket_addr ? r->bucket_addr : r->iter_bptr, r->kind, r->repeat);
 		break;
 	}
-	if ((r->kind == MW_KIND_ITER_WRITE || r->kind == MW_KIND_ITER_GROW) && r->hiter)
+	if ((r->kind == MW_KIND_ITER_WRITE || r->kind == MW_KIND_ITER_GROW) && r->hiter &&
+	    r->type != MW_REC_ITER_START)
 		iter_position(e, r);
 }
 
@@ -456,10 +476,19 @@ static int raise_alert(struct mw_corr *c, struct map_ent *e, const struct mw_rec
 	a.kind = r->kind;
 	a.op = r->op;
 	a.rec_type = (uint8_t)r->type;
-	a.writer_tid = r->tid;
-	a.iter_tid = r->other_tid;
-	a.writer_stack = r->stack_id;
-	a.iter_stack = r->other_stack_id;
+	if (r->type == MW_REC_ITER_START) {
+		/* An iteration that started inside another thread's write in
+		 * flight: the record's own thread is the iterating one. */
+		a.writer_tid = r->other_tid;
+		a.iter_tid = r->tid;
+		a.writer_stack = r->other_stack_id;
+		a.iter_stack = r->stack_id;
+	} else {
+		a.writer_tid = r->tid;
+		a.iter_tid = r->other_tid;
+		a.writer_stack = r->stack_id;
+		a.iter_stack = r->other_stack_id;
+	}
 	a.overlap_ns = r->other_ts > r->ts ? 0 : r->ts - r->other_ts;
 	a.confidence = r->bucket_hit ? MW_CONF_BUCKET : MW_CONF_WINDOW;
 	if (r->kind != MW_KIND_WRITE_WRITE) {
