@@ -45,7 +45,7 @@
 #define COW_BATCH_MIN 16
 static long cow_batch;
 /* A full fill/drain cycle ends with mapclear once every this many cycles. */
-#define CLEAR_EVERY 4
+#define CLEAR_EVERY 32
 
 enum mode { MODE_UNSAFE, MODE_MUTEX, MODE_RWLOCK, MODE_COW };
 static const char *const mode_names[] = { "unsafe", "mutex", "rwlock", "cow" };
@@ -77,8 +77,6 @@ struct worker {
 	_Atomic uint64_t grows;		/* writers: grows seen after their own op */
 	_Atomic uint64_t clears;
 	_Atomic uint64_t aborted;	/* iterators: walks cut short (racy runs) */
-	uint8_t last_B;
-	const void *last_old;
 } __attribute__((aligned(64)));
 
 static struct worker *workers;
@@ -262,39 +260,60 @@ static void unlock(void)
 
 /* ---- writers ------------------------------------------------------------- */
 
-/* The writer's fill/drain cycle: while filling, 90% of ops insert or update;
- * while draining, 90% delete (random keys, so the map would settle at 90% and
- * 10% of the key space). It swings between 20% and 75% — well loaded at the
- * top, so churn piles up overflow buckets and triggers same-size grows — and
- * every CLEAR_EVERY cycles it is cleared outright at the bottom. */
+/* The writer's churn, one cycle after another:
+ *   fill   90% of ops insert or update a random key, 10% delete one, until
+ *          the map holds 80% of the key space (well loaded: 6.25 entries per
+ *          bucket at the default 1000 keys, so chains overflow);
+ *   drain  the reverse, down to 20%;
+ *   sweep  delete every key in order, one per op, down to empty — at count 0
+ *          the runtime reseeds the map's hash, so the next fill lands keys in
+ *          new buckets and overflow buckets pile up until a same-size grow
+ *          rehashes them (a Go map never shrinks its B, so after the first
+ *          fill these are the grows a long-lived map sees);
+ *   every CLEAR_EVERY cycles the sweep is one mapclear instead. */
+enum phase { FILL, DRAIN, SWEEP };
 struct churn {
-	bool draining;
+	enum phase phase;
+	uint64_t sweep;		/* next key the sweep deletes */
 	long cycles;
 };
+
+/* Last B and old-bucket array seen by any writer, to count grows. */
+static _Atomic int seen_B;
+static const void *_Atomic seen_old;
 
 /* One map change on h (already exclusive to us, or unsafe by design). */
 static void write_one(struct worker *w, struct churn *c, hmap *h)
 {
 	long n = maplen(h);
-	long hi = env.keys * 3 / 4, lo = env.keys / 5;
+	uint64_t k;
+	bool insert;
 
-	if (!c->draining && n >= hi && n > 0) {
-		c->draining = true;
-	} else if (c->draining && n <= lo) {
-		c->draining = false;
+	if (c->phase == FILL && n >= env.keys * 4 / 5) {
+		c->phase = DRAIN;
+	} else if (c->phase == DRAIN && n <= env.keys / 5) {
+		c->phase = SWEEP;
+		c->sweep = 0;
 		if (++c->cycles % CLEAR_EVERY == 0) {
 			mapclear(&maptype_u64, h);
 			atomic_fetch_add_explicit(&w->clears, 1, memory_order_relaxed);
-			w->last_B = __atomic_load_n(&h->B, __ATOMIC_RELAXED);
-			w->last_old = NULL;
+			atomic_store(&seen_B, __atomic_load_n(&h->B, __ATOMIC_RELAXED));
+			atomic_store(&seen_old, NULL);
+			c->phase = FILL;
 			return;
 		}
 	}
 
-	uint64_t k = rng_below(&w->rng, (uint64_t)env.keys);
-	bool insert = rng_below(&w->rng, 100) < 90;
-
-	if (c->draining)
+	if (c->phase == SWEEP) {
+		k = c->sweep++;
+		if (c->sweep >= (uint64_t)env.keys)
+			c->phase = FILL;
+		mapdelete(&maptype_u64, h, &k);
+		return;
+	}
+	k = rng_below(&w->rng, (uint64_t)env.keys);
+	insert = rng_below(&w->rng, 100) < 90;
+	if (c->phase == DRAIN)
 		insert = !insert;
 	if (insert)
 		*(uint64_t *)mapassign(&maptype_u64, h, &k) = k * 2654435761u + w->idx;
@@ -302,19 +321,19 @@ static void write_one(struct worker *w, struct churn *c, hmap *h)
 		mapdelete(&maptype_u64, h, &k);
 }
 
-/* Count grows honestly from the writer's side: B changed (a doubling grow),
+/* Count grows honestly from the writers' side: B changed (a doubling grow),
  * or a new old-bucket array appeared with B unchanged (a same-size grow).
- * Grows that start and finish inside one call with an unchanged B and a
- * recycled address are missed. */
+ * A grow that starts and finishes inside one call (a tiny map) shows only
+ * if it changed B. */
 static void note_grow(struct worker *w, hmap *h)
 {
 	uint8_t B = __atomic_load_n(&h->B, __ATOMIC_RELAXED);
 	const void *old = __atomic_load_n(&h->oldbuckets, __ATOMIC_RELAXED);
+	int prev_B = atomic_exchange(&seen_B, B);
+	const void *prev_old = atomic_exchange(&seen_old, old);
 
-	if (B != w->last_B || (old && old != w->last_old))
+	if (B != prev_B || (old && old != prev_old))
 		atomic_fetch_add_explicit(&w->grows, 1, memory_order_relaxed);
-	w->last_B = B;
-	w->last_old = old;
 	atomic_store_explicit(&cur_B, B, memory_order_relaxed);
 	atomic_store_explicit(&cur_size, (long)__atomic_load_n(&h->count, __ATOMIC_RELAXED),
 			      memory_order_relaxed);
@@ -331,8 +350,8 @@ static void writer_cow(struct worker *w, struct churn *c)
 
 	for (mapiterinit(&maptype_u64, old, &it); it.key; mapiternext(&it))
 		*(uint64_t *)mapassign(&maptype_u64, h, it.key) = *(uint64_t *)it.elem;
-	w->last_B = __atomic_load_n(&h->B, __ATOMIC_RELAXED);
-	w->last_old = h->oldbuckets;
+	atomic_store(&seen_B, __atomic_load_n(&h->B, __ATOMIC_RELAXED));
+	atomic_store(&seen_old, h->oldbuckets);
 	for (long i = 0; i < cow_batch; i++) {
 		write_one(w, c, h);
 		note_grow(w, h);
@@ -348,10 +367,6 @@ static void *writer_main(void *arg)
 	struct churn c = { 0 };
 	uint64_t start = now_ns(), n = 0;
 
-	if (env.mode != MODE_COW) {
-		w->last_B = __atomic_load_n(&shared->B, __ATOMIC_RELAXED);
-		w->last_old = NULL;
-	}
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		if (env.mode == MODE_COW) {
 			writer_cow(w, &c);
@@ -473,8 +488,8 @@ static const char usage[] =
 "  -w, --writers N       writer threads: insert/update/delete (default 1)\n"
 "  -i, --iterators N     threads that copy the map by iterating it (default 1)\n"
 "  -r, --readers N       lookup threads (default 1)\n"
-"  -k, --keys N          key space; the map cycles between 20%% and 75%% of it\n"
-"                        and is cleared every few cycles (default 1000)\n"
+"  -k, --keys N          key space (default 1000); writers fill the map to 80%%\n"
+"                        of it, drain it to 20%%, then empty it, over and over\n"
 "  -R, --rate OPS        per-thread throttle in ops/s, 0 = flat out (default 0)\n"
 "  -W, --work USEC       CPU work per operation outside the map (default 0)\n"
 "  -d, --duration SEC    run this long, then exit (default: until SIGINT/SIGTERM)\n"
