@@ -88,5 +88,5 @@ static int get_val(const struct fam *f, const void *e, uint64_t *v)
 
 /* xorshift for test randomness */
 static uint64_t trng = 88172645463325252ull;
-static uint64_t trand(void) { trng ^= trng << 13; trng ^= trng >> 7; trng ^= trng << 17; return trng; }
+__attribute__((unused)) static uint64_t trand(void) { trng ^= trng << 13; trng ^= trng >> 7; trng ^= trng << 17; return trng; }
 #endif
