@@ -1,0 +1,1584 @@
+/* tui.c — the live ncurses view (see tui.h for how the loop drives it).
+ *
+ * Model → draw, htop style: every redraw reads the correlator's model
+ * (alert rows, maps, summary) and the loop's live counters, and paints the
+ * whole screen from them; ncurses sends only what changed. The view keeps
+ * only what belongs to the viewer: focus, selection (by map address and
+ * alert row, never by screen line), sort key, filter, the paused log and
+ * when each alert row was first seen (for the "new" highlight).
+ *
+ * The terminal is always given back: mw_tui_close() (idempotent, the view
+ * is a singleton), and for crashes an async-signal-safe restore that the
+ * SIGSEGV/SIGABRT/SIGBUS handlers call before dying with the default action.
+ * stderr goes to an unlinked temporary file while the screen is open and is
+ * replayed when it closes, so nothing scribbles over the screen.
+ *
+ * Layout maths, formatting, sorting, filter matching and bars live in
+ * view.c, which is pure and unit tested.
+ */
+#include <curses.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tui.h"
+#include "view.h"
+
+#define REDRAW_NS	100000000ull	/* at most 10 periodic redraws a second */
+#define NEW_ROW_NS	3000000000ull	/* how long a new alert row stays highlighted */
+#define MSG_NS		30000000000ull	/* how long a status message stays */
+#define LOG_CAP		512		/* records kept for the event log */
+#define BSIZE_SLOTS	32		/* maps whose bucket size was learned */
+
+/* Semantic colour roles; each has a colour pair and a monochrome attribute. */
+enum role {
+	RL_NORMAL = 0,
+	RL_HEADER,	/* header values, focused panel title */
+	RL_ALERT,	/* races, errors */
+	RL_WARN,		/* drops, grows, the exit banner */
+	RL_OK,		/* all quiet, saved */
+	RL_DIM,		/* labels, empty cells, unfocused titles */
+	RL_SEL,		/* the selected row */
+	RL_NEW,		/* an alert row that just appeared */
+	RL_KEY,		/* key names in the footer */
+	RL_ITER,		/* an iterator in the bucket picture */
+	RL_MAX
+};
+
+enum mode { M_MAIN, M_MAP, M_ALERT };
+enum focus { F_MAPS, F_ALERTS, F_LOG, F_MAX };
+
+struct mw_tui {
+	struct mw_tui_opts opts;
+	struct mw_tui_target target;
+	int open;
+	int ascii, color;
+	SCREEN *scr;
+
+	int mode, focus, help;
+	int sort;
+	/* filter: typed text while editing, applied text and its parse */
+	int editing;
+	char edit[48];
+	char ftext[48];
+	struct mw_filter filter;
+	int filter_bad;
+
+	/* selection: by map address and by alert row index (rows never reorder) */
+	uint64_t sel_map;
+	size_t sel_row;		/* index into mw_corr_row, SIZE_MAX = none */
+	int follow;		/* the alert selection follows the newest row */
+	size_t maps_top, alerts_top;
+	size_t log_back;	/* lines scrolled back from the newest */
+
+	/* the visible maps (sorted, filtered) and alert rows (filtered) */
+	size_t *vmaps, nvmaps, cap_vmaps;
+	size_t *vrows, nvrows, cap_vrows;
+
+	/* first time each alert row was seen, for the highlight */
+	uint64_t *row_seen;
+	size_t nrow_seen, cap_row_seen;
+
+	/* event log: a ring of records; paused = new records are counted, not kept */
+	struct mw_record *log;
+	size_t log_n, log_head;
+	uint64_t log_total, log_held;
+	int paused;
+
+	/* bucket size per map, learned from evacuate records */
+	struct { uint64_t map, size; } bsize[BSIZE_SLOTS];
+	unsigned bsize_next;
+
+	/* timing */
+	uint64_t last_draw, frames;
+	int64_t wall_off;	/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
+	int dirty, last_exited;
+
+	char msg[640];
+	int msg_role;
+	uint64_t msg_ns;
+
+	/* the model of the current tick */
+	const struct mw_corr *c;
+	const struct mw_live_stats *st;
+	uint64_t now;
+	struct mw_summary sum;
+};
+
+/* ---- terminal restore: state shared with signal handlers ------------------ */
+
+static struct mw_tui the_tui;
+static volatile sig_atomic_t g_active;	/* curses owns the terminal */
+static struct termios g_termios;
+static int g_have_termios;
+static int g_err_saved = -1;		/* the original stderr */
+static int g_err_file = -1;		/* the temporary file stderr goes to */
+static struct sigaction g_old_act[3];
+static const int g_crash_sigs[3] = { SIGSEGV, SIGABRT, SIGBUS };
+
+/* Writes all of buf to fd; async-signal-safe. */
+static void write_all(int fd, const char *buf, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		buf += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Puts stderr back and prints what was captured; async-signal-safe. */
+static void replay_stderr(void)
+{
+	char buf[4096];
+	ssize_t n;
+
+	if (g_err_saved < 0)
+		return;
+	dup2(g_err_saved, STDERR_FILENO);
+	close(g_err_saved);
+	g_err_saved = -1;
+	if (g_err_file >= 0) {
+		lseek(g_err_file, 0, SEEK_SET);
+		while ((n = read(g_err_file, buf, sizeof(buf))) > 0)
+			write_all(STDERR_FILENO, buf, (size_t)n);
+		close(g_err_file);
+		g_err_file = -1;
+	}
+}
+
+void mw_tui_emergency_restore(void)
+{
+	/* Reset attributes, leave the alternate screen, show the cursor, keypad off. */
+	static const char seq[] = "\033[0m\033[?1049l\033[?25h\033[?1l\033>\r\n";
+
+	if (!g_active)
+		return;
+	g_active = 0;
+	write_all(STDOUT_FILENO, seq, sizeof(seq) - 1);
+	if (g_have_termios)
+		tcsetattr(STDIN_FILENO, TCSANOW, &g_termios);
+	replay_stderr();
+}
+
+static void crash_handler(int sig)
+{
+	int saved = errno;
+
+	mw_tui_emergency_restore();
+	/* SA_RESETHAND put the default action back; SA_NODEFER lets it hit now. */
+	signal(sig, SIG_DFL);
+	raise(sig);
+	errno = saved;
+}
+
+static void crash_handlers_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = crash_handler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+	for (int i = 0; i < 3; i++)
+		sigaction(g_crash_sigs[i], &sa, &g_old_act[i]);
+}
+
+static void crash_handlers_remove(void)
+{
+	for (int i = 0; i < 3; i++)
+		sigaction(g_crash_sigs[i], &g_old_act[i], NULL);
+}
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static int role_attr(const struct mw_tui *t, int role)
+{
+	if (t->color) {
+		switch (role) {
+		case RL_NORMAL:	return A_NORMAL;
+		case RL_HEADER:	return COLOR_PAIR(RL_HEADER) | A_BOLD;
+		case RL_ALERT:	return COLOR_PAIR(RL_ALERT) | A_BOLD;
+		case RL_DIM:	return COLOR_PAIR(RL_DIM);
+		case RL_NEW:	return COLOR_PAIR(RL_NEW) | A_BOLD;
+		default:	return COLOR_PAIR(role);
+		}
+	}
+	switch (role) {
+	case RL_HEADER:	return A_BOLD;
+	case RL_ALERT:	return A_BOLD;
+	case RL_WARN:	return A_BOLD;
+	case RL_DIM:	return A_DIM;
+	case RL_SEL:	return A_REVERSE;
+	case RL_NEW:	return A_BOLD | A_UNDERLINE;
+	case RL_KEY:	return A_REVERSE;
+	case RL_ITER:	return A_BOLD;
+	default:	return A_NORMAL;
+	}
+}
+
+static void colors_init(struct mw_tui *t)
+{
+	if (!t->color)
+		return;
+	start_color();
+	use_default_colors();
+	init_pair(RL_HEADER, COLOR_CYAN, -1);
+	init_pair(RL_ALERT, COLOR_RED, -1);
+	init_pair(RL_WARN, COLOR_YELLOW, -1);
+	init_pair(RL_OK, COLOR_GREEN, -1);
+	/* Bright black where there are 16 colours, else blue: dim, yet readable. */
+	init_pair(RL_DIM, COLORS >= 16 ? 8 : COLOR_BLUE, -1);
+	init_pair(RL_SEL, COLOR_BLACK, COLOR_CYAN);
+	init_pair(RL_NEW, COLOR_BLACK, COLOR_YELLOW);
+	init_pair(RL_KEY, COLOR_BLACK, COLOR_CYAN);
+	init_pair(RL_ITER, COLOR_GREEN, -1);
+}
+
+/* Draws printf text at y,x clipped to w columns; returns the columns drawn. */
+static int put(struct mw_tui *t, int y, int x, int w, int role, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+static int put(struct mw_tui *t, int y, int x, int w, int role, const char *fmt, ...)
+{
+	char raw[1024], fit[1100];
+	va_list ap;
+	int n;
+
+	if (w <= 0 || y < 0 || y >= LINES || x >= COLS)
+		return 0;
+	if (x + w > COLS)
+		w = COLS - x;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	n = mw_fit(raw, w, t->ascii, fit, sizeof(fit));
+	attrset(role_attr(t, role));
+	mvaddstr(y, x, fit);
+	attrset(A_NORMAL);
+	return n;
+}
+
+/* A cell of a table: text padded (or right-aligned) to exactly w columns. */
+static void cell(struct mw_tui *t, int y, int x, int w, int right, int attr, const char *text)
+{
+	char fit[512], line[600];
+	int n = mw_fit(text, w, t->ascii, fit, sizeof(fit));
+
+	if (right)
+		snprintf(line, sizeof(line), "%*s%s", w - n, "", fit);
+	else
+		snprintf(line, sizeof(line), "%s%*s", fit, w - n, "");
+	attrset(attr);
+	mvaddstr(y, x, line);
+	attrset(A_NORMAL);
+}
+
+static void fill_line(struct mw_tui *t, int y, int attr)
+{
+	attrset(attr);
+	mvhline(y, 0, ' ', COLS);
+	attrset(A_NORMAL);
+}
+
+static const char *sym(const struct mw_tui *t, const char *utf8, const char *ascii)
+{
+	return t->ascii ? ascii : utf8;
+}
+
+/* A horizontal rule with a title, "── Title ─────". */
+static void rule(struct mw_tui *t, int y, int focused, const char *title, const char *right)
+{
+	const char *h = sym(t, "\xe2\x94\x80", "-");
+	int x = 0;
+
+	attrset(role_attr(t, RL_DIM));
+	move(y, 0);
+	for (int i = 0; i < COLS; i++)
+		addstr(h);
+	attrset(A_NORMAL);
+	x = 2;
+	x += put(t, y, x, COLS - x - 1, focused ? RL_HEADER : RL_NORMAL, " %s ", title);
+	if (right && *right) {
+		int w = mw_strwidth(right) + 2;
+
+		if (COLS - w - 2 > x + 2)
+			put(t, y, COLS - w - 2, w, RL_DIM, " %s ", right);
+	}
+}
+
+static void fmt_clock(const struct mw_tui *t, uint64_t mono_ns, int ms, char *buf, size_t len)
+{
+	int64_t wall = (int64_t)mono_ns + t->wall_off;
+	time_t s = (time_t)(wall / 1000000000);
+	struct tm tm;
+
+	if (!mono_ns || wall < 0 || !localtime_r(&s, &tm)) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	if (ms)
+		snprintf(buf, len, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 (int)(wall / 1000000 % 1000));
+	else
+		snprintf(buf, len, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void set_msg(struct mw_tui *t, int role, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_msg(struct mw_tui *t, int role, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->msg, sizeof(t->msg), fmt, ap);
+	va_end(ap);
+	t->msg_role = role;
+	t->msg_ns = t->now ? t->now : 1;
+	t->dirty = 1;
+}
+
+static int grow_array(size_t **a, size_t *cap, size_t n)
+{
+	size_t *p;
+
+	if (n <= *cap)
+		return 0;
+	p = realloc(*a, (n + 64) * sizeof(**a));
+	if (!p)
+		return -1;
+	*a = p;
+	*cap = n + 64;
+	return 0;
+}
+
+static uint64_t bucket_size(const struct mw_tui *t, uint64_t map)
+{
+	for (int i = 0; i < BSIZE_SLOTS; i++)
+		if (t->bsize[i].map == map)
+			return t->bsize[i].size;
+	return MW_DEFAULT_BUCKETSIZE;
+}
+
+static uint64_t nbuckets(uint8_t B)
+{
+	return B < 63 ? 1ull << B : 0;
+}
+
+/* Old buckets of the grow in progress. */
+static uint64_t old_nbuckets(const struct mw_map_model *m)
+{
+	if (m->grow_old_nbuckets)
+		return m->grow_old_nbuckets;
+	if (m->samesize || !m->B)
+		return nbuckets(m->B);
+	return nbuckets(m->B - 1);
+}
+
+/* ---- the visible lists --------------------------------------------------------- */
+
+static void lists_update(struct mw_tui *t)
+{
+	const struct mw_corr *c = t->c;
+	size_t nm = mw_corr_nmaps(c), nr = mw_corr_nrows(c);
+
+	/* Remember when each row was first seen: appended rows are new. */
+	if (nr > t->nrow_seen && !grow_array(&t->row_seen, &t->cap_row_seen, nr)) {
+		for (size_t i = t->nrow_seen; i < nr; i++)
+			t->row_seen[i] = t->now;
+		t->nrow_seen = nr;
+	}
+
+	t->nvmaps = 0;
+	if (!grow_array(&t->vmaps, &t->cap_vmaps, nm)) {
+		const struct mw_map_model *maps[nm ? nm : 1];
+
+		for (size_t i = 0; i < nm; i++) {
+			maps[i] = mw_corr_map(c, i);
+			if (mw_filter_map(&t->filter, maps[i]))
+				t->vmaps[t->nvmaps++] = i;
+		}
+		mw_map_sort(maps, t->vmaps, t->nvmaps, t->sort);
+	}
+	t->nvrows = 0;
+	if (!grow_array(&t->vrows, &t->cap_vrows, nr)) {
+		for (size_t i = 0; i < nr; i++)
+			if (mw_filter_row(&t->filter, mw_corr_row(c, i)))
+				t->vrows[t->nvrows++] = i;
+	}
+
+	/* The map selection is an address: keep it if it is still listed. */
+	if (t->nvmaps) {
+		int found = 0;
+
+		for (size_t i = 0; i < t->nvmaps; i++)
+			found |= mw_corr_map(c, t->vmaps[i])->map == t->sel_map;
+		if (!found)
+			t->sel_map = mw_corr_map(c, t->vmaps[0])->map;
+	}
+	if (t->nvrows) {
+		int found = 0;
+
+		for (size_t i = 0; i < t->nvrows; i++)
+			found |= t->vrows[i] == t->sel_row;
+		if (t->follow || !found)
+			t->sel_row = t->vrows[t->nvrows - 1];
+	}
+}
+
+static size_t map_pos(const struct mw_tui *t)
+{
+	for (size_t i = 0; i < t->nvmaps; i++)
+		if (mw_corr_map(t->c, t->vmaps[i])->map == t->sel_map)
+			return i;
+	return 0;
+}
+
+static size_t row_pos(const struct mw_tui *t)
+{
+	for (size_t i = 0; i < t->nvrows; i++)
+		if (t->vrows[i] == t->sel_row)
+			return i;
+	return t->nvrows ? t->nvrows - 1 : 0;
+}
+
+/* ---- header, banner, footer ------------------------------------------------- */
+
+static void draw_header(struct mw_tui *t, const struct mw_view_layout *l)
+{
+	const struct mw_live_stats *st = t->st;
+	char up[32], ev[16], tot[16], dr[16], hits[16];
+	const char *probed = t->target.probed, *slash = strrchr(probed, '/');
+	uint64_t drops = st->drops > t->sum.drops ? st->drops : t->sum.drops;
+	int x, y = l->header_y, w = COLS;
+
+	mw_fmt_uptime(t->now > st->start_ns ? (t->now - st->start_ns) / 1000000000u : 0, up, sizeof(up));
+	mw_fmt_rate(st->events_per_s, ev, sizeof(ev));
+	mw_fmt_count(st->events, tot, sizeof(tot));
+	mw_fmt_count(drops, dr, sizeof(dr));
+	mw_fmt_count(st->hits > t->sum.bpf_hits ? st->hits : t->sum.bpf_hits, hits, sizeof(hits));
+	/* A long path gives way to its file name. */
+	if ((int)strlen(probed) > w / 2 && slash)
+		probed = slash + 1;
+
+	if (l->header_h == 1) {
+		x = put(t, y, 0, w, RL_HEADER, "pid %d %s", t->target.pid, t->target.comm);
+		x += put(t, y, x, w - x, RL_NORMAL, "  ev %s/s  drops ", ev);
+		x += put(t, y, x, w - x, drops ? RL_WARN : RL_NORMAL, "%s", dr);
+		x += put(t, y, x, w - x, RL_NORMAL, "  alerts ");
+		x += put(t, y, x, w - x, t->sum.alerts ? RL_ALERT : RL_OK, "%" PRIu64, t->sum.alerts);
+		put(t, y, x, w - x, RL_DIM, "  up %s", up);
+		return;
+	}
+	x = put(t, y, 0, w, RL_HEADER, "mapwatch");
+	x += put(t, y, x, w - x, RL_DIM, "  pid ");
+	x += put(t, y, x, w - x, RL_HEADER, "%d %s", t->target.pid, t->target.comm);
+	x += put(t, y, x, w - x, RL_DIM, "  %d probes on ", t->target.probes);
+	x += put(t, y, x, w - x - 13, RL_NORMAL, "%s", probed);
+	if (w - x >= 13)
+		put(t, y, w - 12, 12, RL_DIM, "up %s", up);
+
+	y++;
+	x = put(t, y, 0, w, RL_DIM, "events ");
+	x += put(t, y, x, w - x, RL_NORMAL, "%s/s", ev);
+	x += put(t, y, x, w - x, RL_DIM, " (%s)  hits %s  drops ", tot, hits);
+	x += put(t, y, x, w - x, drops ? RL_WARN : RL_NORMAL, "%s", dr);
+	x += put(t, y, x, w - x, RL_DIM, "  alerts ");
+	x += put(t, y, x, w - x, t->sum.alerts ? RL_ALERT : RL_OK, "%" PRIu64, t->sum.alerts);
+	if (t->sum.alerts && w - x > 40)
+		x += put(t, y, x, w - x, RL_DIM, " (iter-write %" PRIu64 ", iter-grow %" PRIu64
+			 ", write-write %" PRIu64 ")", t->sum.alerts_by_kind[MW_KIND_ITER_WRITE],
+			 t->sum.alerts_by_kind[MW_KIND_ITER_GROW], t->sum.alerts_by_kind[MW_KIND_WRITE_WRITE]);
+	put(t, y, x, w - x, RL_DIM, "  maps %zu", mw_corr_nmaps(t->c));
+}
+
+static int banner_wanted(const struct mw_tui *t)
+{
+	return t->st->target_exited || (t->msg[0] && t->now - t->msg_ns < MSG_NS);
+}
+
+static void draw_banner(struct mw_tui *t, const struct mw_view_layout *l)
+{
+	int x = 0, y = l->banner_y;
+
+	if (!l->banner_h)
+		return;
+	if (t->st->target_exited) {
+		const char *how = t->st->exit_how[0] ? t->st->exit_how : "exited";
+		int attr = role_attr(t, RL_WARN) | A_REVERSE | A_BOLD;
+		char text[256], fit[300];
+
+		snprintf(text, sizeof(text), " target %s %s press q ", how, sym(t, "\xe2\x80\x94", "-"));
+		mw_fit(text, COLS, t->ascii, fit, sizeof(fit));
+		attrset(attr);
+		mvaddstr(y, 0, fit);
+		attrset(A_NORMAL);
+		x = mw_strwidth(fit) + 1;
+	}
+	if (t->msg[0] && t->now - t->msg_ns < MSG_NS)
+		put(t, y, x, COLS - x, t->msg_role, "%s", t->msg);
+}
+
+struct key_help { const char *key, *what; };
+
+static void draw_keys(struct mw_tui *t, int y, const struct key_help *k, int n)
+{
+	int x = 0;
+
+	fill_line(t, y, A_NORMAL);
+	for (int i = 0; i < n && x < COLS - 2; i++) {
+		x += put(t, y, x, COLS - x, RL_KEY, "%s", k[i].key);
+		x += put(t, y, x, COLS - x, RL_NORMAL, "%s ", k[i].what);
+	}
+}
+
+static void draw_footer(struct mw_tui *t, int y)
+{
+	const char *ud = sym(t, "\xe2\x86\x91\xe2\x86\x93", "j/k");
+
+	if (t->editing) {
+		int x;
+
+		fill_line(t, y, A_NORMAL);
+		x = put(t, y, 0, COLS, RL_KEY, "Filter");
+		x += put(t, y, x, COLS - x, RL_NORMAL, " %s", t->edit);
+		x += put(t, y, x, COLS - x, RL_SEL, " ");
+		put(t, y, x, COLS - x, RL_DIM, "  map address (0x...) or thread id; Enter applies, Esc cancels");
+		return;
+	}
+	if (t->help) {
+		static const struct key_help k[] = { { "any key", " close help" } };
+		draw_keys(t, y, k, 1);
+		return;
+	}
+	if (t->mode == M_MAP || t->mode == M_ALERT) {
+		struct key_help k[] = { { "Esc", "Back" }, { ud, "Prev/next" },
+			{ "m", t->mode == M_ALERT ? "Its map" : "" }, { "p", t->paused ? "Resume" : "Pause" },
+			{ "e", "Save" }, { "?", "Help" } };
+		struct key_help k2[6];
+		int n = 0;
+
+		for (int i = 0; i < 6; i++)
+			if (k[i].what[0])
+				k2[n++] = k[i];
+		draw_keys(t, y, k2, n);
+		return;
+	}
+	struct key_help k[] = { { "q", "Quit" }, { "p", t->paused ? "Resume" : "Pause" },
+		{ "Tab", "Focus" }, { ud, "Select" }, { "Enter", "Detail" }, { "s", "Sort" },
+		{ "/", "Filter" }, { "e", "Save" }, { "?", "Help" } };
+	draw_keys(t, y, k, 9);
+}
+
+/* ---- maps table ---------------------------------------------------------------- */
+
+enum { MC_MAP, MC_LEN, MC_B, MC_NB, MC_GROW, MC_ITERS, MC_WR, MC_IT, MC_AL, MC_N };
+static const struct mw_col map_cols[MC_N] = {
+	[MC_MAP] = { "MAP", 14, 0 },	[MC_LEN] = { "LEN", 7, 0 },
+	[MC_B] = { "B", 3, 1 },		[MC_NB] = { "BUCKETS", 8, 2 },
+	[MC_GROW] = { "GROW", 20, 1 },	[MC_ITERS] = { "ITERS", 5, 1 },
+	[MC_WR] = { "WRITES/s", 9, 0 },	[MC_IT] = { "ITER/s", 8, 1 },
+	[MC_AL] = { "ALERTS", 7, 0 },
+};
+static const int map_col_right[MC_N] = { 0, 1, 1, 1, 0, 1, 1, 1, 1 };
+static const int sort_col[MW_SORT_MAX] = {
+	[MW_SORT_ADDR] = MC_MAP, [MW_SORT_LEN] = MC_LEN, [MW_SORT_B] = MC_B,
+	[MW_SORT_GROW] = MC_GROW, [MW_SORT_ITERS] = MC_ITERS, [MW_SORT_WRITES] = MC_WR,
+	[MW_SORT_ITERATIONS] = MC_IT, [MW_SORT_ALERTS] = MC_AL,
+};
+
+static void grow_text(const struct mw_tui *t, const struct mw_map_model *m, int w, char *buf, size_t len)
+{
+	char bar[128], num[40];
+	uint64_t old = old_nbuckets(m), done = m->nevacuate < old ? m->nevacuate : old;
+	int bw;
+
+	if (!m->growing) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	snprintf(num, sizeof(num), "%" PRIu64 "/%" PRIu64, done, old);
+	bw = w - 3 - 1 - (int)strlen(num);
+	if (bw > 10)
+		bw = 10;
+	if (bw < 3) {
+		snprintf(buf, len, "%s %s", m->samesize ? "same" : "2x", num);
+		return;
+	}
+	mw_bar(done, old, bw, t->ascii, bar, sizeof(bar));
+	snprintf(buf, len, "%-2s %s %s", m->samesize ? "=" : "2x", bar, num);
+}
+
+static void draw_maps(struct mw_tui *t, const struct mw_view_layout *l)
+{
+	int shown[MC_N], y = l->maps_y, rows = l->maps_h - 2, focused = t->focus == F_MAPS;
+	char title[96], right[128], txt[MC_N][128];
+	size_t sel = map_pos(t);
+
+	if (!l->maps_h)
+		return;
+	snprintf(title, sizeof(title), "Maps %zu", t->nvmaps);
+	snprintf(right, sizeof(right), "%s%ssort: %s %s", t->filter.active ? "filter: " : "",
+		 t->filter.active ? t->ftext : "", mw_sort_name(t->sort), sym(t, "\xe2\x96\xbc", "v"));
+	if (t->filter.active)
+		snprintf(right, sizeof(right), "filter %s  sort: %s %s", t->ftext, mw_sort_name(t->sort),
+			 sym(t, "\xe2\x96\xbc", "v"));
+	rule(t, y, focused, title, right);
+	y++;
+	mw_cols_fit(map_cols, MC_N, COLS, shown);
+	/* Column header; the sort column carries the indicator. */
+	for (int i = 0, x = 0; i < MC_N; i++) {
+		char h[32];
+
+		if (!shown[i])
+			continue;
+		if (i == sort_col[t->sort])
+			snprintf(h, sizeof(h), map_col_right[i] ? "%s%s" : "%2$s%1$s",
+				 sym(t, "\xe2\x96\xbc", "v"), map_cols[i].name);
+		else
+			snprintf(h, sizeof(h), "%s", map_cols[i].name);
+		cell(t, y, x, map_cols[i].width, map_col_right[i],
+		     role_attr(t, i == sort_col[t->sort] ? RL_HEADER : RL_DIM), h);
+		x += map_cols[i].width + 1;
+	}
+	y++;
+	if (!t->nvmaps) {
+		put(t, y, 1, COLS - 2, RL_DIM, "%s", t->filter.active ? "no map matches the filter"
+			: "no map seen yet: maps appear with their first probed operation");
+		return;
+	}
+	t->maps_top = mw_scroll(sel, t->maps_top, t->nvmaps, rows);
+	for (int r = 0; r < rows && t->maps_top + r < t->nvmaps; r++) {
+		size_t vi = t->maps_top + r;
+		const struct mw_map_model *m = mw_corr_map(t->c, t->vmaps[vi]);
+		int is_sel = vi == sel, base = is_sel ? role_attr(t, RL_SEL) : A_NORMAL;
+
+		mw_fmt_addr(m->map, txt[MC_MAP], sizeof(txt[0]));
+		mw_fmt_count(m->count, txt[MC_LEN], sizeof(txt[0]));
+		snprintf(txt[MC_B], sizeof(txt[0]), "%u", m->B);
+		mw_fmt_count(nbuckets(m->B), txt[MC_NB], sizeof(txt[0]));
+		grow_text(t, m, map_cols[MC_GROW].width, txt[MC_GROW], sizeof(txt[0]));
+		snprintf(txt[MC_ITERS], sizeof(txt[0]), "%u", m->n_iters);
+		mw_fmt_rate(m->write_rate, txt[MC_WR], sizeof(txt[0]));
+		mw_fmt_rate(m->iter_rate, txt[MC_IT], sizeof(txt[0]));
+		mw_fmt_count(m->alerts, txt[MC_AL], sizeof(txt[0]));
+		if (is_sel)
+			fill_line(t, y, base);
+		for (int i = 0, x = 0; i < MC_N; i++) {
+			int a = base;
+
+			if (!shown[i])
+				continue;
+			if (!is_sel && i == MC_AL && m->alerts)
+				a = role_attr(t, RL_ALERT);
+			else if (!is_sel && i == MC_GROW)
+				a = role_attr(t, m->growing ? RL_WARN : RL_DIM);
+			else if (!is_sel && i == MC_ITERS && m->n_iters)
+				a = role_attr(t, RL_ITER);
+			cell(t, y, x, map_cols[i].width, map_col_right[i], a, txt[i]);
+			x += map_cols[i].width + 1;
+		}
+		y++;
+	}
+}
+
+/* ---- alerts list ---------------------------------------------------------------- */
+
+enum { AC_TIME, AC_KIND, AC_MAP, AC_BUCKET, AC_TIDS, AC_OVL, AC_COUNT, AC_CONF, AC_N };
+static const struct mw_col alert_cols[AC_N] = {
+	[AC_TIME] = { "LAST", 8, 1 },		[AC_KIND] = { "KIND", 11, 0 },
+	[AC_MAP] = { "MAP", 14, 0 },		[AC_BUCKET] = { "BUCKET", 14, 3 },
+	[AC_TIDS] = { "WRITER>ITER", 15, 0 },	[AC_OVL] = { "OVERLAP", 8, 1 },
+	[AC_COUNT] = { "COUNT", 7, 0 },		[AC_CONF] = { "CONF", 6, 2 },
+};
+static const int alert_col_right[AC_N] = { 0, 0, 0, 0, 0, 1, 1, 0 };
+
+static int kind_role(unsigned kind)
+{
+	return kind == MW_KIND_ITER_GROW ? RL_WARN : RL_ALERT;
+}
+
+static void draw_alerts(struct mw_tui *t, const struct mw_view_layout *l)
+{
+	int shown[AC_N], y = l->alerts_y, rows = l->alerts_h - 2, focused = t->focus == F_ALERTS;
+	char title[96], right[128], txt[AC_N][128];
+	size_t sel = row_pos(t), nr = mw_corr_nrows(t->c);
+
+	if (!l->alerts_h)
+		return;
+	if (t->nvrows == nr)
+		snprintf(title, sizeof(title), "Alerts %zu", nr);
+	else
+		snprintf(title, sizeof(title), "Alerts %zu of %zu", t->nvrows, nr);
+	snprintf(right, sizeof(right), "%s%s%s", t->filter.active ? "filter " : "",
+		 t->filter.active ? t->ftext : "", t->follow ? "" : (t->filter.active ? "  held" : "held"));
+	rule(t, y, focused, title, right);
+	y++;
+	mw_cols_fit(alert_cols, AC_N, COLS, shown);
+	for (int i = 0, x = 0; i < AC_N; i++) {
+		if (!shown[i])
+			continue;
+		cell(t, y, x, alert_cols[i].width, alert_col_right[i], role_attr(t, RL_DIM),
+		     i == AC_TIDS ? (t->ascii ? "WRITER>ITER" : "WRITER\xe2\x86\x92ITER") : alert_cols[i].name);
+		x += alert_cols[i].width + 1;
+	}
+	y++;
+	if (!t->nvrows) {
+		if (t->filter.active && nr)
+			put(t, y, 1, COLS - 2, RL_DIM, "no alert matches the filter");
+		else
+			put(t, y, 1, COLS - 2, RL_OK, "no race seen%s", t->sum.events ? " so far" : " yet");
+		return;
+	}
+	/* Rows keep their place: appended at the bottom, followed only while the
+	 * selection is on the newest row. */
+	t->alerts_top = mw_scroll(sel, t->alerts_top, t->nvrows, rows);
+	for (int r = 0; r < rows && t->alerts_top + r < t->nvrows; r++) {
+		size_t vi = t->alerts_top + r, ri = t->vrows[vi];
+		const struct mw_alert_row *a = mw_corr_row(t->c, ri);
+		int is_sel = vi == sel && focused;
+		int is_new = ri < t->nrow_seen && t->now - t->row_seen[ri] < NEW_ROW_NS;
+		int base = is_sel ? role_attr(t, RL_SEL) : is_new ? role_attr(t, RL_NEW) : A_NORMAL;
+
+		fmt_clock(t, a->last_ts, 0, txt[AC_TIME], sizeof(txt[0]));
+		snprintf(txt[AC_KIND], sizeof(txt[0]), "%s", mw_kind_name(a->kind));
+		mw_fmt_addr(a->map, txt[AC_MAP], sizeof(txt[0]));
+		mw_fmt_addr(a->last.bucket ? a->last.bucket : a->last.bucket2, txt[AC_BUCKET], sizeof(txt[0]));
+		snprintf(txt[AC_TIDS], sizeof(txt[0]), "%u%s%u", a->writer_tid,
+			 sym(t, " \xe2\x86\x92 ", ">"), a->iter_tid);
+		if (mw_strwidth(txt[AC_TIDS]) > alert_cols[AC_TIDS].width)
+			snprintf(txt[AC_TIDS], sizeof(txt[0]), "%u%s%u", a->writer_tid,
+				 sym(t, "\xe2\x86\x92", ">"), a->iter_tid);
+		mw_fmt_dur(a->last.overlap_ns, t->ascii, txt[AC_OVL], sizeof(txt[0]));
+		mw_fmt_count(a->count, txt[AC_COUNT], sizeof(txt[0]));
+		snprintf(txt[AC_CONF], sizeof(txt[0]), "%s", mw_conf_name(a->confidence));
+		if (is_sel || is_new)
+			fill_line(t, y, base);
+		for (int i = 0, x = 0; i < AC_N; i++) {
+			int at = base;
+
+			if (!shown[i])
+				continue;
+			if (!is_sel && !is_new) {
+				if (i == AC_KIND)
+					at = role_attr(t, kind_role(a->kind));
+				else if (i == AC_CONF)
+					at = a->confidence == MW_CONF_BUCKET ? A_BOLD : role_attr(t, RL_DIM);
+				else if (i == AC_TIME)
+					at = role_attr(t, RL_DIM);
+			}
+			cell(t, y, x, alert_cols[i].width, alert_col_right[i], at, txt[i]);
+			x += alert_cols[i].width + 1;
+		}
+		y++;
+	}
+}
+
+/* ---- event log ------------------------------------------------------------------ */
+
+static void fmt_record(const struct mw_tui *t, const struct mw_record *r, char *buf, size_t len)
+{
+	char clk[32], map[24], a1[24];
+	const char *ty;
+	int n;
+
+	fmt_clock(t, r->ts, 1, clk, sizeof(clk));
+	mw_fmt_addr(r->map, map, sizeof(map));
+	switch (r->type) {
+	case MW_REC_ITER_START:	ty = "iter-start"; break;
+	case MW_REC_ITER_END:	ty = "iter-end"; break;
+	case MW_REC_WRITE:	ty = mw_op_name(r->op); break;
+	case MW_REC_GROW:	ty = "grow"; break;
+	case MW_REC_EVACUATE:	ty = "evacuate"; break;
+	case MW_REC_STATS:	ty = "stats"; break;
+	default:		ty = "?"; break;
+	}
+	if (r->type == MW_REC_STATS) {
+		snprintf(buf, len, "%s %-10s hits %" PRIu64 " ring-buffer drops %" PRIu64 " map drops %" PRIu64,
+			 clk, ty, (uint64_t)r->count, (uint64_t)r->aux, (uint64_t)r->aux2);
+		return;
+	}
+	n = snprintf(buf, len, "%s %-10s tid %-7u map %s len %" PRIu64 " B %u", clk, ty, r->tid, map,
+		     (uint64_t)r->count, r->B);
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (r->type == MW_REC_ITER_START || r->type == MW_REC_ITER_END)
+		n += snprintf(buf + n, len - n, " hiter %s", mw_fmt_addr(r->hiter, a1, sizeof(a1)));
+	else if (r->type == MW_REC_EVACUATE && (size_t)n < len)
+		n += snprintf(buf + n, len - n, " old bucket %" PRIu64, (uint64_t)r->bucket);
+	if ((size_t)n < len && r->kind != MW_KIND_NONE)
+		snprintf(buf + n, len - n, "  %s %s with tid %u%s", sym(t, "\xe2\x96\xb2", "!!"),
+			 mw_kind_name(r->kind), r->other_tid, r->bucket_hit ? " (same bucket)" : "");
+}
+
+static void draw_log(struct mw_tui *t, const struct mw_view_layout *l)
+{
+	int y = l->log_y, rows = l->log_h - 1;
+	char title[64], right[96], line[512];
+
+	if (!l->log_h)
+		return;
+	snprintf(title, sizeof(title), "Log%s", t->paused ? " (paused)" : "");
+	if (t->paused)
+		snprintf(right, sizeof(right), "%" PRIu64 " new events held back, p resumes", t->log_held);
+	else
+		snprintf(right, sizeof(right), "%" PRIu64 " events", t->log_total);
+	rule(t, y, t->focus == F_LOG, title, right);
+	y++;
+	if (!t->log_n) {
+		put(t, y, 1, COLS - 2, RL_DIM, "no event yet");
+		return;
+	}
+	if (t->log_back > t->log_n - 1)
+		t->log_back = t->log_n - 1;
+	/* Newest at the bottom; log_back lines scrolled back. */
+	size_t shown = (size_t)rows < t->log_n ? (size_t)rows : t->log_n;
+	size_t back = t->log_back;
+
+	if (back + shown > t->log_n)
+		back = t->log_n - shown;
+	for (size_t i = 0; i < shown; i++) {
+		size_t age = back + shown - 1 - i;	/* 0 = newest */
+		const struct mw_record *r = &t->log[(t->log_head + LOG_CAP - 1 - age) % LOG_CAP];
+
+		fmt_record(t, r, line, sizeof(line));
+		put(t, y + (int)i, 0, COLS, r->kind != MW_KIND_NONE ? kind_role(r->kind) :
+		    r->type == MW_REC_STATS ? RL_DIM : RL_NORMAL, "%s", line);
+	}
+}
+
+/* ---- map detail: the bucket picture ------------------------------------------------ */
+
+enum mark { K_EMPTY, K_EVAC, K_WRITE, K_ITER, K_MEET, K_MAX };
+
+static const struct mw_map_model *selected_map(const struct mw_tui *t)
+{
+	return t->sel_map ? mw_corr_find_map(t->c, t->sel_map) : NULL;
+}
+
+static void mark(unsigned char *cells, int n, int i, int k)
+{
+	if (i >= 0 && i < n && cells[i] < k)
+		cells[i] = (unsigned char)k;
+}
+
+/* The array an iterator walks: current buckets, the old ones, or unknown. */
+static uint64_t iter_array_n(const struct mw_map_model *m, const struct mw_iter_model *it, int *old)
+{
+	*old = 0;
+	if (it->buckets && it->buckets == m->oldbuckets && m->growing) {
+		*old = 1;
+		return old_nbuckets(m);
+	}
+	return nbuckets(m->B);
+}
+
+static void draw_cells(struct mw_tui *t, int y, int x, const unsigned char *cells, int n)
+{
+	static const char *const u8[K_MAX] = { "\xc2\xb7", "\xe2\x96\x91", "\xe2\x97\x8f",
+		"\xe2\x96\xb2", "\xe2\x9c\x96" };
+	static const char *const as[K_MAX] = { ".", ":", "*", "I", "X" };
+	static const int roles[K_MAX] = { RL_DIM, RL_DIM, RL_WARN, RL_ITER, RL_ALERT };
+
+	for (int i = 0; i < n; i++) {
+		attrset(role_attr(t, roles[cells[i]]) | (cells[i] >= K_ITER ? A_BOLD : 0));
+		mvaddstr(y, x + i, t->ascii ? as[cells[i]] : u8[cells[i]]);
+	}
+	attrset(A_NORMAL);
+}
+
+static void draw_map_detail(struct mw_tui *t, int top, int bottom)
+{
+	const struct mw_map_model *m = selected_map(t);
+	char a1[24], a2[24], r1[16], r2[16], bar[128], d1[24];
+	int y = top, w = COLS - 2;
+
+	if (!m) {
+		rule(t, y, 1, "Map", "");
+		put(t, y + 2, 1, w, RL_DIM, "no map selected");
+		return;
+	}
+	uint64_t n = nbuckets(m->B), bs = bucket_size(t, m->map), oldn = old_nbuckets(m);
+	snprintf(bar, sizeof(bar), "Map %s", mw_fmt_addr(m->map, a1, sizeof(a1)));
+	rule(t, y++, 1, bar, "Esc back");
+
+	put(t, y++, 1, w, RL_NORMAL, "len %" PRIu64 "   B %u = %" PRIu64 " buckets   writes %s/s   "
+	    "iterations %s/s   open iterations %u   alerts %" PRIu64, m->count, m->B, n,
+	    mw_fmt_rate(m->write_rate, r1, sizeof(r1)), mw_fmt_rate(m->iter_rate, r2, sizeof(r2)),
+	    m->n_iters, m->alerts);
+	put(t, y++, 1, w, RL_DIM, "buckets %s  oldbuckets %s  flags 0x%x  seen %" PRIu64 " writes, %"
+	    PRIu64 " grows, %" PRIu64 " evacuations", mw_fmt_addr(m->buckets, a1, sizeof(a1)),
+	    mw_fmt_addr(m->oldbuckets, a2, sizeof(a2)), m->flags, m->writes, m->grows, m->evacuations);
+
+	/* Cells of each picture: one per bucket when they fit, else ranges. */
+	unsigned char oldc[1024], cur[8192];
+	int oldw = 0, gridw = w > 128 ? 128 : w, gridrows, ncur;
+	int legend_y;
+
+	memset(oldc, 0, sizeof(oldc));
+	memset(cur, 0, sizeof(cur));
+	if (m->growing) {
+		uint64_t done = m->nevacuate < oldn ? m->nevacuate : oldn;
+
+		mw_bar(done, oldn, 20, t->ascii, bar, sizeof(bar));
+		put(t, y++, 1, w, RL_WARN, "growing: %s from %" PRIu64 " old buckets, evacuated %" PRIu64
+		    "/%" PRIu64 " %s  for %s", m->samesize ? "same size" : "doubling", oldn, done, oldn,
+		    bar, mw_fmt_dur(t->now > m->grow_start_ts ? t->now - m->grow_start_ts : 0, t->ascii,
+				    d1, sizeof(d1)));
+		oldw = oldn < (uint64_t)gridw ? (int)oldn : gridw;
+		for (uint64_t b = 0; b < done && oldw; b++) {
+			int c = mw_bucket_cell(b, oldn, oldw);
+			mark(oldc, oldw, c, K_EVAC);
+			if (oldn > (uint64_t)oldw && b > (uint64_t)oldw * 4) {
+				/* Many buckets per cell: fill the cells by range instead. */
+				for (int i = 0; i <= mw_bucket_cell(done - 1, oldn, oldw); i++)
+					mark(oldc, oldw, i, K_EVAC);
+				break;
+			}
+		}
+	} else {
+		put(t, y++, 1, w, RL_DIM, "not growing");
+	}
+
+	/* Room for the grid: leave lines for the legend, iterators and writes. */
+	int room = bottom - y - (m->growing ? 2 : 0) - 1 - 2 - 3 - (int)(m->n_iters < 4 ? m->n_iters : 4);
+	if (room < 1)
+		room = 1;
+	gridrows = (int)((n + gridw - 1) / (gridw ? gridw : 1));
+	if (gridrows > room)
+		gridrows = room;
+	if (gridrows < 1)
+		gridrows = 1;
+	ncur = n < (uint64_t)gridw * gridrows ? (int)n : gridw * gridrows;
+	if (ncur > (int)sizeof(cur))
+		ncur = sizeof(cur);
+	if (!ncur)
+		ncur = 1;
+
+	/* Evacuated: during a grow, new buckets whose old bucket is done. */
+	if (m->growing && oldn) {
+		uint64_t done = m->nevacuate < oldn ? m->nevacuate : oldn;
+
+		for (int i = 0; i < ncur; i++) {
+			uint64_t b = (uint64_t)i * n / (uint64_t)ncur;	/* first bucket of the cell */
+			if (b % oldn < done)
+				mark(cur, ncur, i, K_EVAC);
+		}
+	}
+	/* Recent writes and evacuations, and where they met an iterator. */
+	for (uint32_t k = 0; k < m->n_recent; k++) {
+		uint32_t ri = (m->recent_head + MW_RECENT_WRITES - 1 - k) % MW_RECENT_WRITES;
+		int kind = m->recent_kind[ri] != MW_KIND_NONE ? K_MEET : K_WRITE;
+		int64_t bi = mw_bucket_index(m->recent[ri], m->buckets, n, bs);
+
+		if (bi >= 0)
+			mark(cur, ncur, mw_bucket_cell((uint64_t)bi, n, ncur), kind);
+		else if (oldw && (bi = mw_bucket_index(m->recent[ri], m->oldbuckets, oldn, bs)) >= 0)
+			mark(oldc, oldw, mw_bucket_cell((uint64_t)bi, oldn, oldw), kind);
+	}
+	/* Open iterators, where they stand now. */
+	for (int i = 0; i < MW_MAX_ITERS; i++) {
+		const struct mw_iter_model *it = &m->iters[i];
+		int old;
+		uint64_t an;
+		int64_t bi;
+
+		if (!it->hiter)
+			continue;
+		an = iter_array_n(m, it, &old);
+		bi = mw_iter_bucket(it, an, bs);
+		if (bi < 0)
+			continue;
+		if (old && oldw) {
+			int c = mw_bucket_cell((uint64_t)bi, an, oldw);
+			mark(oldc, oldw, c, oldc[c] == K_WRITE || oldc[c] == K_MEET ? K_MEET : K_ITER);
+		} else if (!old) {
+			int c = mw_bucket_cell((uint64_t)bi, an, ncur);
+			mark(cur, ncur, c, cur[c] == K_WRITE || cur[c] == K_MEET ? K_MEET : K_ITER);
+		}
+	}
+
+	y++;
+	if (m->growing && oldw && y < bottom - 2) {
+		put(t, y++, 1, w, RL_DIM, "old buckets (%" PRIu64 ")%s", oldn,
+		    oldn > (uint64_t)oldw ? ", one cell = several buckets" : "");
+		draw_cells(t, y++, 1, oldc, oldw);
+	}
+	if (y < bottom - 1) {
+		uint64_t per = (n + ncur - 1) / (uint64_t)ncur;
+		if (per > 1)
+			put(t, y++, 1, w, RL_DIM, "buckets (%" PRIu64 "), one cell = %" PRIu64 " buckets", n, per);
+		else
+			put(t, y++, 1, w, RL_DIM, "buckets (%" PRIu64 "), one cell each", n);
+		for (int r = 0; r < gridrows && y < bottom; r++) {
+			int off = r * gridw, cnt = ncur - off < gridw ? ncur - off : gridw;
+			if (cnt <= 0)
+				break;
+			draw_cells(t, y++, 1, cur + off, cnt);
+		}
+	}
+	legend_y = y;
+	if (legend_y < bottom) {
+		int x = 1;
+		static const char *const names[K_MAX] = { "bucket", "evacuated", "recent write",
+			"iterator", "write met an iterator" };
+		unsigned char k;
+
+		for (k = 0; k < K_MAX && x < COLS - 4; k++) {
+			draw_cells(t, legend_y, x, &k, 1);
+			x += 2;
+			x += put(t, legend_y, x, COLS - x, RL_DIM, "%s  ", names[k]);
+		}
+		y++;
+	}
+	/* The open iterations, one line each. */
+	if (y < bottom)
+		put(t, y++, 1, w, RL_HEADER, "open iterations %u", m->n_iters);
+	for (int i = 0; i < MW_MAX_ITERS && y < bottom - 1; i++) {
+		const struct mw_iter_model *it = &m->iters[i];
+		int old;
+		uint64_t an;
+		int64_t bi;
+
+		if (!it->hiter)
+			continue;
+		an = iter_array_n(m, it, &old);
+		bi = mw_iter_bucket(it, an, bs);
+		mw_fmt_dur(t->now > it->start_ts ? t->now - it->start_ts : 0, t->ascii, d1, sizeof(d1));
+		if (bi >= 0)
+			put(t, y++, 3, w - 2, RL_ITER, "tid %-7u hiter %s  at %sbucket %" PRId64 " of %" PRIu64
+			    "  (%s)  open %s", it->tid, mw_fmt_addr(it->hiter, a1, sizeof(a1)),
+			    old ? "old " : "", bi, an, mw_fmt_addr(it->bptr, a2, sizeof(a2)), d1);
+		else
+			put(t, y++, 3, w - 2, RL_ITER, "tid %-7u hiter %s  position not read yet  open %s",
+			    it->tid, mw_fmt_addr(it->hiter, a1, sizeof(a1)), d1);
+	}
+	/* Recent writes as bucket numbers, newest first. */
+	if (y < bottom && m->n_recent) {
+		char line[1024];
+		size_t o = 0;
+
+		o += (size_t)snprintf(line, sizeof(line), "recent writes, newest first:");
+		for (uint32_t k = 0; k < m->n_recent && o < sizeof(line) - 32; k++) {
+			uint32_t ri = (m->recent_head + MW_RECENT_WRITES - 1 - k) % MW_RECENT_WRITES;
+			int64_t bi = mw_bucket_index(m->recent[ri], m->buckets, n, bs);
+			int64_t bo = bi < 0 ? mw_bucket_index(m->recent[ri], m->oldbuckets, oldn, bs) : -1;
+			const char *meet = m->recent_kind[ri] != MW_KIND_NONE ? sym(t, "\xe2\x9c\x96", "X") : "";
+
+			if (bi >= 0)
+				o += (size_t)snprintf(line + o, sizeof(line) - o, " %" PRId64 "%s", bi, meet);
+			else if (bo >= 0)
+				o += (size_t)snprintf(line + o, sizeof(line) - o, " old:%" PRId64 "%s", bo, meet);
+			else
+				o += (size_t)snprintf(line + o, sizeof(line) - o, " ovf%s", meet);
+		}
+		put(t, y++, 1, w, RL_NORMAL, "%s", line);
+	}
+}
+
+/* ---- alert detail ----------------------------------------------------------------- */
+
+static void draw_alert_detail(struct mw_tui *t, int top, int bottom)
+{
+	const struct mw_alert_row *r;
+	const struct mw_alert *a;
+	const struct mw_map_model *m;
+	char title[96], c1[32], c2[32], a1[24], d1[24], extra[96];
+	int y = top, w = COLS - 4;
+	static const char *const rec_names[MW_REC_TYPE_MAX] = { "?", "iteration start", "iteration end",
+		"write", "grow", "evacuate", "stats" };
+	static const char *const meaning[MW_KIND_MAX] = { "",
+		"Go: concurrent map iteration and map write",
+		"the iterator's bucket array is being retired under it",
+		"Go: concurrent map writes" };
+
+	if (t->sel_row == SIZE_MAX || t->sel_row >= mw_corr_nrows(t->c)) {
+		rule(t, y, 1, "Alert", "");
+		put(t, y + 2, 1, w, RL_DIM, "no alert selected");
+		return;
+	}
+	r = mw_corr_row(t->c, t->sel_row);
+	a = &r->last;
+	m = mw_corr_find_map(t->c, r->map);
+	snprintf(title, sizeof(title), "Alert %" PRIu64 ": %s on map %s", r->id, mw_kind_name(r->kind),
+		 mw_fmt_addr(r->map, a1, sizeof(a1)));
+	rule(t, y++, 1, title, "Esc back");
+	y++;
+#define LINE(role, label, ...) do { if (y < bottom) { \
+		int _x = 2 + put(t, y, 2, 14, RL_DIM, "%s", label); \
+		(void)_x; put(t, y++, 16, w - 14, role, __VA_ARGS__); } } while (0)
+	LINE(kind_role(r->kind), "kind", "%s  (%s)", mw_kind_name(r->kind),
+	     r->kind < MW_KIND_MAX ? meaning[r->kind] : "");
+	LINE(RL_NORMAL, "confidence", "%s  (%s)", mw_conf_name(r->confidence),
+	     r->confidence == MW_CONF_BUCKET ? "both threads touched the same bucket"
+					      : "only the time windows overlap");
+	LINE(RL_NORMAL, "map", "%s", mw_fmt_addr(r->map, a1, sizeof(a1)));
+	LINE(RL_NORMAL, r->kind == MW_KIND_WRITE_WRITE ? "later writer" : "writer", "tid %u", r->writer_tid);
+	LINE(RL_NORMAL, r->kind == MW_KIND_WRITE_WRITE ? "earlier writer" : "iterator", "tid %u", r->iter_tid);
+	fmt_clock(t, r->first_ts, 1, c1, sizeof(c1));
+	fmt_clock(t, r->last_ts, 1, c2, sizeof(c2));
+	LINE(RL_NORMAL, "occurrences", "%" PRIu64 "   first %s   last %s", r->count, c1, c2);
+	LINE(RL_NORMAL, "max overlap", "%s", mw_fmt_dur(r->max_overlap_ns, t->ascii, d1, sizeof(d1)));
+	y++;
+	if (y < bottom)
+		put(t, y++, 1, w, RL_HEADER, "last occurrence");
+	fmt_clock(t, a->ts, 1, c1, sizeof(c1));
+	LINE(RL_NORMAL, "seq", "%" PRIu64, a->seq);
+	LINE(RL_NORMAL, "time", "%s   (ts %" PRIu64 ")", c1, a->ts);
+	LINE(RL_NORMAL, "overlap", "%s   (%" PRIu64 " ns)", mw_fmt_dur(a->overlap_ns, t->ascii, d1, sizeof(d1)),
+	     a->overlap_ns);
+	LINE(RL_NORMAL, "raised by", "%s%s%s", a->rec_type < MW_REC_TYPE_MAX ? rec_names[a->rec_type] : "?",
+	     a->op ? " " : "", a->op ? mw_op_name(a->op) : "");
+	extra[0] = 0;
+	if (m && a->bucket) {
+		uint64_t bs = bucket_size(t, m->map);
+		int64_t bi = mw_bucket_index(a->bucket, m->buckets, nbuckets(m->B), bs);
+		int64_t bo = mw_bucket_index(a->bucket, m->oldbuckets, old_nbuckets(m), bs);
+
+		if (bi >= 0)
+			snprintf(extra, sizeof(extra), "  (bucket %" PRId64 " of the current array)", bi);
+		else if (bo >= 0)
+			snprintf(extra, sizeof(extra), "  (bucket %" PRId64 " of the old array)", bo);
+	}
+	LINE(RL_NORMAL, "bucket", "%s%s", mw_fmt_addr(a->bucket, a1, sizeof(a1)), extra);
+	LINE(RL_NORMAL, "bucket2", "%s%s", mw_fmt_addr(a->bucket2, a1, sizeof(a1)),
+	     a->bucket2 ? "  (the old bucket the grower evacuated)" : "");
+	LINE(RL_NORMAL, "hiter", "%s", mw_fmt_addr(a->hiter, a1, sizeof(a1)));
+	LINE(RL_NORMAL, "writer", "tid %u  stack %d", a->writer_tid, a->writer_stack);
+	LINE(RL_NORMAL, "iterator", "tid %u  stack %d", a->iter_tid, a->iter_stack);
+	LINE(RL_NORMAL, "confidence", "%s", mw_conf_name(a->confidence));
+#undef LINE
+}
+
+/* ---- help -------------------------------------------------------------------- */
+
+static void draw_help(struct mw_tui *t)
+{
+	static const char *const lines[] = {
+		"mapwatch live view",
+		"",
+		"q          quit (in a detail view: back)",
+		"p          pause / resume the event log",
+		"Tab        move focus: maps, alerts, log",
+		"Up/Down    select (also j/k, PgUp/PgDn, Home/End)",
+		"Enter      details of the selected map or alert",
+		"Esc        back; in the main view: clear the filter",
+		"s / S      next / previous sort column of the maps",
+		"/          filter maps and alerts: map address",
+		"           (0x55d0..., any part) or thread id",
+		"e          save the trace so far",
+		"m          (alert detail) the alert's map",
+		"?          this help",
+		"",
+		"Alerts keep their order; new ones are highlighted",
+		"for a few seconds. The selection follows the",
+		"newest alert until you move it.",
+	};
+	int n = (int)(sizeof(lines) / sizeof(lines[0])), w = 56, h = n + 2;
+	int y0, x0;
+
+	if (w > COLS - 2)
+		w = COLS - 2;
+	if (h > LINES - 2)
+		h = LINES - 2;
+	y0 = (LINES - h) / 2;
+	x0 = (COLS - w) / 2;
+	for (int i = 0; i < h; i++) {
+		attrset(role_attr(t, RL_SEL));
+		mvhline(y0 + i, x0, ' ', w);
+	}
+	for (int i = 0; i < n && i < h - 2; i++)
+		put(t, y0 + 1 + i, x0 + 2, w - 4, RL_SEL, "%s", lines[i]);
+	attrset(A_NORMAL);
+}
+
+/* ---- the whole screen ----------------------------------------------------------- */
+
+static void draw(struct mw_tui *t)
+{
+	struct mw_view_layout l;
+
+	mw_corr_summary(t->c, &t->sum);
+	lists_update(t);
+	erase();
+	mw_view_layout(COLS, LINES, t->nvmaps, banner_wanted(t), &l);
+	if (l.too_small) {
+		char s[64];
+
+		snprintf(s, sizeof(s), "terminal too small (%dx%d, needs %dx%d)", COLS, LINES,
+			 MW_MIN_COLS, MW_MIN_ROWS);
+		put(t, LINES / 2, 0, COLS, RL_WARN, "%s", s);
+		if (LINES / 2 + 1 < LINES)
+			put(t, LINES / 2 + 1, 0, COLS, RL_DIM, "q quits");
+		refresh();
+		return;
+	}
+	/* The focused panel may have been dropped by a small screen. */
+	if ((t->focus == F_MAPS && !l.maps_h) || (t->focus == F_LOG && !l.log_h))
+		t->focus = F_ALERTS;
+
+	draw_header(t, &l);
+	draw_banner(t, &l);
+	if (t->mode == M_MAP) {
+		draw_map_detail(t, l.maps_y, l.footer_y);
+	} else if (t->mode == M_ALERT) {
+		draw_alert_detail(t, l.maps_y, l.footer_y);
+	} else {
+		draw_maps(t, &l);
+		draw_alerts(t, &l);
+		draw_log(t, &l);
+	}
+	draw_footer(t, l.footer_y);
+	if (t->help)
+		draw_help(t);
+	refresh();
+}
+
+/* ---- keys ----------------------------------------------------------------------- */
+
+static void focus_next(struct mw_tui *t, int dir)
+{
+	struct mw_view_layout l;
+
+	mw_view_layout(COLS, LINES, t->nvmaps, banner_wanted(t), &l);
+	for (int i = 0; i < F_MAX; i++) {
+		t->focus = (t->focus + F_MAX + dir) % F_MAX;
+		if ((t->focus == F_MAPS && l.maps_h) || t->focus == F_ALERTS || (t->focus == F_LOG && l.log_h))
+			return;
+	}
+}
+
+/* Moves the selection of the focused list by d rows (clamped). */
+static void move_sel(struct mw_tui *t, long d)
+{
+	if (t->focus == F_MAPS || t->mode == M_MAP) {
+		long p = (long)map_pos(t) + d;
+
+		if (!t->nvmaps)
+			return;
+		p = p < 0 ? 0 : p >= (long)t->nvmaps ? (long)t->nvmaps - 1 : p;
+		t->sel_map = mw_corr_map(t->c, t->vmaps[p])->map;
+	} else if (t->focus == F_ALERTS || t->mode == M_ALERT) {
+		long p = (long)row_pos(t) + d;
+
+		if (!t->nvrows)
+			return;
+		p = p < 0 ? 0 : p >= (long)t->nvrows ? (long)t->nvrows - 1 : p;
+		t->sel_row = t->vrows[p];
+		/* Back on the newest row: follow new ones again. */
+		t->follow = (size_t)p == t->nvrows - 1;
+	} else if (t->focus == F_LOG) {
+		long b = (long)t->log_back - d;
+
+		t->log_back = b < 0 ? 0 : (size_t)b;
+	}
+}
+
+static void save_trace(struct mw_tui *t)
+{
+	char path[512] = "";
+	int rc;
+
+	if (!t->opts.save_trace) {
+		set_msg(t, RL_WARN, "saving a trace is not available here");
+		return;
+	}
+	rc = t->opts.save_trace(t->opts.ctx, path, sizeof(path));
+	if (!rc)
+		set_msg(t, RL_OK, "trace saved to %s", path[0] ? path : "(unnamed file)");
+	else if (path[0])
+		set_msg(t, RL_ALERT, "cannot save the trace: %s%s%s", path, rc < 0 ? ": " : "",
+			rc < 0 ? strerror(-rc) : "");
+	else
+		set_msg(t, RL_ALERT, "cannot save the trace: %s", strerror(rc < 0 ? -rc : rc));
+}
+
+static void filter_apply(struct mw_tui *t, const char *text)
+{
+	snprintf(t->ftext, sizeof(t->ftext), "%s", text);
+	t->filter_bad = mw_filter_parse(t->ftext, &t->filter) != 0;
+	if (t->filter_bad)
+		set_msg(t, RL_WARN, "filter '%s' is neither a map address nor a thread id: nothing matches",
+			t->ftext);
+	t->maps_top = t->alerts_top = 0;
+	t->follow = 1;
+}
+
+static int handle_key(struct mw_tui *t, int ch)
+{
+	if (ch == KEY_RESIZE) {
+		clearok(stdscr, TRUE);
+		return MW_TUI_CONTINUE;
+	}
+	if (t->editing) {
+		size_t n = strlen(t->edit);
+
+		if (ch == 27) {
+			t->editing = 0;
+		} else if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
+			t->editing = 0;
+			filter_apply(t, t->edit);
+		} else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
+			if (n)
+				t->edit[n - 1] = 0;
+		} else if (ch == 21) {	/* Ctrl-U */
+			t->edit[0] = 0;
+		} else if (ch >= 32 && ch < 127 && n + 1 < sizeof(t->edit)) {
+			t->edit[n] = (char)ch;
+			t->edit[n + 1] = 0;
+		}
+		return MW_TUI_CONTINUE;
+	}
+	if (t->help) {
+		t->help = 0;
+		return MW_TUI_CONTINUE;
+	}
+	switch (ch) {
+	case 'q':
+	case 'Q':
+		if (t->mode != M_MAIN) {
+			t->mode = M_MAIN;
+			break;
+		}
+		return MW_TUI_QUIT;
+	case 27:
+	case KEY_LEFT:
+		if (t->mode != M_MAIN)
+			t->mode = M_MAIN;
+		else if (ch == 27 && t->filter.active)
+			filter_apply(t, "");
+		break;
+	case 'p':
+	case ' ':
+		t->paused = !t->paused;
+		t->log_held = 0;
+		break;
+	case '\t':
+		if (t->mode == M_MAIN)
+			focus_next(t, 1);
+		break;
+	case KEY_BTAB:
+		if (t->mode == M_MAIN)
+			focus_next(t, -1);
+		break;
+	case KEY_UP: case 'k':		move_sel(t, -1); break;
+	case KEY_DOWN: case 'j':	move_sel(t, 1); break;
+	case KEY_PPAGE:			move_sel(t, -(LINES / 2)); break;
+	case KEY_NPAGE:			move_sel(t, LINES / 2); break;
+	case KEY_HOME: case 'g':	move_sel(t, -1000000000L); break;
+	case KEY_END: case 'G':		move_sel(t, 1000000000L); break;
+	case '\n': case '\r': case KEY_ENTER: case KEY_RIGHT:
+		if (t->mode == M_ALERT && ch != KEY_RIGHT)
+			break;
+		if (t->mode == M_MAIN && t->focus == F_MAPS && t->nvmaps)
+			t->mode = M_MAP;
+		else if (t->mode == M_MAIN && t->focus == F_ALERTS && t->nvrows)
+			t->mode = M_ALERT;
+		break;
+	case 'm':
+		if (t->mode == M_ALERT && t->sel_row < mw_corr_nrows(t->c)) {
+			t->sel_map = mw_corr_row(t->c, t->sel_row)->map;
+			t->mode = M_MAP;
+		}
+		break;
+	case 's':
+		t->sort = (t->sort + 1) % MW_SORT_MAX;
+		break;
+	case 'S':
+		t->sort = (t->sort + MW_SORT_MAX - 1) % MW_SORT_MAX;
+		break;
+	case '/':
+		t->editing = 1;
+		snprintf(t->edit, sizeof(t->edit), "%s", t->ftext);
+		break;
+	case 'e':
+		save_trace(t);
+		break;
+	case '?':
+	case 'h':
+		t->help = 1;
+		break;
+	default:
+		break;
+	}
+	return MW_TUI_CONTINUE;
+}
+
+/* ---- the interface ---------------------------------------------------------------- */
+
+struct mw_tui *mw_tui_open(const struct mw_tui_opts *opts, const struct mw_tui_target *target)
+{
+	struct mw_tui *t = &the_tui;
+	struct timespec rt, mono;
+	const char *nc = getenv("NO_COLOR");
+	char tmpl[] = "/tmp/mapwatch-stderr.XXXXXX";
+
+	if (t->open)
+		return NULL;	/* one view at a time */
+	memset(t, 0, sizeof(*t));
+	if (opts)
+		t->opts = *opts;
+	if (target)
+		t->target = *target;
+	t->sel_row = SIZE_MAX;
+	t->follow = 1;
+	t->focus = F_MAPS;
+	t->sort = MW_SORT_ALERTS;
+	t->log = calloc(LOG_CAP, sizeof(*t->log));
+	if (!t->log)
+		return NULL;
+
+	/* UTF-8 drawing only where the locale can show it. */
+	setlocale(LC_ALL, "");
+	t->ascii = t->opts.ascii || strcmp(nl_langinfo(CODESET), "UTF-8") != 0;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	t->wall_off = ((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000ll + (rt.tv_nsec - mono.tv_nsec);
+
+	g_have_termios = tcgetattr(STDIN_FILENO, &g_termios) == 0;
+
+	/* Nothing may write over the screen: stderr goes to a file until close. */
+	g_err_file = mkstemp(tmpl);
+	if (g_err_file >= 0) {
+		unlink(tmpl);
+		g_err_saved = dup(STDERR_FILENO);
+		if (g_err_saved < 0 || dup2(g_err_file, STDERR_FILENO) < 0) {
+			if (g_err_saved >= 0)
+				close(g_err_saved);
+			close(g_err_file);
+			g_err_saved = g_err_file = -1;
+		}
+	}
+
+	crash_handlers_install();
+	t->scr = newterm(NULL, stdout, stdin);
+	if (!t->scr) {
+		crash_handlers_remove();
+		replay_stderr();
+		fprintf(stderr, "mapwatch: cannot open the live view: terminal '%s' unknown; try --plain\n",
+			getenv("TERM") ? getenv("TERM") : "(unset)");
+		free(t->log);
+		t->log = NULL;
+		return NULL;
+	}
+	set_term(t->scr);
+	g_active = 1;
+	t->open = 1;
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(25);
+	curs_set(0);
+	t->color = has_colors() && !t->opts.no_color && !(nc && *nc);
+	colors_init(t);
+	t->dirty = 1;
+	return t;
+}
+
+void mw_tui_event(struct mw_tui *t, const struct mw_record *r)
+{
+	if (!t || !t->open || !r)
+		return;
+	/* Learn the bucket size of a map from an evacuation: addr = old + i * size. */
+	if (r->type == MW_REC_EVACUATE && r->bucket && r->bucket != MW_NO_BUCKET &&
+	    r->bucket_addr > r->oldbuckets && r->oldbuckets &&
+	    (r->bucket_addr - r->oldbuckets) % r->bucket == 0) {
+		uint64_t size = (r->bucket_addr - r->oldbuckets) / r->bucket;
+		int i;
+
+		for (i = 0; i < BSIZE_SLOTS && t->bsize[i].map != r->map; i++)
+			;
+		if (i == BSIZE_SLOTS) {
+			i = (int)(t->bsize_next++ % BSIZE_SLOTS);
+			t->bsize[i].map = r->map;
+		}
+		t->bsize[i].size = size;
+	}
+	t->log_total++;
+	if (t->paused) {
+		t->log_held++;
+		return;
+	}
+	t->log[t->log_head] = *r;
+	t->log_head = (t->log_head + 1) % LOG_CAP;
+	if (t->log_n < LOG_CAP)
+		t->log_n++;
+	else if (t->log_back)
+		t->log_back = t->log_back + 1 < LOG_CAP ? t->log_back + 1 : LOG_CAP - 1;
+}
+
+int mw_tui_tick(struct mw_tui *t, const struct mw_corr *c, const struct mw_live_stats *st, uint64_t now_ns)
+{
+	int ch;
+	size_t nr;
+
+	if (!t || !t->open || !c || !st)
+		return MW_TUI_QUIT;
+	t->c = c;
+	t->st = st;
+	t->now = now_ns;
+	while ((ch = getch()) != ERR) {
+		if (ch == KEY_RESIZE)
+			t->dirty = 1;
+		/* Keys act on the lists as they are on screen now. */
+		lists_update(t);
+		if (handle_key(t, ch) == MW_TUI_QUIT)
+			return MW_TUI_QUIT;
+		t->dirty = 1;
+	}
+	/* A new alert row, or the target's end, is shown at once. */
+	nr = mw_corr_nrows(c);
+	if (nr != t->nrow_seen)
+		t->dirty = 1;
+	if (st->target_exited != t->last_exited) {
+		t->last_exited = st->target_exited;
+		t->dirty = 1;
+	}
+	if (!t->dirty && now_ns - t->last_draw < REDRAW_NS)
+		return MW_TUI_CONTINUE;
+	draw(t);
+	t->dirty = 0;
+	t->last_draw = now_ns;
+	t->frames++;
+	if (t->opts.frames > 0 && t->frames >= (uint64_t)t->opts.frames)
+		return MW_TUI_QUIT;
+	return MW_TUI_CONTINUE;
+}
+
+void mw_tui_close(struct mw_tui *t)
+{
+	if (!t || t != &the_tui || !t->open)
+		return;
+	t->open = 0;
+	endwin();
+	g_active = 0;
+	delscreen(t->scr);
+	t->scr = NULL;
+	if (g_have_termios)
+		tcsetattr(STDIN_FILENO, TCSANOW, &g_termios);
+	crash_handlers_remove();
+	replay_stderr();
+	free(t->log);
+	free(t->vmaps);
+	free(t->vrows);
+	free(t->row_seen);
+	t->log = NULL;
+	t->vmaps = t->vrows = NULL;
+	t->row_seen = NULL;
+}
