@@ -150,6 +150,12 @@ $(OUTPUT)/asan/tests/test_gomap%: tests/test_gomap%.c tests/check.h $(ASAN_GOMAP
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(ASAN_CFLAGS) -Itests $< $(ASAN_GOMAP_OBJS) -o $@ $(LIBS_XXH) -lpthread -lm
 
+# The symbolizer needs libdw, so it stays out of PURE_SRCS and test_stacks
+# links it on its own.
+$(OUTPUT)/asan/tests/test_stacks: tests/test_stacks.c tests/check.h user/stacks.c user/stacks.h | $(OUTPUT)/asan/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(ASAN_CFLAGS) -Itests $< user/stacks.c -o $@ $(LIBS_DW) -ldl
+
 $(OUTPUT)/asan/tests/test_%: tests/test_%.c tests/check.h $(ASAN_PURE_OBJS) $(USER_HDRS) | $(OUTPUT)/asan/tests
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(ASAN_CFLAGS) -Itests $< $(ASAN_PURE_OBJS) -o $@ $(LIBS_XXH) -lpthread -lm

@@ -1,0 +1,860 @@
+/* stacks.c — the user-stack symbolizer (see stacks.h for the API).
+ *
+ * A symbolizer holds the process's mappings (sorted by start, re-read from
+ * /proc/PID/maps when an address misses them all) and a cache of binaries.
+ * A binary is read on first use: its PT_LOAD segments (file offset → ELF
+ * virtual address), its FUNC symbols copied into one sorted array and one
+ * string pool, and, the first time a line is wanted, its DWARF: a sorted
+ * table of CU address ranges built from every CU's DW_AT_ranges/low_pc (not
+ * .debug_aranges, which clang does not emit and libdw 0.188 relies on), and
+ * libdw's own per-CU line tables. When the binary has no line table, or no
+ * .symtab, the separate debug file named by its build-id under
+ * /usr/lib/debug/.build-id is used if installed (never debuginfod: no
+ * network in the middle of a live trace).
+ *
+ * Every file is untrusted: libelf reads it with ELF_C_READ (pread, no mmap,
+ * so a file truncated under us cannot SIGBUS), every count is capped, and
+ * any failure just leaves less to show (module+offset at worst).
+ */
+#include "stacks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Bounds on what an untrusted file or maps text may make us allocate. */
+#define MAX_SEGS	64		/* PT_LOAD segments per binary */
+#define MAX_SYMS	(1u << 23)	/* FUNC symbols per binary */
+#define MAX_NAME	1024		/* symbol name bytes kept */
+#define MAX_POOL	(256u << 20)	/* symbol-name pool per binary */
+#define MAX_CUS		(1u << 20)	/* compile units per binary */
+#define MAX_RANGES	(1u << 22)	/* CU address ranges per binary */
+#define MAX_MAPS	(1u << 20)	/* lines of a maps text */
+#define MAX_MAPS_FILE	(64u << 20)	/* bytes of /proc/PID/maps */
+#define DEBUG_DIR	"/usr/lib/debug/.build-id"
+
+/* One PT_LOAD: file bytes [off, off+filesz) are loaded at vaddr. */
+struct seg {
+	uint64_t off, filesz, vaddr;
+};
+
+/* One function symbol; name is an offset into bin.names. */
+struct sym {
+	uint64_t addr, size;
+	uint32_t name;
+	uint32_t rank;		/* lower is the better name for an address */
+};
+
+/* One CU address range; cu indexes bin.cus. */
+struct cu_range {
+	uint64_t lo, hi;
+	uint32_t cu;
+};
+
+/* An open ELF file: fd owned, elf read with ELF_C_READ. */
+struct elf_file {
+	int fd;
+	Elf *elf;
+};
+
+/* One binary, read once and kept until mw_sym_free. */
+struct bin {
+	struct bin *next;
+	const char *path;	/* interned, as the maps name it */
+	uint64_t dev, ino;	/* as the maps name them */
+	bool loaded;		/* ELF read (successfully or not) */
+	bool dwarf_tried;
+	struct elf_file main;	/* the mapped file */
+	struct elf_file dbg;	/* its separate debug file, if any */
+	struct seg segs[MAX_SEGS];
+	int nsegs;
+	struct sym *syms;	/* sorted by addr, one per address */
+	size_t nsyms;
+	char *names;
+	size_t names_len, names_cap;
+	Dwarf *dw;		/* on main or dbg, or NULL */
+	Dwarf_Die *cus;
+	size_t ncus;
+	struct cu_range *ranges;/* sorted by lo */
+	size_t nranges;
+};
+
+/* One mapping of the process. */
+struct map {
+	uint64_t start, end, pgoff, dev, ino;
+	const char *name;	/* interned path, "[vdso]", "[anon]"... */
+	bool deleted;		/* the maps said "(deleted)" */
+	struct bin *bin;	/* NULL: not a file (anon, [vdso], [stack]...) */
+};
+
+/* Interned strings: names handed out in frames must outlive map refreshes. */
+struct str {
+	struct str *next;
+	char s[];
+};
+
+struct mw_symbolizer {
+	int pid;		/* 0: offline, maps never re-read */
+	struct map *maps;	/* sorted by start */
+	size_t nmaps;
+	struct bin *bins;
+	struct str *strs;
+	const char *last_str;	/* consecutive mappings share a path */
+};
+
+/* ---- strings ------------------------------------------------------------ */
+
+static const char *intern(struct mw_symbolizer *s, const char *p, size_t n)
+{
+	if (s->last_str && strlen(s->last_str) == n && !memcmp(s->last_str, p, n))
+		return s->last_str;
+	for (struct str *t = s->strs; t; t = t->next)
+		if (strlen(t->s) == n && !memcmp(t->s, p, n))
+			return s->last_str = t->s;
+	struct str *t = malloc(sizeof(*t) + n + 1);
+	if (!t)
+		return NULL;
+	memcpy(t->s, p, n);
+	t->s[n] = '\0';
+	t->next = s->strs;
+	s->strs = t;
+	return s->last_str = t->s;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *b = strrchr(p, '/');
+	return b ? b + 1 : p;
+}
+
+/* ---- maps ----------------------------------------------------------------- */
+
+static int map_cmp(const void *a, const void *b)
+{
+	const struct map *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static struct bin *bin_get(struct mw_symbolizer *s, const char *path,
+			   uint64_t dev, uint64_t ino)
+{
+	for (struct bin *b = s->bins; b; b = b->next)
+		if (b->path == path && b->dev == dev && b->ino == ino)
+			return b;
+	struct bin *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->path = path;
+	b->dev = dev;
+	b->ino = ino;
+	b->main.fd = b->dbg.fd = -1;
+	b->next = s->bins;
+	s->bins = b;
+	return b;
+}
+
+/* Parses one maps line "start-end perms pgoff maj:min inode   path".
+ * 0 ok, -1 malformed (skipped). */
+static int parse_map_line(struct mw_symbolizer *s, const char *l, const char *end,
+			  struct map *m)
+{
+	char *p;
+	uint64_t maj, min;
+
+	memset(m, 0, sizeof(*m));
+	errno = 0;
+	m->start = strtoull(l, &p, 16);
+	if (p == l || *p != '-' || p >= end)
+		return -1;
+	m->end = strtoull(p + 1, &p, 16);
+	if (*p != ' ' || p >= end || m->end <= m->start)
+		return -1;
+	while (p < end && *p == ' ')
+		p++;
+	while (p < end && *p != ' ')	/* perms */
+		p++;
+	m->pgoff = strtoull(p, &p, 16);
+	maj = strtoull(p, &p, 16);
+	if (*p != ':' || p >= end)
+		return -1;
+	min = strtoull(p + 1, &p, 16);
+	m->dev = maj << 32 | (min & 0xffffffffu);
+	m->ino = strtoull(p, &p, 10);
+	if (p > end || errno)
+		return -1;
+	while (p < end && *p == ' ')
+		p++;
+
+	size_t n = (size_t)(end - p);
+	static const char del[] = " (deleted)";
+	if (n >= sizeof(del) - 1 && !memcmp(end - (sizeof(del) - 1), del, sizeof(del) - 1)) {
+		m->deleted = true;
+		n -= sizeof(del) - 1;
+	}
+	if (n > PATH_MAX)
+		return -1;
+	m->name = n ? intern(s, p, n) : "[anon]";
+	if (!m->name)
+		return -1;
+	/* Only real files have symbols: "[vdso]", "[stack]", "[anon:x]" do not. */
+	if (m->name[0] == '/') {
+		m->bin = bin_get(s, m->name, m->dev, m->ino);
+		if (!m->bin)
+			return -1;
+	}
+	return 0;
+}
+
+/* Replaces the mapping table with the one in text. */
+static int load_maps(struct mw_symbolizer *s, const char *text)
+{
+	size_t cap = 64, n = 0;
+	struct map *maps = malloc(cap * sizeof(*maps));
+	if (!maps)
+		return -1;
+	for (const char *l = text; *l && n < MAX_MAPS;) {
+		const char *e = strchr(l, '\n');
+		if (!e)
+			e = l + strlen(l);
+		if (n == cap) {
+			struct map *nm = realloc(maps, 2 * cap * sizeof(*maps));
+			if (!nm) {
+				free(maps);
+				return -1;
+			}
+			maps = nm;
+			cap *= 2;
+		}
+		if (parse_map_line(s, l, e, &maps[n]) == 0)
+			n++;
+		l = *e ? e + 1 : e;
+	}
+	qsort(maps, n, sizeof(*maps), map_cmp);
+	free(s->maps);
+	s->maps = maps;
+	s->nmaps = n;
+	return 0;
+}
+
+static char *read_text_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 16384, len = 0;
+	char *buf = malloc(cap);
+	while (buf) {
+		if (len + 1 == cap) {
+			char *nb = cap < MAX_MAPS_FILE ? realloc(buf, cap * 2) : NULL;
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				errno = EFBIG;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + len, cap - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		if (r == 0) {
+			buf[len] = '\0';
+			break;
+		}
+		len += (size_t)r;
+	}
+	int e = errno;
+	close(fd);
+	errno = e;
+	return buf;
+}
+
+static int refresh_maps(struct mw_symbolizer *s)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", s->pid);
+	char *text = read_text_file(path);
+	if (!text)
+		return -1;
+	int r = load_maps(s, text);
+	free(text);
+	return r;
+}
+
+static struct map *find_map(struct mw_symbolizer *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->nmaps;
+	while (lo < hi) {		/* first mapping with start > addr */
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	struct map *m = &s->maps[lo - 1];
+	return addr < m->end ? m : NULL;
+}
+
+/* ---- ELF: segments and symbols -------------------------------------------- */
+
+static void elf_file_close(struct elf_file *f)
+{
+	if (f->elf)
+		elf_end(f->elf);
+	if (f->fd >= 0)
+		close(f->fd);
+	f->elf = NULL;
+	f->fd = -1;
+}
+
+/* Opens path as an ELF file; when ino is non-zero the file must be that inode. */
+static int elf_file_open(struct elf_file *f, const char *path, uint64_t ino)
+{
+	struct stat st;
+	f->elf = NULL;
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0)
+		return -1;
+	if (fstat(f->fd, &st) || !S_ISREG(st.st_mode) || (ino && st.st_ino != ino))
+		goto fail;
+	f->elf = elf_begin(f->fd, ELF_C_READ, NULL);
+	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF)
+		goto fail;
+	return 0;
+fail:
+	elf_file_close(f);
+	return -1;
+}
+
+/* Opens the file behind mapping m: the exact mapped file through map_files
+ * (works for deleted files; needs privilege), else through the process's
+ * root (other mount namespaces), else by path — the last two only when the
+ * inode still matches, or, for a file not deleted, as a last resort. */
+static void bin_open(struct mw_symbolizer *s, struct bin *b, const struct map *m)
+{
+	char mf[64], root[PATH_MAX + 32];
+
+	if (s->pid) {
+		snprintf(mf, sizeof(mf), "/proc/%d/map_files/%llx-%llx", s->pid,
+			 (unsigned long long)m->start, (unsigned long long)m->end);
+		snprintf(root, sizeof(root), "/proc/%d/root%s", s->pid, b->path);
+		if (!elf_file_open(&b->main, mf, 0) ||
+		    !elf_file_open(&b->main, root, b->ino))
+			return;
+	}
+	if (!elf_file_open(&b->main, b->path, b->ino) || m->deleted)
+		return;
+	/* Inode differs (rebuilt binary, overlayfs): better than nothing. */
+	if (s->pid && !elf_file_open(&b->main, root, 0))
+		return;
+	elf_file_open(&b->main, b->path, 0);
+}
+
+static void load_segs(struct bin *b, Elf *e)
+{
+	size_t n;
+	if (elf_getphdrnum(e, &n))
+		return;
+	for (size_t i = 0; i < n && i < 4096 && b->nsegs < MAX_SEGS; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD || !ph.p_filesz)
+			continue;
+		if (ph.p_offset + ph.p_filesz < ph.p_offset ||
+		    ph.p_vaddr + ph.p_filesz < ph.p_vaddr)
+			continue;
+		b->segs[b->nsegs++] = (struct seg){ ph.p_offset, ph.p_filesz, ph.p_vaddr };
+	}
+}
+
+/* File offset → ELF virtual address. */
+static bool bin_vaddr(const struct bin *b, uint64_t off, uint64_t *va)
+{
+	for (int i = 0; i < b->nsegs; i++) {
+		const struct seg *g = &b->segs[i];
+		if (off >= g->off && off - g->off < g->filesz) {
+			*va = off - g->off + g->vaddr;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Which of several names for one address to show: public names (fewer
+ * leading underscores: getpid over __getpid) first, then global, weak, local. */
+static uint32_t sym_rank(const char *name, int bind)
+{
+	uint32_t u = 0;
+	while (name[u] == '_' && u < 3)
+		u++;
+	return u * 4 + (bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2);
+}
+
+static int sym_cmp(const void *a, const void *b)
+{
+	const struct sym *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->size > y->size ? -1 : x->size < y->size;
+}
+
+static uint32_t pool_add(struct bin *b, const char *name)
+{
+	size_t n = strnlen(name, MAX_NAME);
+	if (b->names_len + n + 1 > MAX_POOL)
+		return UINT32_MAX;
+	if (b->names_len + n + 1 > b->names_cap) {
+		size_t cap = b->names_cap ? b->names_cap : 4096;
+		while (cap < b->names_len + n + 1)
+			cap *= 2;
+		char *nn = realloc(b->names, cap);
+		if (!nn)
+			return UINT32_MAX;
+		b->names = nn;
+		b->names_cap = cap;
+	}
+	uint32_t off = (uint32_t)b->names_len;
+	memcpy(b->names + off, name, n);
+	b->names[off + n] = '\0';
+	b->names_len += n + 1;
+	return off;
+}
+
+/* Adds the FUNC symbols of the first section of type want; false if none. */
+static bool load_syms(struct bin *b, Elf *e, Elf64_Word want)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	size_t cap = b->nsyms;
+
+	while ((scn = elf_nextscn(e, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == want)
+			break;
+	if (!scn)
+		return false;
+	Elf_Data *d = elf_getdata(scn, NULL);
+	size_t esz = gelf_fsize(e, ELF_T_SYM, 1, EV_CURRENT);
+	if (!d || !esz || d->d_type != ELF_T_SYM)
+		return false;
+	size_t count = d->d_size / esz;
+	size_t before = b->nsyms;
+	for (size_t i = 1; i < count && b->nsyms < MAX_SYMS; i++) {
+		GElf_Sym st;
+		if (!gelf_getsym(d, (int)i, &st))
+			break;
+		int type = GELF_ST_TYPE(st.st_info);
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
+		    st.st_shndx == SHN_UNDEF || !st.st_value)
+			continue;
+		const char *name = elf_strptr(e, sh.sh_link, st.st_name);
+		if (!name || !*name)
+			continue;
+		if (b->nsyms == cap) {
+			size_t nc = cap ? cap * 2 : 1024;
+			struct sym *ns = realloc(b->syms, nc * sizeof(*ns));
+			if (!ns)
+				break;
+			b->syms = ns;
+			cap = nc;
+		}
+		uint32_t off = pool_add(b, name);
+		if (off == UINT32_MAX)
+			break;
+		b->syms[b->nsyms++] = (struct sym){
+			.addr = st.st_value, .size = st.st_size, .name = off,
+			.rank = sym_rank(name, GELF_ST_BIND(st.st_info)),
+		};
+	}
+	return b->nsyms > before;
+}
+
+/* Sorts the symbols and keeps one per address: the best-ranked name, the
+ * largest size seen for it. */
+static void sort_syms(struct bin *b)
+{
+	if (!b->nsyms)
+		return;
+	qsort(b->syms, b->nsyms, sizeof(*b->syms), sym_cmp);
+	size_t o = 0;
+	for (size_t i = 1; i < b->nsyms; i++) {
+		if (b->syms[i].addr == b->syms[o].addr) {
+			if (b->syms[i].size > b->syms[o].size)
+				b->syms[o].size = b->syms[i].size;
+			continue;
+		}
+		b->syms[++o] = b->syms[i];
+	}
+	b->nsyms = o + 1;
+}
+
+static const struct sym *find_sym(const struct bin *b, uint64_t va)
+{
+	size_t lo = 0, hi = b->nsyms;
+	while (lo < hi) {		/* first symbol with addr > va */
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->syms[mid].addr <= va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* The nearest symbol below usually holds va; a few steps back cover a
+	 * function with a nested (cold/local) symbol inside it. */
+	for (size_t i = lo, k = 0; i > 0 && k < 8; i--, k++) {
+		const struct sym *y = &b->syms[i - 1];
+		if (va == y->addr || va - y->addr < y->size)
+			return y;
+	}
+	return NULL;
+}
+
+/* The NT_GNU_BUILD_ID of e as hex, or false. */
+static bool build_id_hex(Elf *e, char *hex, size_t len)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	while ((scn = elf_nextscn(e, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		size_t off = 0, noff, doff;
+		GElf_Nhdr nh;
+		while (d && off < d->d_size && (off = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
+			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+			    memcmp((char *)d->d_buf + noff, "GNU", 4) ||
+			    nh.n_descsz < 2 || nh.n_descsz * 2 + 1 > len)
+				continue;
+			const unsigned char *id = (const unsigned char *)d->d_buf + doff;
+			for (size_t i = 0; i < nh.n_descsz; i++)
+				snprintf(hex + 2 * i, 3, "%02x", id[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool has_section(Elf *e, const char *name)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	if (elf_getshdrstrndx(e, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(e, scn))) {
+		const char *n;
+		if (gelf_getshdr(scn, &sh) && sh.sh_type != SHT_NOBITS &&
+		    (n = elf_strptr(e, shstrndx, sh.sh_name)) && !strcmp(n, name))
+			return true;
+	}
+	return false;
+}
+
+/* /usr/lib/debug/.build-id/ab/cdef….debug, when installed. */
+static void open_debug_file(struct bin *b)
+{
+	char hex[2 * 64 + 1], p[sizeof(DEBUG_DIR) + sizeof(hex) + 16];
+	if (!build_id_hex(b->main.elf, hex, sizeof(hex)))
+		return;
+	snprintf(p, sizeof(p), "%s/%.2s/%s.debug", DEBUG_DIR, hex, hex + 2);
+	elf_file_open(&b->dbg, p, 0);
+}
+
+static void bin_load(struct mw_symbolizer *s, struct bin *b, const struct map *m)
+{
+	b->loaded = true;
+	bin_open(s, b, m);
+	if (!b->main.elf)
+		return;
+	load_segs(b, b->main.elf);
+	bool symtab = load_syms(b, b->main.elf, SHT_SYMTAB);
+	if (!symtab || !has_section(b->main.elf, ".debug_line"))
+		open_debug_file(b);
+	if (!symtab && !(b->dbg.elf && load_syms(b, b->dbg.elf, SHT_SYMTAB)))
+		load_syms(b, b->main.elf, SHT_DYNSYM);
+	sort_syms(b);
+}
+
+/* ---- DWARF: file and line -------------------------------------------------- */
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Builds the CU range table of dw; false if it has no usable CU. */
+static bool index_cus(struct bin *b, Dwarf *dw)
+{
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die cudie;
+	uint8_t type;
+	size_t cucap = 0, rcap = 0;
+
+	while (b->ncus < MAX_CUS && dwarf_get_units(dw, cu, &cu, NULL, &type, &cudie, NULL) == 0) {
+		if (type != DW_UT_compile && type != DW_UT_partial)
+			continue;
+		if (b->ncus == cucap) {
+			size_t nc = cucap ? cucap * 2 : 64;
+			Dwarf_Die *n = realloc(b->cus, nc * sizeof(*n));
+			if (!n)
+				break;
+			b->cus = n;
+			cucap = nc;
+		}
+		b->cus[b->ncus] = cudie;
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t o = 0;
+		while (b->nranges < MAX_RANGES &&
+		       (o = dwarf_ranges(&b->cus[b->ncus], o, &base, &lo, &hi)) > 0) {
+			if (hi <= lo)
+				continue;
+			if (b->nranges == rcap) {
+				size_t nc = rcap ? rcap * 2 : 256;
+				struct cu_range *n = realloc(b->ranges, nc * sizeof(*n));
+				if (!n)
+					goto out;
+				b->ranges = n;
+				rcap = nc;
+			}
+			b->ranges[b->nranges++] = (struct cu_range){ lo, hi, (uint32_t)b->ncus };
+		}
+		b->ncus++;
+	}
+out:
+	qsort(b->ranges, b->nranges, sizeof(*b->ranges), range_cmp);
+	return b->nranges > 0;
+}
+
+static void bin_load_dwarf(struct bin *b)
+{
+	b->dwarf_tried = true;
+	Elf *cands[2] = { b->main.elf, b->dbg.elf };
+	for (int i = 0; i < 2; i++) {
+		if (!cands[i] || !has_section(cands[i], ".debug_line"))
+			continue;
+		Dwarf *dw = dwarf_begin_elf(cands[i], DWARF_C_READ, NULL);
+		if (!dw)
+			continue;
+		if (index_cus(b, dw)) {
+			b->dw = dw;
+			return;
+		}
+		free(b->cus);
+		free(b->ranges);
+		b->cus = NULL;
+		b->ranges = NULL;
+		b->ncus = b->nranges = 0;
+		dwarf_end(dw);
+	}
+}
+
+static void find_line(struct bin *b, uint64_t va, struct mw_frame *f)
+{
+	if (!b->dwarf_tried)
+		bin_load_dwarf(b);
+	if (!b->dw)
+		return;
+	size_t lo = 0, hi = b->nranges;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->ranges[mid].lo <= va)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo, k = 0; i > 0 && k < 4; i--, k++) {
+		const struct cu_range *r = &b->ranges[i - 1];
+		if (va >= r->hi)
+			continue;
+		Dwarf_Line *ln = dwarf_getsrc_die(&b->cus[r->cu], va);
+		int lineno = 0;
+		if (!ln || dwarf_lineno(ln, &lineno) || lineno <= 0)
+			continue;
+		f->file = dwarf_linesrc(ln, NULL, NULL);
+		f->line = f->file ? lineno : 0;
+		return;
+	}
+}
+
+/* ---- API ----------------------------------------------------------------- */
+
+static struct mw_symbolizer *sym_alloc(int pid)
+{
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	struct mw_symbolizer *s = calloc(1, sizeof(*s));
+	if (s)
+		s->pid = pid;
+	return s;
+}
+
+struct mw_symbolizer *mw_sym_new(int pid)
+{
+	if (pid <= 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct mw_symbolizer *s = sym_alloc(pid);
+	if (s && refresh_maps(s)) {
+		int e = errno;
+		mw_sym_free(s);
+		errno = e;
+		return NULL;
+	}
+	return s;
+}
+
+struct mw_symbolizer *mw_sym_new_from_maps(const char *maps_text)
+{
+	if (!maps_text) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct mw_symbolizer *s = sym_alloc(0);
+	if (s && load_maps(s, maps_text)) {
+		mw_sym_free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return s;
+}
+
+/* Resolves addr, looking the code up at addr - back (1 for return addresses). */
+static int resolve(struct mw_symbolizer *s, uint64_t addr, uint64_t back, struct mw_frame *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->addr = addr;
+	if (!s || addr < back)
+		return -1;
+	uint64_t at = addr - back;
+	struct map *m = find_map(s, at);
+	/* A miss may be a library loaded since the maps were read. */
+	if (!m && s->pid && refresh_maps(s) == 0)
+		m = find_map(s, at);
+	if (!m)
+		return -1;
+
+	f->module = m->name;
+	f->module_off = addr - m->start + (m->bin ? m->pgoff : 0);
+	struct bin *b = m->bin;
+	if (!b)
+		return 0;
+	if (!b->loaded)
+		bin_load(s, b, m);
+	uint64_t va;
+	if (!bin_vaddr(b, at - m->start + m->pgoff, &va))
+		return 0;
+	f->module_off = va + back;
+	const struct sym *y = find_sym(b, va);
+	if (y) {
+		f->func = b->names + y->name;
+		f->func_off = va + back - y->addr;
+	}
+	find_line(b, va, f);
+	return 0;
+}
+
+int mw_sym_resolve(struct mw_symbolizer *s, uint64_t addr, struct mw_frame *f)
+{
+	return resolve(s, addr, 0, f);
+}
+
+int mw_sym_resolve_ret(struct mw_symbolizer *s, uint64_t addr, struct mw_frame *f)
+{
+	return resolve(s, addr, 1, f);
+}
+
+int mw_sym_resolve_stack(struct mw_symbolizer *s, const uint64_t *ips, int n,
+			 struct mw_frame *out)
+{
+	int i;
+	for (i = 0; i < n && ips[i]; i++)
+		resolve(s, ips[i], i ? 1 : 0, &out[i]);
+	return i;
+}
+
+void mw_sym_free(struct mw_symbolizer *s)
+{
+	if (!s)
+		return;
+	for (struct bin *b = s->bins, *nb; b; b = nb) {
+		nb = b->next;
+		if (b->dw)
+			dwarf_end(b->dw);
+		elf_file_close(&b->dbg);
+		elf_file_close(&b->main);
+		free(b->cus);
+		free(b->ranges);
+		free(b->syms);
+		free(b->names);
+		free(b);
+	}
+	for (struct str *t = s->strs, *nt; t; t = nt) {
+		nt = t->next;
+		free(t);
+	}
+	free(s->maps);
+	free(s);
+}
+
+/* ---- formatting ------------------------------------------------------------ */
+
+struct out {
+	char *buf;
+	size_t len, pos;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void out_printf(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	size_t room = o->pos < o->len ? o->len - o->pos : 0;
+	va_start(ap, fmt);
+	int n = vsnprintf(room ? o->buf + o->pos : NULL, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->pos += (size_t)n;
+}
+
+int mw_frame_format(const struct mw_frame *f, char *buf, size_t len)
+{
+	struct out o = { buf, len, 0 };
+	if (buf && len)
+		buf[0] = '\0';
+	if (!f)
+		return 0;
+	const char *mod = f->module ? base_name(f->module) : NULL;
+	if (f->func) {
+		out_printf(&o, "%s+0x%llx", f->func, (unsigned long long)f->func_off);
+		if (f->file && f->line > 0)
+			out_printf(&o, " (%s:%d)", base_name(f->file), f->line);
+		if (mod)
+			out_printf(&o, " [%s]", mod);
+	} else {
+		out_printf(&o, "0x%llx", (unsigned long long)f->addr);
+		if (mod)
+			out_printf(&o, " [%s+0x%llx]", mod, (unsigned long long)f->module_off);
+	}
+	return o.pos > INT_MAX ? INT_MAX : (int)o.pos;
+}
