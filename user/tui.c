@@ -541,7 +541,7 @@ static void draw_keys(struct mw_tui *t, int y, const struct key_help *k, int n)
 	fill_line(t, y, A_NORMAL);
 	for (int i = 0; i < n && x < COLS - 2; i++) {
 		x += put(t, y, x, COLS - x, RL_KEY, "%s", k[i].key);
-		x += put(t, y, x, COLS - x, RL_NORMAL, "%s ", k[i].what);
+		x += put(t, y, x, COLS - x, RL_NORMAL, " %s  ", k[i].what);
 	}
 }
 
@@ -560,7 +560,7 @@ static void draw_footer(struct mw_tui *t, int y)
 		return;
 	}
 	if (t->help) {
-		static const struct key_help k[] = { { "any key", " close help" } };
+		static const struct key_help k[] = { { "any key", "close help" } };
 		draw_keys(t, y, k, 1);
 		return;
 	}
