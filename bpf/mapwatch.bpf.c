@@ -1,0 +1,552 @@
+// SPDX-License-Identifier: GPL-2.0
+/* mapwatch.bpf.c — the kernel side: entry uprobes on the map runtime.
+ *
+ * Overlaps are decided here, from per-map state that is exact at the moment
+ * of the probe: the open iterations of each map (hiter, thread, start) and
+ * its last writer. A write, grow or evacuation by a thread other than an
+ * open iteration's owner emits one record per overlapping iteration, with
+ * the iterator's position read from its hiter right now; a write that meets
+ * a foreign write in flight (hmap.flags & hashWriting, set by another
+ * thread) emits a write-write record. Everything else costs the trap and one
+ * hash lookup: no record, no map update. With record_all (a trace is being
+ * written) every probe hit emits a record.
+ *
+ * The traced process's memory is untrusted: every read is checked, B and
+ * sizes are bounded, and loops are bounded by MW_MAX_ITERS.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "mapwatch.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the loader between open and load. */
+const volatile __u32 target_tgid = 0;	/* 0: every process (never used by mapwatch itself) */
+const volatile __u8 record_all = 0;	/* emit a record on every probe hit */
+const volatile struct mw_layout layout = {};
+
+/* What could not be delivered; read by userspace through the mmaped .bss. */
+struct mw_counters counters = {};
+
+/* Hot counters (hits, records) live per CPU so that a busy multi-threaded
+ * target does not bounce one cache line between CPUs on every probe. The
+ * loader adds them into the totals it reports. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mw_counters);
+} pcpu_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 32 << 20);
+} rb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_MAX_MAPS);
+	__type(key, __u64);
+	__type(value, struct mw_mapstate);
+} mapstate SEC(".maps");
+
+/* A zeroed value to create per-map state from. */
+const volatile struct mw_mapstate zero_state = {};
+
+#define RB_FLAGS BPF_RB_NO_WAKEUP
+
+_Static_assert((MW_MAX_ITERS & (MW_MAX_ITERS - 1)) == 0, "MW_MAX_ITERS: a power of two");
+
+static __always_inline struct mw_counters *pcpu(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&pcpu_counters, &zero);
+}
+
+/* The filter every probe starts with: the traced process only. */
+static __always_inline bool ours(__u32 *tid)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (target_tgid && (__u32)(id >> 32) != target_tgid)
+		return false;
+	*tid = (__u32)id;
+	struct mw_counters *pc = pcpu();
+	if (pc)
+		pc->hits++;
+	return true;
+}
+
+/* Argument n (0-based) by the probed code's calling convention. The
+ * registers are loaded first and pinned (barrier_var) so that the compiler
+ * cannot turn the choice into a computed ctx offset, which the verifier
+ * refuses ("dereference of modified ctx ptr"). */
+static __always_inline __u64 arg(struct pt_regs *ctx, __u8 n)
+{
+	__u64 ax = ctx->ax, bx = ctx->bx, cx = ctx->cx, dx = ctx->dx;
+	__u64 si = ctx->si, di = ctx->di, r8 = ctx->r8, r9 = ctx->r9;
+	__u64 r0, r1, r2, r3, r4, r5;
+
+	barrier_var(ax); barrier_var(bx); barrier_var(cx); barrier_var(dx);
+	barrier_var(si); barrier_var(di); barrier_var(r8); barrier_var(r9);
+	if (layout.abi == MW_ABI_GOREG) {
+		r0 = ax; r1 = bx; r2 = cx; r3 = di; r4 = si; r5 = r8;
+	} else {
+		r0 = di; r1 = si; r2 = dx; r3 = cx; r4 = r8; r5 = r9;
+	}
+	switch (n) {
+	case 0: return r0;
+	case 1: return r1;
+	case 2: return r2;
+	case 3: return r3;
+	case 4: return r4;
+	default: return r5;
+	}
+}
+
+static __always_inline void bad_read(void)
+{
+	__sync_fetch_and_add(&counters.bad_reads, 1);
+}
+
+static __always_inline __u64 rd_u64(__u64 addr)
+{
+	__u64 v = 0;
+
+	if (!addr || bpf_probe_read_user(&v, sizeof(v), (void *)addr)) {
+		bad_read();
+		return 0;
+	}
+	return v;
+}
+
+static __always_inline __u8 rd_u8(__u64 addr)
+{
+	__u8 v = 0;
+
+	if (!addr || bpf_probe_read_user(&v, sizeof(v), (void *)addr)) {
+		bad_read();
+		return 0;
+	}
+	return v;
+}
+
+static __always_inline __u16 rd_u16(__u64 addr)
+{
+	__u16 v = 0;
+
+	if (!addr || bpf_probe_read_user(&v, sizeof(v), (void *)addr)) {
+		bad_read();
+		return 0;
+	}
+	return v;
+}
+
+static __always_inline struct mw_record *rec_new(__u16 type, __u32 tid, __u64 now, __u64 h)
+{
+	struct mw_record *r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
+
+	if (!r) {
+		__sync_fetch_and_add(&counters.rb_drops, 1);
+		return NULL;
+	}
+	__builtin_memset(r, 0, sizeof(*r));
+	r->type = type;
+	r->tid = tid;
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->ts = now;
+	r->map = h;
+	r->bucket = MW_NO_BUCKET;
+	r->stack_id = -1;
+	r->other_stack_id = -1;
+	return r;
+}
+
+static __always_inline void rec_submit(struct mw_record *r)
+{
+	struct mw_counters *pc = pcpu();
+
+	if (pc)
+		pc->records++;
+	bpf_ringbuf_submit(r, RB_FLAGS);
+}
+
+/* The hmap header fields every record carries. */
+static __always_inline void fill_h(struct mw_record *r, __u64 h)
+{
+	if (!h)
+		return;
+	r->count = rd_u64(h + layout.h_count);
+	r->hflags = rd_u8(h + layout.h_flags);
+	r->B = rd_u8(h + layout.h_B);
+	r->buckets = rd_u64(h + layout.h_buckets);
+	r->oldbuckets = rd_u64(h + layout.h_oldbuckets);
+	r->nevacuate = rd_u64(h + layout.h_nevacuate);
+}
+
+static __always_inline struct mw_mapstate *state_get(__u64 h, bool create)
+{
+	struct mw_mapstate *st = bpf_map_lookup_elem(&mapstate, &h);
+
+	if (st || !create)
+		return st;
+	if (bpf_map_update_elem(&mapstate, &h, (void *)&zero_state, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&mapstate, &h)) {
+		__sync_fetch_and_add(&counters.map_full, 1);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&mapstate, &h);
+}
+
+/* ---- iterations ------------------------------------------------------------ */
+
+SEC("uprobe")
+int BPF_KPROBE(mw_iterinit)
+{
+	__u32 tid;
+
+	if (!ours(&tid))
+		return 0;
+	__u64 h = arg(ctx, layout.arg_h);
+	__u64 it = arg(ctx, layout.arg_init_it);
+	if (!h || !it)
+		return 0;
+	/* An empty map's iteration ends inside mapiterinit: nothing to watch. */
+	__s64 count = (__s64)rd_u64(h + layout.h_count);
+	if (count <= 0)
+		return 0;
+
+	__u64 now = bpf_ktime_get_ns();
+	struct mw_mapstate *st = state_get(h, true);
+	if (!st)
+		return 0;
+	st->iterations++;
+
+	/* A stale slot for the same (hiter, thread) is reused: the previous
+	 * iteration on this hiter ended without an event. */
+	int free_slot = -1;
+	for (int i = 0; i < MW_MAX_ITERS; i++) {
+		if (st->iters[i].hiter == it && st->iters[i].tid == tid) {
+			free_slot = i;
+			break;
+		}
+		if (!st->iters[i].hiter && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0) {
+		__sync_fetch_and_add(&counters.slots_full, 1);
+	} else if (free_slot < MW_MAX_ITERS) {
+		struct mw_iter_slot *s = &st->iters[free_slot];
+		if (!s->hiter)
+			st->n_iters++;
+		s->hiter = it;
+		s->tid = tid;
+		s->start_ts = now;
+		s->stack_id = -1;
+	}
+
+	struct mw_record *r = rec_new(MW_REC_ITER_START, tid, now, h);
+	if (!r)
+		return 0;
+	r->hiter = it;
+	fill_h(r, h);
+	/* Started inside another thread's write in flight. */
+	if ((r->hflags & layout.flag_writing) && st->last_writer && st->last_writer != tid) {
+		r->kind = MW_KIND_ITER_WRITE;
+		r->other_tid = st->last_writer;
+		r->other_ts = st->last_write_ts;
+	}
+	rec_submit(r);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(mw_iterdone)
+{
+	__u32 tid;
+
+	if (!ours(&tid))
+		return 0;
+	__u64 it = arg(ctx, layout.arg_done_it);
+	if (!it)
+		return 0;
+	__u64 h = 0;
+	/* Called again after the end (idempotent): it->h may be gone. */
+	if (bpf_probe_read_user(&h, sizeof(h), (void *)(it + layout.it_h)) || !h)
+		return 0;
+	struct mw_mapstate *st = state_get(h, false);
+	if (!st || !st->n_iters)
+		return 0;
+	__u64 start = 0;
+	bool found = false;
+	for (int i = 0; i < MW_MAX_ITERS; i++) {
+		if (st->iters[i].hiter == it && st->iters[i].tid == tid) {
+			start = st->iters[i].start_ts;
+			st->iters[i].hiter = 0;
+			st->iters[i].tid = 0;
+			st->n_iters--;
+			found = true;
+			break;
+		}
+	}
+	if (!found)
+		return 0;
+	struct mw_record *r = rec_new(MW_REC_ITER_END, tid, bpf_ktime_get_ns(), h);
+	if (!r)
+		return 0;
+	r->hiter = it;
+	r->other_ts = start;
+	fill_h(r, h);
+	rec_submit(r);
+	return 0;
+}
+
+/* ---- writes ------------------------------------------------------------------ */
+
+/* The iterator's position, read from its hiter now. */
+struct iterpos {
+	__u64 bptr, buckets, bucket;
+	__u8 B, i;
+};
+
+static __always_inline void read_iter(struct iterpos *p, __u64 it)
+{
+	p->bptr = rd_u64(it + layout.it_bptr);
+	p->buckets = rd_u64(it + layout.it_buckets);
+	p->bucket = rd_u64(it + layout.it_bucket);
+	p->B = rd_u8(it + layout.it_B);
+	p->i = rd_u8(it + layout.it_i);
+}
+
+/* Does evacuating old bucket `bucket` (at baddr, bsize bytes) retire the
+ * bucket the iterator stands in? */
+static __always_inline bool evac_hits(const struct iterpos *p, __u64 old, __u64 bucket,
+				      __u64 baddr, __u16 bsize)
+{
+	if (baddr && p->bptr >= baddr && p->bptr < baddr + bsize)
+		return true;
+	if (!old || p->buckets != old)
+		return false;
+	if (p->B > layout.max_B || p->B >= 64) {
+		bad_read();
+		return false;
+	}
+	return ((p->bucket - 1) & ((1ULL << p->B) - 1)) == bucket;
+}
+
+/* What an event is, for emit_slot. */
+struct emit_ctx {
+	__u64 now, h, old, bucket, baddr;
+	__u32 tid;
+	__u16 type, bsize;
+	__u8 kind, op;
+	__u8 alerts;	/* alerts emitted so far for this event (for repeat) */
+	__u8 pad;
+};
+
+/* The record for one open iteration slot of another thread. A global
+ * (separately verified) function: inlined into the slot loop it made the
+ * evacuate program's state space explode. Returns 1 when a record went out.
+ * An evacuation is an alert only where it meets the iterator's bucket
+ * (else a plain record in record_all mode). */
+__noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
+{
+	if (!st || !e || i >= MW_MAX_ITERS)
+		return 0;
+	/* MW_MAX_ITERS is a power of two: the mask is the bound the verifier sees. */
+	__u32 idx = i;
+	barrier_var(idx);
+	struct mw_iter_slot *sl = &st->iters[idx & (MW_MAX_ITERS - 1)];
+	__u64 it = sl->hiter;
+	__u32 otid = sl->tid;
+	if (!it || otid == e->tid)
+		return 0;
+	struct iterpos p = {};
+	read_iter(&p, it);
+	__u8 k = e->kind;
+	if (e->type == MW_REC_EVACUATE && !evac_hits(&p, e->old, e->bucket, e->baddr, e->bsize)) {
+		if (!record_all)
+			return 0;
+		k = MW_KIND_NONE;
+	}
+	struct mw_record *r = rec_new(e->type, e->tid, e->now, e->h);
+	if (!r)
+		return 0;
+	r->op = e->op;
+	r->hiter = it;
+	r->iter_bptr = p.bptr;
+	r->iter_buckets = p.buckets;
+	r->iter_bucket = p.bucket;
+	r->iter_B = p.B;
+	r->iter_i = p.i;
+	fill_h(r, e->h);
+	if (e->type == MW_REC_EVACUATE) {
+		r->bucket = e->bucket;
+		r->bucket_addr = e->baddr;
+	}
+	if (k != MW_KIND_NONE) {
+		r->kind = k;
+		r->other_tid = otid;
+		r->other_ts = sl->start_ts;
+		r->other_stack_id = sl->stack_id;
+		r->repeat = e->alerts > 0;
+		r->bucket_hit = e->type == MW_REC_EVACUATE;
+		e->alerts++;
+	}
+	rec_submit(r);
+	return 1;
+}
+
+/* One record per open iteration of another thread; the second and later
+ * ones are repeats of the same event. Returns the number of records. */
+static __always_inline int emit_iter_overlaps(struct mw_mapstate *st, __u16 type, __u8 kind,
+					      __u8 op, __u32 tid, __u64 now, __u64 h,
+					      __u64 old, __u64 bucket, __u64 baddr, __u16 bsize)
+{
+	struct emit_ctx e = {
+		.now = now, .h = h, .old = old, .bucket = bucket, .baddr = baddr,
+		.tid = tid, .type = type, .bsize = bsize, .kind = kind, .op = op,
+	};
+	int subs = 0;
+
+	for (__u32 i = 0; i < MW_MAX_ITERS; i++)
+		subs += emit_slot(st, i, &e);
+	return subs;
+}
+
+static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
+{
+	__u32 tid;
+
+	if (!ours(&tid))
+		return 0;
+	__u64 h = arg(ctx, layout.arg_h);
+	if (!h)
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	struct mw_mapstate *st = state_get(h, true);
+	if (!st)
+		return 0;
+	st->writes++;
+
+	int n = 0;
+	if (st->n_iters)
+		n = emit_iter_overlaps(st, MW_REC_WRITE, MW_KIND_ITER_WRITE, op, tid, now, h,
+				       0, 0, 0, 0);
+
+	__u32 lw = st->last_writer;
+	bool emitted = n > 0;
+	if (lw && lw != tid) {
+		/* Another thread wrote last: is its write still in flight? */
+		__u8 fl = rd_u8(h + layout.h_flags);
+		if (fl & layout.flag_writing) {
+			struct mw_record *r = rec_new(MW_REC_WRITE, tid, now, h);
+			if (r) {
+				r->op = op;
+				r->kind = MW_KIND_WRITE_WRITE;
+				r->other_tid = lw;
+				r->other_ts = st->last_write_ts;
+				fill_h(r, h);
+				rec_submit(r);
+				emitted = true;
+			}
+		}
+	}
+	if (lw != tid)
+		st->last_writer = tid;
+	st->last_write_ts = now;
+
+	if (record_all && !emitted) {
+		struct mw_record *r = rec_new(MW_REC_WRITE, tid, now, h);
+		if (r) {
+			r->op = op;
+			fill_h(r, h);
+			rec_submit(r);
+		}
+	}
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(mw_assign) { return on_write(ctx, MW_OP_ASSIGN); }
+
+SEC("uprobe")
+int BPF_KPROBE(mw_delete) { return on_write(ctx, MW_OP_DELETE); }
+
+SEC("uprobe")
+int BPF_KPROBE(mw_clear) { return on_write(ctx, MW_OP_CLEAR); }
+
+/* ---- grows ------------------------------------------------------------------- */
+
+SEC("uprobe")
+int BPF_KPROBE(mw_grow)
+{
+	__u32 tid;
+
+	if (!ours(&tid))
+		return 0;
+	__u64 h = arg(ctx, layout.arg_h);
+	if (!h)
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	struct mw_mapstate *st = state_get(h, true);
+	if (!st)
+		return 0;
+	st->grows++;
+	int n = 0;
+	if (st->n_iters)
+		n = emit_iter_overlaps(st, MW_REC_GROW, MW_KIND_ITER_GROW, 0, tid, now, h, 0, 0, 0, 0);
+	/* A grow is rare: always worth a record. */
+	if (!n) {
+		struct mw_record *r = rec_new(MW_REC_GROW, tid, now, h);
+		if (r) {
+			fill_h(r, h);
+			rec_submit(r);
+		}
+	}
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(mw_evacuate)
+{
+	__u32 tid;
+
+	if (!ours(&tid))
+		return 0;
+	__u64 t = arg(ctx, 0);
+	__u64 h = arg(ctx, layout.arg_h);
+	__u64 oldbucket = arg(ctx, layout.arg_evac_bucket);
+	if (!h)
+		return 0;
+	struct mw_mapstate *st = state_get(h, false);
+	if (st)
+		st->evacuations++;
+	bool overlap = st && st->n_iters;
+	if (!overlap && !record_all)
+		return 0;
+
+	__u64 now = bpf_ktime_get_ns();
+	__u64 old = rd_u64(h + layout.h_oldbuckets);
+	__u16 bsize = rd_u16(t + layout.t_bucketsize);
+	__u64 baddr = 0;
+	if (old && bsize)
+		baddr = old + oldbucket * bsize;
+
+	int n = 0;
+	if (overlap)
+		n = emit_iter_overlaps(st, MW_REC_EVACUATE, MW_KIND_ITER_GROW, 0, tid, now, h,
+				       old, oldbucket, baddr, bsize);
+	if (record_all && !n) {
+		struct mw_record *r = rec_new(MW_REC_EVACUATE, tid, now, h);
+		if (r) {
+			fill_h(r, h);
+			r->bucket = oldbucket;
+			r->bucket_addr = baddr;
+			rec_submit(r);
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,201 @@
+/* loader.c — skeleton lifecycle, uprobe attach, ring-buffer consumer (loader.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "loader.h"
+#include "mapwatch.skel.h"
+
+struct mw_loader {
+	struct mapwatch_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *links[MW_P_N];
+	int nlinks;
+	int ncpu;
+	mw_record_fn on_record;
+	void *ctx;
+	/* per consume call */
+	uint64_t deadline;
+	long delivered;
+};
+
+static int verbose_libbpf;
+
+static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!verbose_libbpf || level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int on_sample(void *ctx, void *data, size_t len)
+{
+	struct mw_loader *l = ctx;
+	struct mw_record r;
+
+	if (len < sizeof(r))
+		return 0;
+	memcpy(&r, data, sizeof(r));
+	if (l->on_record)
+		l->on_record(l->ctx, &r);
+	l->delivered++;
+	/* ring_buffer__consume loops until the ring is empty: bound it. The
+	 * sample is already consumed when a negative value stops the loop. */
+	if ((l->delivered & 255) == 0 && mono_ns() > l->deadline)
+		return -EINTR;
+	return 0;
+}
+
+static struct bpf_program *prog_by_name(struct mapwatch_bpf *skel, const char *name)
+{
+	return bpf_object__find_program_by_name(skel->obj, name);
+}
+
+struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, size_t errlen)
+{
+	struct mw_loader *l = calloc(1, sizeof(*l));
+	int e;
+
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	verbose_libbpf = o->verbose;
+	libbpf_set_print(print_fn);
+	l->on_record = o->on_record;
+	l->ctx = o->ctx;
+	l->ncpu = libbpf_num_possible_cpus();
+
+	l->skel = mapwatch_bpf__open();
+	if (!l->skel) {
+		snprintf(err, errlen, "cannot open BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	l->skel->rodata->target_tgid = (__u32)o->pid;
+	l->skel->rodata->record_all = o->record_all ? 1 : 0;
+	memcpy((void *)&l->skel->rodata->layout, &o->rt->layout, sizeof(o->rt->layout));
+
+	e = mapwatch_bpf__load(l->skel);
+	if (e) {
+		snprintf(err, errlen, "cannot load BPF programs: %s%s", strerror(-e),
+			 o->verbose ? "" : " (run with -v for the verifier's log)");
+		goto fail;
+	}
+
+	for (int p = 0; p < MW_P_N; p++) {
+		const struct mw_site *s = &o->target->site[p];
+		struct bpf_program *prog = prog_by_name(l->skel, mw_probe_prog(p));
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false);
+
+		if (!prog) {
+			snprintf(err, errlen, "BPF program %s missing", mw_probe_prog(p));
+			goto fail;
+		}
+		l->links[p] = bpf_program__attach_uprobe_opts(prog, o->pid > 0 ? o->pid : -1,
+							      o->target->module, s->probe_off, &uo);
+		if (!l->links[p]) {
+			e = -errno;
+			snprintf(err, errlen, "cannot attach uprobe to %s in %s at 0x%llx: %s", s->sym,
+				 o->target->module, (unsigned long long)s->probe_off, strerror(-e));
+			goto fail;
+		}
+		l->nlinks++;
+		if (o->verbose)
+			fprintf(stderr, "mapwatch: probe %-12s %s+0x%llx (file offset 0x%llx): %s — %s, %s\n",
+				s->sym, o->target->is_exe ? "exe" : "lib",
+				(unsigned long long)(s->probe_off - s->file_off),
+				(unsigned long long)s->probe_off, s->place.insn, s->place.how,
+				o->target->module);
+	}
+
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.rb), on_sample, l, NULL);
+	if (!l->rb) {
+		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	return l;
+fail:
+	mw_loader_free(l);
+	return NULL;
+}
+
+long mw_loader_consume(struct mw_loader *l, uint64_t budget_ns)
+{
+	int e;
+
+	l->delivered = 0;
+	l->deadline = mono_ns() + budget_ns;
+	e = ring_buffer__consume(l->rb);
+	if (e < 0 && e != -EINTR)
+		return e;
+	return l->delivered;
+}
+
+void mw_loader_counters(struct mw_loader *l, struct mw_counters *c)
+{
+	const volatile struct mw_counters *b = &l->skel->bss->counters;
+	struct mw_counters *pc;
+	__u32 zero = 0;
+
+	c->hits = b->hits;
+	c->records = b->records;
+	c->rb_drops = b->rb_drops;
+	c->map_full = b->map_full;
+	c->slots_full = b->slots_full;
+	c->bad_reads = b->bad_reads;
+	pc = calloc((size_t)l->ncpu, sizeof(*pc));
+	if (pc && !bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.pcpu_counters), &zero, pc)) {
+		for (int i = 0; i < l->ncpu; i++) {
+			c->hits += pc[i].hits;
+			c->records += pc[i].records;
+		}
+	}
+	free(pc);
+}
+
+int mw_loader_maps(struct mw_loader *l, mw_mapstate_fn fn, void *ctx)
+{
+	int fd = bpf_map__fd(l->skel->maps.mapstate), n = 0;
+	__u64 key, next;
+	struct mw_mapstate st;
+	void *prev = NULL;
+
+	while (n < MW_MAX_MAPS && !bpf_map_get_next_key(fd, prev, &next)) {
+		if (!bpf_map_lookup_elem(fd, &next, &st)) {
+			fn(ctx, next, &st);
+			n++;
+		}
+		key = next;
+		prev = &key;
+	}
+	return n;
+}
+
+int mw_loader_nprobes(const struct mw_loader *l)
+{
+	return l->nlinks;
+}
+
+void mw_loader_free(struct mw_loader *l)
+{
+	if (!l)
+		return;
+	ring_buffer__free(l->rb);
+	for (int p = 0; p < MW_P_N; p++)
+		bpf_link__destroy(l->links[p]);
+	mapwatch_bpf__destroy(l->skel);
+	free(l);
+}

@@ -1,0 +1,41 @@
+/* loader.h — the BPF side as userspace drives it: open → rodata (pid
+ * filter, layout, record_all) → load → attach the uprobes at the computed
+ * file offsets; then the ring-buffer consumer, the counters, and a walk
+ * over BPF's per-map state. The only user/ file that includes the skeleton.
+ */
+#ifndef MW_LOADER_H
+#define MW_LOADER_H
+
+#include <stdint.h>
+#include "mapwatch.h"
+#include "layout.h"
+#include "probe_elf.h"
+
+struct mw_loader;
+
+typedef void (*mw_record_fn)(void *ctx, const struct mw_record *r);
+
+struct mw_loader_opts {
+	int pid;			/* tgid to trace (uprobe pid filter and BPF filter) */
+	int record_all;			/* every probe hit emits a record (trace recording) */
+	int verbose;			/* libbpf messages and probe placement on stderr */
+	const struct mw_runtime *rt;
+	const struct mw_target *target;	/* where to attach */
+	mw_record_fn on_record;
+	void *ctx;
+};
+
+/* Open, load and attach. On failure returns NULL with one line in err. */
+struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, size_t errlen);
+/* Consume what the ring buffer holds, for at most budget_ns. Returns the
+ * number of records delivered, or -errno. */
+long mw_loader_consume(struct mw_loader *l, uint64_t budget_ns);
+/* Totals of BPF's counters (.bss and per-CPU). */
+void mw_loader_counters(struct mw_loader *l, struct mw_counters *c);
+/* Walk BPF's per-map state. */
+typedef void (*mw_mapstate_fn)(void *ctx, uint64_t map, const struct mw_mapstate *st);
+int mw_loader_maps(struct mw_loader *l, mw_mapstate_fn fn, void *ctx);
+int mw_loader_nprobes(const struct mw_loader *l);
+void mw_loader_free(struct mw_loader *l);
+
+#endif

@@ -1,0 +1,904 @@
+/* main.c — mapwatch's command line, the live loop and the headless outputs.
+ *
+ *   mapwatch [options] -p PID          attach to a running process
+ *   mapwatch [options] -- CMD [ARGS]   run CMD with probes attached before it starts
+ *   mapwatch analyze TRACE …           offline analysis (user/analyze.c)
+ *
+ * The loop: consume the ring buffer about every millisecond (bounded per
+ * call), feed every record to the correlator and the sinks (live view, plain
+ * or JSON lines, trace file, Perfetto), and once a second synthesize a STATS
+ * record from BPF's counters and sample every map's header for rates.
+ * The pieces other files provide (live view, analyze, trace, Perfetto) are
+ * referenced weakly so that the tool still runs headless without them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "mapwatch.h"
+#include "correlator.h"
+#include "layout.h"
+#include "loader.h"
+#include "probe_elf.h"
+#include "tui.h"
+
+#if __has_include("trace.h")
+#include "trace.h"
+#define HAVE_TRACE 1
+#pragma weak mw_trace_create
+#pragma weak mw_trace_record
+#pragma weak mw_trace_alert
+#pragma weak mw_trace_summary
+#pragma weak mw_trace_flush
+#pragma weak mw_trace_close
+#else
+#define HAVE_TRACE 0
+struct mw_trace_writer;
+#endif
+#if __has_include("perfetto.h")
+#include "perfetto.h"
+#define HAVE_PERFETTO 1
+#pragma weak mw_perfetto_create
+#pragma weak mw_perfetto_record
+#pragma weak mw_perfetto_alert
+#pragma weak mw_perfetto_close
+#else
+#define HAVE_PERFETTO 0
+#endif
+
+#pragma weak mw_tui_open
+#pragma weak mw_tui_tick
+#pragma weak mw_tui_event
+#pragma weak mw_tui_close
+#pragma weak mw_tui_emergency_restore
+int mw_analyze_main(int argc, char **argv);
+#pragma weak mw_analyze_main
+
+#ifndef MW_VERSION
+#define MW_VERSION "0.0.0"
+#endif
+
+enum out_mode { OUT_AUTO, OUT_PLAIN, OUT_JSON, OUT_TUI };
+
+static struct env {
+	int pid;
+	double duration;		/* seconds; 0 = until the target exits or Ctrl-C */
+	int mode;			/* enum out_mode */
+	int verbose;
+	int fail_on_race;
+	int ascii;
+	long frames;
+	const char *out;		/* -o trace file */
+	int force;
+	const char *perfetto;
+	const char *runtime;
+	char **cmd;			/* -- CMD ARGS */
+} env = { .pid = -1, .mode = OUT_AUTO, .runtime = "libgomap" };
+
+static const char doc[] =
+"mapwatch: watch a process's map runtime for iterate/write/grow races, through eBPF uprobes.\n"
+"\n"
+"USAGE: mapwatch [-p PID] [-d SEC] [--plain|--json] [-o TRACE] [--perfetto FILE]\n"
+"                [--fail-on-race] [-v] [-- CMD [ARGS...]]\n"
+"       mapwatch analyze TRACE [--json] ...\n"
+"\n"
+"EXAMPLES:\n"
+"    mapwatch -p 181                  # live view of pid 181's maps\n"
+"    mapwatch -p 181 -d 10 --plain    # one line per race for 10 s, then a summary\n"
+"    mapwatch --json -- ./svc --mode unsafe   # run ./svc under watch, JSON lines\n"
+"    mapwatch --fail-on-race -- make check    # CI: exit 3 when a race was seen\n"
+"    mapwatch -p 181 -o run.trace     # also record every map operation\n"
+"    mapwatch -p 181 --perfetto run.pftrace   # timeline for ui.perfetto.dev\n"
+"    mapwatch analyze run.trace --json        # replay a recorded trace offline\n"
+"\n"
+"OPTIONS:\n"
+"  -p, --pid PID         trace this running process\n"
+"  -d, --duration SEC    stop after SEC seconds\n"
+"      --plain           one line per alert and a summary (default when stdout\n"
+"                        is not a terminal)\n"
+"      --json            JSON lines: alerts, a stats record every second, and\n"
+"                        the summary as the last line\n"
+"  -o, --output FILE     record a trace (every probe hit) to FILE\n"
+"      --force           overwrite FILE if it exists\n"
+"      --perfetto FILE   write a Perfetto timeline to FILE\n"
+"      --fail-on-race    exit 3 when any race was flagged\n"
+"      --ascii           live view without UTF-8 line drawing\n"
+"      --frames N        live view: quit after N refreshes\n"
+"  -v, --verbose         libbpf messages and where each probe landed\n"
+"  -h, --help            this help\n"
+"      --version         print the version\n"
+"\n"
+"Exit status: the traced command's status (128+N when killed by signal N),\n"
+"0 with -p; 3 with --fail-on-race when a race was flagged; 1 on errors.\n"
+"Environment: NO_COLOR disables colour in the live view.\n";
+
+enum {
+	OPT_PLAIN = 256, OPT_JSON, OPT_FORCE, OPT_PERFETTO, OPT_FAIL, OPT_ASCII, OPT_FRAMES,
+	OPT_VERSION, OPT_RUNTIME,
+};
+
+static const struct option long_opts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "plain", no_argument, NULL, OPT_PLAIN },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "perfetto", required_argument, NULL, OPT_PERFETTO },
+	{ "fail-on-race", no_argument, NULL, OPT_FAIL },
+	{ "ascii", no_argument, NULL, OPT_ASCII },
+	{ "frames", required_argument, NULL, OPT_FRAMES },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "runtime", required_argument, NULL, OPT_RUNTIME },
+	{ 0 },
+};
+
+static void usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "mapwatch: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'mapwatch --help' for more information.\n");
+	exit(2);
+}
+
+static void parse_args(int argc, char **argv)
+{
+	int c;
+	char *end;
+
+	while ((c = getopt_long(argc, argv, "+p:d:o:vh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			errno = 0;
+			env.pid = (int)strtol(optarg, &end, 10);
+			if (errno || *end || env.pid <= 0)
+				usage_error("invalid pid: %s", optarg);
+			break;
+		case 'd':
+			errno = 0;
+			env.duration = strtod(optarg, &end);
+			if (errno || *end || env.duration <= 0)
+				usage_error("invalid duration: %s", optarg);
+			break;
+		case 'o': env.out = optarg; break;
+		case 'v': env.verbose = 1; break;
+		case 'h': fputs(doc, stdout); exit(0);
+		case OPT_PLAIN: env.mode = OUT_PLAIN; break;
+		case OPT_JSON: env.mode = OUT_JSON; break;
+		case OPT_FORCE: env.force = 1; break;
+		case OPT_PERFETTO: env.perfetto = optarg; break;
+		case OPT_FAIL: env.fail_on_race = 1; break;
+		case OPT_ASCII: env.ascii = 1; break;
+		case OPT_FRAMES:
+			env.frames = strtol(optarg, &end, 10);
+			if (*end || env.frames <= 0)
+				usage_error("invalid frame count: %s", optarg);
+			break;
+		case OPT_VERSION: printf("mapwatch %s\n", MW_VERSION); exit(0);
+		case OPT_RUNTIME: env.runtime = optarg; break;
+		default:
+			fprintf(stderr, "Try 'mapwatch --help' for more information.\n");
+			exit(2);
+		}
+	}
+	if (optind < argc)
+		env.cmd = &argv[optind];
+	if (env.pid > 0 && env.cmd)
+		usage_error("%s", "give either -p PID or a command, not both");
+	if (env.pid <= 0 && !env.cmd)
+		usage_error("%s", "nothing to trace: give -p PID or -- CMD [ARGS...]");
+}
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* CAP_BPF (39) and CAP_PERFMON (38), or CAP_SYS_ADMIN (21). */
+static int have_caps(void)
+{
+	char line[256];
+	unsigned long long eff = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return geteuid() == 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	if (eff & (1ull << 21))
+		return 1;
+	return (eff & (1ull << 39)) && (eff & (1ull << 38));
+}
+
+static void read_comm(int pid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	buf[0] = 0;
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(buf, (int)len, f))
+			buf[strcspn(buf, "\n")] = 0;
+		fclose(f);
+	}
+}
+
+/* execvp's search, so the ELF we read is the one the child will run. */
+static int find_cmd(const char *cmd, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+	char *save = NULL;
+
+	if (strchr(cmd, '/')) {
+		snprintf(out, len, "%s", cmd);
+		return access(cmd, X_OK) ? -errno : 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (char *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		snprintf(out, len, "%s/%s", *d ? d : ".", cmd);
+		if (!access(out, X_OK))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+static const char *sig_name(int sig)
+{
+	static char buf[32];
+	const char *s = sigabbrev_np(sig);
+
+	snprintf(buf, sizeof(buf), "SIG%s", s ? s : "?");
+	if (!s)
+		snprintf(buf, sizeof(buf), "signal %d", sig);
+	return buf;
+}
+
+/* ---- the live state ------------------------------------------------------------ */
+
+static volatile sig_atomic_t stop_req;
+static volatile sig_atomic_t nsigs;
+static pid_t child_pid;
+
+static void on_signal(int sig)
+{
+	if (++nsigs > 1) {
+		/* A second Ctrl-C: out at once. */
+		if (mw_tui_emergency_restore)
+			mw_tui_emergency_restore();
+		if (child_pid > 0)
+			kill(child_pid, SIGKILL);
+		_exit(130);
+	}
+	stop_req = sig;
+}
+
+struct live {
+	struct mw_corr *corr;
+	struct mw_loader *ldr;
+	struct mw_tui *tui;
+	struct mw_trace_writer *trace;
+	void *pft;			/* struct mw_perfetto * when available */
+	struct mw_live_stats st;
+	int mode;
+	int pid;
+	uint64_t records;		/* consumed */
+	uint64_t last_records;
+	uint64_t last_stats_ns;
+	struct mw_counters ctr;
+	char line[4096];
+};
+
+static void out_line(const char *s)
+{
+	fputs(s, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+static void fmt_ns(uint64_t ns, char *buf, size_t len)
+{
+	if (ns < 10000)
+		snprintf(buf, len, "%" PRIu64 " ns", ns);
+	else if (ns < 10000000)
+		snprintf(buf, len, "%.1f us", ns / 1e3);
+	else if (ns < 10000000000ull)
+		snprintf(buf, len, "%.1f ms", ns / 1e6);
+	else
+		snprintf(buf, len, "%.1f s", ns / 1e9);
+}
+
+static void plain_alert(struct live *lv, const struct mw_alert *a)
+{
+	char ov[32], ev[48] = "";
+	const char *what;
+
+	fmt_ns(a->overlap_ns, ov, sizeof(ov));
+	if (a->kind == MW_KIND_WRITE_WRITE) {
+		snprintf(lv->line, sizeof(lv->line),
+			 "ALERT #%" PRIu64 " write-write map 0x%" PRIx64 ": tid %u %s while tid %u's write "
+			 "is in flight (overlap %s, confidence %s)",
+			 a->seq, a->map, a->writer_tid, mw_op_name(a->op), a->iter_tid, ov,
+			 mw_conf_name(a->confidence));
+		out_line(lv->line);
+		return;
+	}
+	if (a->kind == MW_KIND_ITER_WRITE)
+		what = mw_op_name(a->op);
+	else if (a->rec_type == MW_REC_EVACUATE)
+		what = "evacuates";
+	else
+		what = "grows the map";
+	if (a->bucket2)
+		snprintf(ev, sizeof(ev), ", evacuated bucket 0x%" PRIx64, a->bucket2);
+	snprintf(lv->line, sizeof(lv->line),
+		 "ALERT #%" PRIu64 " %s map 0x%" PRIx64 ": tid %u %s while tid %u iterates "
+		 "(hiter 0x%" PRIx64 ", iterator bucket 0x%" PRIx64 "%s, overlap %s, confidence %s)",
+		 a->seq, mw_kind_name(a->kind), a->map, a->writer_tid, what, a->iter_tid, a->hiter,
+		 a->bucket, ev, ov, mw_conf_name(a->confidence));
+	out_line(lv->line);
+}
+
+static void on_alert(void *ctx, const struct mw_alert *a, const struct mw_alert_row *row)
+{
+	struct live *lv = ctx;
+
+	(void)row;
+	if (lv->mode == OUT_JSON) {
+		mw_alert_json(a, lv->line, sizeof(lv->line));
+		out_line(lv->line);
+	} else if (lv->mode == OUT_PLAIN) {
+		plain_alert(lv, a);
+	}
+#if HAVE_TRACE
+	if (lv->trace && mw_trace_alert)
+		mw_trace_alert(lv->trace, a);
+#endif
+#if HAVE_PERFETTO
+	if (lv->pft && mw_perfetto_alert)
+		mw_perfetto_alert(lv->pft, a);
+#endif
+}
+
+static void feed(struct live *lv, const struct mw_record *r)
+{
+	mw_corr_feed(lv->corr, r);
+	if (lv->tui && mw_tui_event)
+		mw_tui_event(lv->tui, r);
+#if HAVE_TRACE
+	if (lv->trace && mw_trace_record)
+		mw_trace_record(lv->trace, r);
+#endif
+#if HAVE_PERFETTO
+	if (lv->pft && mw_perfetto_record)
+		mw_perfetto_record(lv->pft, r);
+#endif
+}
+
+static void on_record(void *ctx, const struct mw_record *r)
+{
+	struct live *lv = ctx;
+
+	lv->records++;
+	feed(lv, r);
+}
+
+/* Read the hmap header from the target, refusing implausible values. */
+static void sample_map(void *ctx, uint64_t map, const struct mw_mapstate *st)
+{
+	struct live *lv = ctx;
+	const struct mw_layout *L = &mw_runtime_find(env.runtime)->layout;
+	struct mw_map_sample s = { .map = map, .ts = mono_ns() };
+	unsigned char h[48];
+	struct iovec local = { h, sizeof(h) }, remote = { (void *)(uintptr_t)map, sizeof(h) };
+
+	s.writes = st->writes;
+	s.iterations = st->iterations;
+	s.grows = st->grows;
+	s.evacuations = st->evacuations;
+	if (process_vm_readv(lv->pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof(h)) {
+		int64_t count;
+		memcpy(&count, h + L->h_count, 8);
+		memcpy(&s.buckets, h + L->h_buckets, 8);
+		memcpy(&s.oldbuckets, h + L->h_oldbuckets, 8);
+		memcpy(&s.nevacuate, h + L->h_nevacuate, 8);
+		s.B = h[L->h_B];
+		s.flags = h[L->h_flags];
+		s.count = (uint64_t)count;
+		s.have_hmap = count >= 0 && s.B <= L->max_B &&
+			      (s.nevacuate <= (1ull << s.B) || !s.oldbuckets);
+	}
+	mw_corr_map_sample(lv->corr, &s);
+}
+
+static void stats_tick(struct live *lv, uint64_t now, int final)
+{
+	struct mw_record r = { 0 };
+	double dt = (now - lv->last_stats_ns) / 1e9;
+
+	mw_loader_counters(lv->ldr, &lv->ctr);
+	r.type = MW_REC_STATS;
+	r.pid = (uint32_t)lv->pid;
+	r.ts = now;
+	r.count = lv->ctr.hits;
+	r.aux = lv->ctr.rb_drops;
+	r.aux2 = lv->ctr.map_full + lv->ctr.slots_full;
+	r.bucket = MW_NO_BUCKET;
+	r.stack_id = r.other_stack_id = -1;
+	feed(lv, &r);
+	if (!final)
+		mw_loader_maps(lv->ldr, sample_map, lv);
+
+	lv->st.events = lv->records;
+	lv->st.events_per_s = dt > 0 ? (lv->records - lv->last_records) / dt : 0;
+	lv->st.drops = r.aux + r.aux2;
+	lv->st.hits = lv->ctr.hits;
+	if (lv->mode == OUT_JSON && !final) {
+		snprintf(lv->line, sizeof(lv->line),
+			 "{\"type\":\"stats\",\"ts\":%" PRIu64 ",\"events\":%" PRIu64 ",\"drops\":%" PRIu64
+			 ",\"hits\":%" PRIu64 ",\"rate\":%.1f,\"records\":%" PRIu64 ",\"rb_drops\":%" PRIu64
+			 ",\"map_full\":%" PRIu64 ",\"slots_full\":%" PRIu64 ",\"bad_reads\":%" PRIu64 "}",
+			 now, lv->records, lv->st.drops, (uint64_t)lv->ctr.hits, lv->st.events_per_s,
+			 (uint64_t)lv->ctr.records, (uint64_t)lv->ctr.rb_drops,
+			 (uint64_t)lv->ctr.map_full, (uint64_t)lv->ctr.slots_full,
+			 (uint64_t)lv->ctr.bad_reads);
+		out_line(lv->line);
+	}
+#if HAVE_TRACE
+	if (lv->trace && mw_trace_flush)
+		mw_trace_flush(lv->trace);
+#endif
+	lv->last_records = lv->records;
+	lv->last_stats_ns = now;
+}
+
+static int save_trace_cb(void *ctx, char *path, size_t len)
+{
+	struct live *lv = ctx;
+
+#if HAVE_TRACE
+	if (lv->trace && env.out && mw_trace_flush && !mw_trace_flush(lv->trace)) {
+		snprintf(path, len, "%s", env.out);
+		return 0;
+	}
+#endif
+	(void)lv;
+	snprintf(path, len, "no trace is being recorded: start mapwatch with -o FILE");
+	return -1;
+}
+
+/* ---- target ---------------------------------------------------------------------- */
+
+/* Fork CMD stopped before exec: it waits on a pipe until the probes are in. */
+static pid_t spawn_stopped(char **cmd, int *release_fd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		char c;
+		close(p[1]);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		if (read(p[0], &c, 1) != 1)
+			_exit(127);	/* mapwatch gave up: never run unwatched */
+		close(p[0]);
+		execvp(cmd[0], cmd);
+		fprintf(stderr, "mapwatch: cannot run %s: %s\n", cmd[0], strerror(errno));
+		_exit(127);
+	}
+	close(p[0]);
+	*release_fd = p[1];
+	return pid;
+}
+
+static void kill_child(pid_t pid)
+{
+	int status;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+
+static int pidfd_open_(int pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int target_gone(int pidfd, int pid)
+{
+	if (pidfd >= 0) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+		return poll(&p, 1, 0) > 0;
+	}
+	return kill(pid, 0) && errno == ESRCH;
+}
+
+static int exit_status_of(int status, char *how, size_t len)
+{
+	if (WIFEXITED(status)) {
+		snprintf(how, len, "exited with status %d", WEXITSTATUS(status));
+		return WEXITSTATUS(status);
+	}
+	if (WIFSIGNALED(status)) {
+		snprintf(how, len, "killed by %s", sig_name(WTERMSIG(status)));
+		return 128 + WTERMSIG(status);
+	}
+	snprintf(how, len, "ended");
+	return 1;
+}
+
+/* ---- main ---------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	static struct mw_target tgt;
+	static struct live lv;
+	const struct mw_runtime *rt;
+	char exe[PATH_MAX], err[1024], comm[64] = "";
+	int release_fd = -1, pidfd = -1, rc = 0, child_rc = 0, have_child_status = 0;
+	uint64_t start, last_tick = 0;
+	struct mw_tui_target tt = { 0 };
+
+	if (argc > 1 && !strcmp(argv[1], "analyze")) {
+		if (!mw_analyze_main) {
+			fprintf(stderr, "mapwatch: analyze is not available in this build\n");
+			return 1;
+		}
+		return mw_analyze_main(argc - 1, argv + 1);
+	}
+	parse_args(argc, argv);
+	rt = mw_runtime_find(env.runtime);
+	if (!rt) {
+		fprintf(stderr, "mapwatch: unknown runtime %s\n", env.runtime);
+		return 2;
+	}
+	if (env.mode == OUT_AUTO)
+		env.mode = isatty(STDOUT_FILENO) && mw_tui_open ? OUT_TUI : OUT_PLAIN;
+	if (!HAVE_PERFETTO && env.perfetto) {
+		fprintf(stderr, "mapwatch: --perfetto is not available in this build\n");
+		return 1;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (!have_caps()) {
+		fprintf(stderr, "mapwatch: permission denied: loading BPF programs and attaching uprobes "
+			"needs root (or CAP_BPF and CAP_PERFMON); run it with sudo\n");
+		return 1;
+	}
+
+	/* Where do the runtime's symbols live? */
+	if (env.pid > 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/exe", env.pid);
+		if (kill(env.pid, 0) && errno == ESRCH) {
+			fprintf(stderr, "mapwatch: cannot attach to pid %d: no such process\n", env.pid);
+			return 1;
+		}
+		ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+		if (n < 0) {
+			fprintf(stderr, "mapwatch: cannot attach to pid %d: %s\n", env.pid,
+				errno == ENOENT ? "no such process" : strerror(errno));
+			return 1;
+		}
+		exe[n] = 0;
+		/* A replaced or deleted binary, or another mount namespace: the magic link still works. */
+		if (access(exe, R_OK) || strstr(exe, " (deleted)"))
+			snprintf(exe, sizeof(exe), "%s", path);
+		if (mw_find_target(exe, env.pid, 1, rt, &tgt)) {
+			fprintf(stderr, "mapwatch: cannot attach to pid %d: %s symbols not found: %s "
+				"(looked in %s)\n", env.pid, rt->name, tgt.missing, tgt.looked);
+			return 1;
+		}
+		read_comm(env.pid, comm, sizeof(comm));
+	} else {
+		int e = find_cmd(env.cmd[0], exe, sizeof(exe));
+		if (e) {
+			fprintf(stderr, "mapwatch: cannot run %s: %s\n", env.cmd[0], strerror(-e));
+			return 1;
+		}
+		if (mw_find_target(exe, 0, 0, rt, &tgt)) {
+			fprintf(stderr, "mapwatch: cannot trace %s: %s symbols not found: %s "
+				"(looked in %s)\n", env.cmd[0], rt->name, tgt.missing, tgt.looked);
+			return 1;
+		}
+		const char *b = strrchr(exe, '/');
+		snprintf(comm, sizeof(comm), "%.15s", b ? b + 1 : exe);
+	}
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (env.cmd) {
+		child_pid = spawn_stopped(env.cmd, &release_fd);
+		if (child_pid < 0) {
+			fprintf(stderr, "mapwatch: cannot fork: %s\n", strerror(errno));
+			return 1;
+		}
+		env.pid = child_pid;
+	}
+	lv.pid = env.pid;
+	lv.mode = env.mode;
+
+	struct mw_corr_opts co = { .keep_alerts = 0, .on_alert = on_alert, .ctx = &lv };
+	lv.corr = mw_corr_new(&co);
+	if (!lv.corr) {
+		fprintf(stderr, "mapwatch: out of memory\n");
+		rc = 1;
+		goto cleanup;
+	}
+
+	struct mw_loader_opts lo = {
+		.pid = env.pid, .record_all = env.out || env.perfetto, .verbose = env.verbose,
+		.rt = rt, .target = &tgt, .on_record = on_record, .ctx = &lv,
+	};
+	lv.ldr = mw_loader_start(&lo, err, sizeof(err));
+	if (!lv.ldr) {
+		if (env.cmd)
+			fprintf(stderr, "mapwatch: cannot trace %s: %s\n", env.cmd[0], err);
+		else
+			fprintf(stderr, "mapwatch: cannot attach to pid %d: %s\n", env.pid, err);
+		rc = 1;
+		goto cleanup;
+	}
+	if (env.verbose)
+		fprintf(stderr, "mapwatch: %d probes on %s (%s), pid %d\n", mw_loader_nprobes(lv.ldr),
+			tgt.module, tgt.is_exe ? "executable" : "shared library", env.pid);
+
+	start = mono_ns();
+	lv.st.start_ns = start;
+	lv.last_stats_ns = start;
+#if HAVE_TRACE
+	if (env.out) {
+		struct mw_trace_meta m = { .pid = env.pid, .start_mono_ns = start,
+					   .start_realtime_ns = real_ns() };
+		snprintf(m.comm, sizeof(m.comm), "%s", comm);
+		snprintf(m.exe, sizeof(m.exe), "%s", exe);
+		if (!mw_trace_create) {
+			fprintf(stderr, "mapwatch: -o is not available in this build\n");
+			rc = 1;
+			goto cleanup;
+		}
+		lv.trace = mw_trace_create(env.out, env.force, &m, err, sizeof(err));
+		if (!lv.trace) {
+			fprintf(stderr, "mapwatch: %s\n", err);
+			rc = 1;
+			goto cleanup;
+		}
+	}
+#else
+	if (env.out) {
+		fprintf(stderr, "mapwatch: -o is not available in this build\n");
+		rc = 1;
+		goto cleanup;
+	}
+#endif
+#if HAVE_PERFETTO
+	if (env.perfetto) {
+		if (!mw_perfetto_create) {
+			fprintf(stderr, "mapwatch: --perfetto is not available in this build\n");
+			rc = 1;
+			goto cleanup;
+		}
+		lv.pft = mw_perfetto_create(env.perfetto, env.force, env.pid, start, err, sizeof(err));
+		if (!lv.pft) {
+			fprintf(stderr, "mapwatch: %s\n", err);
+			rc = 1;
+			goto cleanup;
+		}
+	}
+#endif
+
+	/* The probes are in: let the command run. */
+	if (release_fd >= 0) {
+		if (write(release_fd, "g", 1) != 1) {
+			fprintf(stderr, "mapwatch: cannot start %s: %s\n", env.cmd[0], strerror(errno));
+			rc = 1;
+			goto cleanup;
+		}
+		close(release_fd);
+		release_fd = -1;
+	}
+	if (!env.cmd)
+		pidfd = pidfd_open_(env.pid);
+
+	if (env.mode == OUT_TUI) {
+		struct mw_tui_opts to = { .ascii = env.ascii, .no_color = getenv("NO_COLOR") != NULL,
+					  .frames = env.frames, .save_trace = save_trace_cb, .ctx = &lv };
+		tt.pid = env.pid;
+		snprintf(tt.comm, sizeof(tt.comm), "%s", comm);
+		snprintf(tt.probed, sizeof(tt.probed), "%s", tgt.module);
+		tt.probes = mw_loader_nprobes(lv.ldr);
+		lv.tui = mw_tui_open(&to, &tt);
+		if (!lv.tui) {
+			lv.mode = env.mode = OUT_PLAIN;
+		}
+	} else if (env.mode == OUT_PLAIN && env.verbose) {
+		fprintf(stderr, "mapwatch: watching pid %d (%s); Ctrl-C to stop\n", env.pid, comm);
+	}
+
+	/* The live loop. */
+	for (;;) {
+		uint64_t now = mono_ns();
+		long n = mw_loader_consume(lv.ldr, 5000000);
+
+		if (n < 0) {
+			fprintf(stderr, "mapwatch: ring buffer: %s\n", strerror((int)-n));
+			rc = 1;
+			break;
+		}
+		now = mono_ns();
+		if (now - lv.last_stats_ns >= 1000000000ull)
+			stats_tick(&lv, now, 0);
+		if (lv.tui && now - last_tick >= 10000000ull) {
+			last_tick = now;
+			if (mw_tui_tick(lv.tui, lv.corr, &lv.st, now) == MW_TUI_QUIT)
+				break;
+		}
+		if (stop_req)
+			break;
+		if (env.duration > 0 && now - start >= (uint64_t)(env.duration * 1e9))
+			break;
+		if (child_pid > 0) {
+			int status;
+			if (waitpid(child_pid, &status, WNOHANG) == child_pid) {
+				child_rc = exit_status_of(status, lv.st.exit_how, sizeof(lv.st.exit_how));
+				have_child_status = 1;
+				child_pid = 0;
+				lv.st.target_exited = 1;
+				break;
+			}
+		} else if (target_gone(pidfd, env.pid)) {
+			snprintf(lv.st.exit_how, sizeof(lv.st.exit_how), "exited");
+			lv.st.target_exited = 1;
+			break;
+		}
+		if (n == 0)
+			usleep(1000);
+	}
+
+	/* Stop the command we started (Ctrl-C, -d, or the view quit). */
+	if (child_pid > 0) {
+		int status;
+		kill(child_pid, SIGTERM);
+		for (int i = 0; i < 200; i++) {
+			if (waitpid(child_pid, &status, WNOHANG) == child_pid)
+				break;
+			usleep(10000);
+			if (i == 199) {
+				kill(child_pid, SIGKILL);
+				waitpid(child_pid, &status, 0);
+			}
+		}
+		child_rc = exit_status_of(status, lv.st.exit_how, sizeof(lv.st.exit_how));
+		have_child_status = 1;
+		child_pid = 0;
+	}
+
+	/* Drain what is left, then the final counters. */
+	for (int i = 0; i < 1000; i++) {
+		long n = mw_loader_consume(lv.ldr, 5000000);
+		if (n <= 0)
+			break;
+	}
+	stats_tick(&lv, mono_ns(), 1);
+
+	if (lv.tui) {
+		if (lv.st.target_exited)
+			mw_tui_tick(lv.tui, lv.corr, &lv.st, mono_ns());
+		mw_tui_close(lv.tui);
+		lv.tui = NULL;
+	}
+
+	struct mw_summary s;
+	mw_corr_summary(lv.corr, &s);
+	if (env.mode == OUT_JSON) {
+		char sum[2048];
+		int len = mw_summary_json(&s, sum, sizeof(sum));
+		if (len > 0 && (size_t)len < sizeof(sum) - 512 && sum[len - 1] == '}') {
+			sum[len - 1] = 0;
+			snprintf(lv.line, sizeof(lv.line),
+				 "%s,\"pid\":%d,\"records\":%" PRIu64 ",\"bpf_records\":%" PRIu64
+				 ",\"slots_full\":%" PRIu64 ",\"map_full\":%" PRIu64 ",\"bad_reads\":%" PRIu64
+				 ",\"target\":\"%s\",\"exit_status\":%d}",
+				 sum, env.pid, lv.records, (uint64_t)lv.ctr.records,
+				 (uint64_t)lv.ctr.slots_full, (uint64_t)lv.ctr.map_full,
+				 (uint64_t)lv.ctr.bad_reads,
+				 lv.st.exit_how[0] ? lv.st.exit_how : "running",
+				 have_child_status ? child_rc : -1);
+			out_line(lv.line);
+		} else {
+			out_line(sum);
+		}
+	} else {
+		printf("mapwatch: %" PRIu64 " events, %" PRIu64 " probe hits, %" PRIu64 " drops "
+		       "(%" PRIu64 " ring buffer, %" PRIu64 " map full, %" PRIu64 " iteration slots full), "
+		       "%" PRIu64 " bad reads\n",
+		       s.events, (uint64_t)lv.ctr.hits, s.drops, (uint64_t)lv.ctr.rb_drops,
+		       (uint64_t)lv.ctr.map_full, (uint64_t)lv.ctr.slots_full,
+		       (uint64_t)lv.ctr.bad_reads);
+		printf("mapwatch: %" PRIu64 " alerts: iter-write %" PRIu64 ", iter-grow %" PRIu64
+		       ", write-write %" PRIu64 " (%" PRIu64 " rows, %" PRIu64 " maps)\n",
+		       s.alerts, s.alerts_by_kind[MW_KIND_ITER_WRITE],
+		       s.alerts_by_kind[MW_KIND_ITER_GROW], s.alerts_by_kind[MW_KIND_WRITE_WRITE],
+		       s.rows, s.maps);
+		if (lv.st.exit_how[0])
+			printf("mapwatch: pid %d %s\n", env.pid, lv.st.exit_how);
+		fflush(stdout);
+	}
+#if HAVE_TRACE
+	if (lv.trace) {
+		mw_trace_summary(lv.trace, &s);
+		if (mw_trace_close(lv.trace))
+			fprintf(stderr, "mapwatch: writing %s failed\n", env.out);
+		lv.trace = NULL;
+	}
+#endif
+#if HAVE_PERFETTO
+	if (lv.pft) {
+		mw_perfetto_close(lv.pft);
+		lv.pft = NULL;
+	}
+#endif
+	rc = have_child_status ? child_rc : 0;
+	if (env.fail_on_race && s.alerts)
+		rc = 3;
+
+cleanup:
+	if (release_fd >= 0)
+		close(release_fd);
+	if (child_pid > 0)
+		kill_child(child_pid);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (lv.tui)
+		mw_tui_close(lv.tui);
+#if HAVE_TRACE
+	if (lv.trace)
+		mw_trace_close(lv.trace);
+#endif
+	mw_loader_free(lv.ldr);
+	mw_corr_free(lv.corr);
+	return rc;
+}

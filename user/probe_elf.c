@@ -1,0 +1,290 @@
+/* probe_elf.c — ELF symbol lookup, library resolution, placement (probe_elf.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "probe_elf.h"
+
+static void elf_init(void)
+{
+	static int done;
+
+	if (!done) {
+		elf_version(EV_CURRENT);
+		done = 1;
+	}
+}
+
+/* st_value → file offset through the PT_LOAD segment that holds it. */
+static int vaddr_to_off(Elf *e, uint64_t va, uint64_t *off)
+{
+	size_t n;
+
+	if (elf_getphdrnum(e, &n))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (va >= ph.p_vaddr && va < ph.p_vaddr + ph.p_filesz) {
+			*off = va - ph.p_vaddr + ph.p_offset;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Search one symbol table section for the runtime's symbols. */
+static void scan_symtab(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, const struct mw_runtime *rt,
+			struct mw_site site[MW_P_N], int *found)
+{
+	Elf_Data *d = elf_getdata(scn, NULL);
+
+	if (!d || !sh->sh_entsize)
+		return;
+	size_t n = sh->sh_size / sh->sh_entsize;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Sym s;
+		if (!gelf_getsym(d, (int)i, &s))
+			break;
+		if (GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF || !s.st_value)
+			continue;
+		const char *name = elf_strptr(e, sh->sh_link, s.st_name);
+		if (!name)
+			continue;
+		for (int p = 0; p < MW_P_N; p++) {
+			if (site[p].vaddr || strcmp(name, rt->sym[p]))
+				continue;
+			uint64_t off;
+			if (vaddr_to_off(e, s.st_value, &off))
+				continue;
+			site[p].vaddr = s.st_value;
+			site[p].file_off = off;
+			(*found)++;
+		}
+	}
+}
+
+int mw_elf_sites(const char *path, const struct mw_runtime *rt, struct mw_site site[MW_P_N])
+{
+	int fd, found = 0;
+	Elf *e;
+
+	elf_init();
+	memset(site, 0, sizeof(*site) * MW_P_N);
+	for (int p = 0; p < MW_P_N; p++)
+		site[p].sym = rt->sym[p];
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (!e || elf_kind(e) != ELF_K_ELF) {
+		if (e)
+			elf_end(e);
+		close(fd);
+		return -ENOEXEC;
+	}
+	/* .symtab first (has static functions too), then .dynsym for what is left. */
+	for (int pass = 0; pass < 2 && found < MW_P_N; pass++) {
+		Elf_Scn *scn = NULL;
+		while ((scn = elf_nextscn(e, scn))) {
+			GElf_Shdr sh;
+			if (!gelf_getshdr(scn, &sh))
+				continue;
+			if (sh.sh_type == (pass ? SHT_DYNSYM : SHT_SYMTAB))
+				scan_symtab(e, scn, &sh, rt, site, &found);
+		}
+	}
+	for (int p = 0; p < MW_P_N; p++) {
+		uint8_t code[16] = { 0 };
+		ssize_t n = 0;
+		if (!site[p].vaddr)
+			continue;
+		n = pread(fd, code, sizeof(code), (off_t)site[p].file_off);
+		mw_place(code, n > 0 ? (size_t)n : 0, &site[p].place);
+		site[p].probe_off = site[p].file_off + site[p].place.skip;
+	}
+	elf_end(e);
+	close(fd);
+	return found;
+}
+
+/* ---- libraries ------------------------------------------------------------- */
+
+static void add_dirs(char (*dirs)[PATH_MAX], int *nd, int max, const char *list, const char *origin)
+{
+	char buf[4096];
+	char *save = NULL;
+
+	if (!list || !*list)
+		return;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *tok = strtok_r(buf, ":", &save); tok && *nd < max; tok = strtok_r(NULL, ":", &save)) {
+		const char *o = strstr(tok, "$ORIGIN");
+		const char *o2 = strstr(tok, "${ORIGIN}");
+		if (o)
+			snprintf(dirs[(*nd)++], PATH_MAX, "%.*s%s%s", (int)(o - tok), tok, origin, o + 7);
+		else if (o2)
+			snprintf(dirs[(*nd)++], PATH_MAX, "%.*s%s%s", (int)(o2 - tok), tok, origin, o2 + 9);
+		else
+			snprintf(dirs[(*nd)++], PATH_MAX, "%s", tok);
+	}
+}
+
+int mw_elf_needed(const char *exe, char (*out)[PATH_MAX], int max)
+{
+	char needed[32][256];
+	int nneeded = 0, nout = 0;
+	char rpath[2048] = "", runpath[2048] = "";
+	char origin[PATH_MAX], real[PATH_MAX];
+	int fd;
+	Elf *e;
+	Elf_Scn *scn = NULL;
+
+	elf_init();
+	if (!realpath(exe, real))
+		snprintf(real, sizeof(real), "%s", exe);
+	snprintf(origin, sizeof(origin), "%s", real);
+	char *slash = strrchr(origin, '/');
+	if (slash)
+		*slash = 0;
+	fd = open(real, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	while (e && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC || !sh.sh_entsize)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Dyn dyn;
+			if (!gelf_getdyn(d, (int)i, &dyn))
+				break;
+			const char *s = NULL;
+			if (dyn.d_tag == DT_NEEDED || dyn.d_tag == DT_RPATH || dyn.d_tag == DT_RUNPATH)
+				s = elf_strptr(e, sh.sh_link, dyn.d_un.d_val);
+			if (!s)
+				continue;
+			if (dyn.d_tag == DT_NEEDED && nneeded < 32)
+				snprintf(needed[nneeded++], sizeof(needed[0]), "%s", s);
+			else if (dyn.d_tag == DT_RPATH)
+				snprintf(rpath, sizeof(rpath), "%s", s);
+			else if (dyn.d_tag == DT_RUNPATH)
+				snprintf(runpath, sizeof(runpath), "%s", s);
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+
+	/* ld.so's order: RPATH (only without RUNPATH), LD_LIBRARY_PATH, RUNPATH, defaults. */
+	static char dirs[64][PATH_MAX];
+	int nd = 0;
+	if (!*runpath)
+		add_dirs(dirs, &nd, 64, rpath, origin);
+	add_dirs(dirs, &nd, 64, getenv("LD_LIBRARY_PATH"), origin);
+	add_dirs(dirs, &nd, 64, runpath, origin);
+	add_dirs(dirs, &nd, 64, "/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:"
+		 "/lib:/usr/lib:/usr/local/lib", origin);
+	for (int i = 0; i < nneeded && nout < max; i++) {
+		if (strchr(needed[i], '/')) {
+			snprintf(out[nout++], PATH_MAX, "%s", needed[i]);
+			continue;
+		}
+		for (int j = 0; j < nd; j++) {
+			char p[PATH_MAX];
+			if (snprintf(p, sizeof(p), "%s/%s", dirs[j], needed[i]) >= (int)sizeof(p))
+				continue;
+			if (access(p, R_OK) == 0) {
+				snprintf(out[nout++], PATH_MAX, "%s", p);
+				break;
+			}
+		}
+	}
+	return nout;
+}
+
+/* File-backed mappings of a process, deduplicated, in order. */
+static int maps_libs(int pid, char (*out)[PATH_MAX], int max)
+{
+	char path[64], line[PATH_MAX + 256];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, '/');
+		if (!p)
+			continue;
+		p[strcspn(p, "\n")] = 0;
+		if (strstr(p, " (deleted)"))
+			continue;
+		int dup = 0;
+		for (int i = 0; i < n && !dup; i++)
+			dup = !strcmp(out[i], p);
+		if (!dup)
+			snprintf(out[n++], PATH_MAX, "%s", p);
+	}
+	fclose(f);
+	return n;
+}
+
+static void append(char *buf, size_t len, const char *s)
+{
+	size_t n = strlen(buf);
+
+	if (n + 3 >= len)
+		return;
+	snprintf(buf + n, len - n, "%s%s", n ? ", " : "", s);
+}
+
+int mw_find_target(const char *exe, int pid, int use_maps, const struct mw_runtime *rt,
+		   struct mw_target *t)
+{
+	static char cand[128][PATH_MAX];
+	int ncand = 0, best = -1;
+	struct mw_site site[MW_P_N], best_site[MW_P_N];
+
+	memset(t, 0, sizeof(*t));
+	snprintf(cand[ncand++], PATH_MAX, "%s", exe);
+	if (use_maps && pid > 0)
+		ncand += maps_libs(pid, cand + ncand, 128 - ncand);
+	else
+		ncand += mw_elf_needed(exe, cand + ncand, 128 - ncand);
+
+	char real_exe[PATH_MAX];
+	if (!realpath(exe, real_exe))
+		real_exe[0] = 0;
+	for (int i = 0; i < ncand; i++) {
+		char real[PATH_MAX];
+		/* The exe shows up again in its own maps. */
+		if (i > 0 && realpath(cand[i], real) && !strcmp(real, real_exe))
+			continue;
+		int n = mw_elf_sites(cand[i], rt, site);
+		if (n < 0)
+			continue;
+		append(t->looked, sizeof(t->looked), cand[i]);
+		if (n == MW_P_N) {
+			snprintf(t->module, sizeof(t->module), "%s", cand[i]);
+			t->is_exe = i == 0;
+			memcpy(t->site, site, sizeof(site));
+			return 0;
+		}
+		if (n > best) {
+			best = n;
+			memcpy(best_site, site, sizeof(site));
+		}
+	}
+	for (int p = 0; p < MW_P_N; p++)
+		if (best < 0 || !best_site[p].vaddr)
+			append(t->missing, sizeof(t->missing), rt->sym[p]);
+	return -ENOENT;
+}
