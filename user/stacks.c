@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Bounds on what an untrusted file or maps text may make us allocate. */
@@ -43,6 +44,8 @@
 #define MAX_MAPS	(1u << 20)	/* lines of a maps text */
 #define MAX_MAPS_FILE	(64u << 20)	/* bytes of /proc/PID/maps */
 #define DEBUG_DIR	"/usr/lib/debug/.build-id"
+#define MISS_SLOTS	256		/* remembered misses (pages) */
+#define MISS_TTL_NS	1000000000ull	/* how long a miss stops a maps re-read */
 
 /* One PT_LOAD: file bytes [off, off+filesz) are loaded at vaddr. */
 struct seg {
@@ -111,6 +114,9 @@ struct mw_symbolizer {
 	struct bin *bins;
 	struct str *strs;
 	const char *last_str;	/* consecutive mappings share a path */
+	/* Pages that missed every mapping even after a re-read, and when: the
+	 * same garbage frame in a thousand stacks re-reads the maps once. */
+	struct { uint64_t page, ns; } miss[MISS_SLOTS];
 };
 
 /* ---- strings ------------------------------------------------------------ */
@@ -740,6 +746,31 @@ struct mw_symbolizer *mw_sym_new_from_maps(const char *maps_text)
 	return s;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The mapping holding addr; on a miss, re-reads the maps of a live process
+ * (a library loaded since) unless this page missed a re-read recently. */
+static struct map *find_map_refresh(struct mw_symbolizer *s, uint64_t addr)
+{
+	struct map *m = find_map(s, addr);
+	if (m || !s->pid)
+		return m;
+	uint64_t page = addr >> 12, t = now_ns();
+	size_t slot = (size_t)((page * 0x9e3779b97f4a7c15ull) >> 56) % MISS_SLOTS;
+	if (s->miss[slot].page == page && t - s->miss[slot].ns < MISS_TTL_NS)
+		return NULL;
+	if (refresh_maps(s) == 0 && (m = find_map(s, addr)))
+		return m;
+	s->miss[slot].page = page;
+	s->miss[slot].ns = t;
+	return NULL;
+}
+
 /* Resolves addr, looking the code up at addr - back (1 for return addresses). */
 static int resolve(struct mw_symbolizer *s, uint64_t addr, uint64_t back, struct mw_frame *f)
 {
@@ -748,10 +779,7 @@ static int resolve(struct mw_symbolizer *s, uint64_t addr, uint64_t back, struct
 	if (!s || addr < back)
 		return -1;
 	uint64_t at = addr - back;
-	struct map *m = find_map(s, at);
-	/* A miss may be a library loaded since the maps were read. */
-	if (!m && s->pid && refresh_maps(s) == 0)
-		m = find_map(s, at);
+	struct map *m = find_map_refresh(s, at);
 	if (!m)
 		return -1;
 
@@ -853,7 +881,12 @@ int mw_frame_format(const struct mw_frame *f, char *buf, size_t len)
 			out_printf(&o, " [%s]", mod);
 	} else {
 		out_printf(&o, "0x%llx", (unsigned long long)f->addr);
-		if (mod)
+		/* "[vdso]" shows as [vdso+0x...], not [[vdso]+0x...] */
+		size_t n = mod ? strlen(mod) : 0;
+		if (n > 2 && mod[0] == '[' && mod[n - 1] == ']')
+			out_printf(&o, " [%.*s+0x%llx]", (int)(n - 2), mod + 1,
+				   (unsigned long long)f->module_off);
+		else if (mod)
 			out_printf(&o, " [%s+0x%llx]", mod, (unsigned long long)f->module_off);
 	}
 	return o.pos > INT_MAX ? INT_MAX : (int)o.pos;

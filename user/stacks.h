@@ -46,7 +46,8 @@ struct mw_symbolizer;
 
 /* A symbolizer for a live process: reads /proc/PID/maps now, and again
  * whenever an address falls outside every known mapping (libraries loaded
- * later). Files are opened through /proc/PID/map_files or /proc/PID/root so
+ * later; a page that still misses is not retried for a second). Files are
+ * opened through /proc/PID/map_files or /proc/PID/root so
  * that deleted binaries and other mount namespaces work when permitted.
  * NULL with errno set on failure. */
 struct mw_symbolizer *mw_sym_new(int pid);
@@ -79,6 +80,7 @@ void mw_sym_free(struct mw_symbolizer *s);
  *   "writer_loop+0x1f (mapsvc.c:212) [mapsvc]"
  *   "writer_loop+0x1f [mapsvc]"                   no line table
  *   "0x7f3a1c2b4567 [libfoo.so+0x1234]"           no symbol
+ *   "0x7ffc1a2b3567 [vdso+0x567]"                  "[vdso]", "[anon]"...
  *   "0x7f3a1c2b4567"                              no mapping
  * snprintf semantics: returns the length it wanted; buf always terminated. */
 int mw_frame_format(const struct mw_frame *f, char *buf, size_t len);
