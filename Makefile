@@ -164,7 +164,8 @@ $(OUTPUT)/progs/%: tests/progs/%.c $(OUTPUT)/libgomap.a $(GOMAP_HDRS) | $(OUTPUT
 	$(call msg,PROG,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -O1 $< $(OUTPUT)/libgomap.a -o $@ $(LIBS_XXH) -lpthread -lm
 
-$(OUTPUT)/fuzz/fuzz_gomap%: tests/fuzz_gomap%.c $(GOMAP_SRCS) $(GOMAP_HDRS) | $(OUTPUT)/fuzz
+# Static pattern: a plain fuzz_gomap% pattern cannot match fuzz_gomap itself (empty stem).
+$(filter $(OUTPUT)/fuzz/fuzz_gomap%,$(FUZZ_BINS)): $(OUTPUT)/fuzz/%: tests/%.c $(GOMAP_SRCS) $(GOMAP_HDRS) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CC) $(BASEFLAGS) -O1 -fsanitize=fuzzer,address,undefined $< $(GOMAP_SRCS) -o $@ $(LIBS_XXH) -lpthread -lm
 
