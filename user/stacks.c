@@ -574,6 +574,12 @@ static bool has_section(Elf *e, const char *name)
 	return false;
 }
 
+/* .zdebug_line: older Go and GNU toolchains compressed it that way. */
+static bool has_line_table(Elf *e)
+{
+	return has_section(e, ".debug_line") || has_section(e, ".zdebug_line");
+}
+
 /* /usr/lib/debug/.build-id/ab/cdef….debug, when installed. */
 static void open_debug_file(struct bin *b)
 {
@@ -592,7 +598,7 @@ static void bin_load(struct mw_symbolizer *s, struct bin *b, const struct map *m
 		return;
 	load_segs(b, b->main.elf);
 	bool symtab = load_syms(b, b->main.elf, SHT_SYMTAB);
-	if (!symtab || !has_section(b->main.elf, ".debug_line"))
+	if (!symtab || !has_line_table(b->main.elf))
 		open_debug_file(b);
 	if (!symtab && !(b->dbg.elf && load_syms(b, b->dbg.elf, SHT_SYMTAB)))
 		load_syms(b, b->main.elf, SHT_DYNSYM);
@@ -655,7 +661,7 @@ static void bin_load_dwarf(struct bin *b)
 	b->dwarf_tried = true;
 	Elf *cands[2] = { b->main.elf, b->dbg.elf };
 	for (int i = 0; i < 2; i++) {
-		if (!cands[i] || !has_section(cands[i], ".debug_line"))
+		if (!cands[i] || !has_line_table(cands[i]))
 			continue;
 		Dwarf *dw = dwarf_begin_elf(cands[i], DWARF_C_READ, NULL);
 		if (!dw)
