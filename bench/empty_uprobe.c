@@ -1,0 +1,67 @@
+/* empty_uprobe — attach bench/empty_uprobe.bpf.c to one function of one
+ * binary and hold it until SIGINT/SIGTERM.
+ *
+ *   empty_uprobe BINARY SYMBOL [PID]      (PID: -1 or absent = every process)
+ *
+ * Prints "empty_uprobe: attached" once the probe is in place.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "empty_uprobe.skel.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct empty_uprobe_bpf *skel = NULL;
+	struct bpf_link *link = NULL;
+	int pid = -1, err = 1;
+
+	if (argc < 3 || argc > 4) {
+		fprintf(stderr, "usage: empty_uprobe BINARY SYMBOL [PID]\n");
+		return 2;
+	}
+	if (argc == 4)
+		pid = atoi(argv[3]);
+	libbpf_set_print(quiet);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	skel = empty_uprobe_bpf__open_and_load();
+	if (!skel) {
+		fprintf(stderr, "empty_uprobe: cannot load the BPF program: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = argv[2]);
+	link = bpf_program__attach_uprobe_opts(skel->progs.empty, pid, argv[1], 0, &opts);
+	if (!link) {
+		fprintf(stderr, "empty_uprobe: cannot attach to %s:%s: %s\n", argv[1], argv[2],
+			strerror(errno));
+		goto cleanup;
+	}
+	printf("empty_uprobe: attached\n");
+	fflush(stdout);
+	while (!stop)
+		pause();
+	err = 0;
+cleanup:
+	bpf_link__destroy(link);
+	empty_uprobe_bpf__destroy(skel);
+	return err;
+}
