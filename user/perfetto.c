@@ -445,12 +445,16 @@ void mw_perfetto_alert(struct mw_perfetto *p, const struct mw_alert *a)
 	      "\"confidence\":\"%s\"}}",
 	   kind, p->pid, a->writer_tid, us(p, a->ts).s, a->seq, a->map, a->bucket, a->bucket2,
 	   a->writer_tid, a->iter_tid, a->overlap_ns, mw_conf_name(a->confidence));
-	if (a->kind == MW_KIND_WRITE_WRITE) {
-		/* From the earlier write (its zero-length slice) to the later. */
+	if (a->kind == MW_KIND_WRITE_WRITE || a->rec_type == MW_REC_ITER_START) {
+		/* From the earlier window (the first write, or the write in flight
+		 * when the iteration began) to the event that overlapped it. */
+		uint32_t from = a->kind == MW_KIND_WRITE_WRITE ? a->iter_tid : a->writer_tid;
+		uint32_t to = a->kind == MW_KIND_WRITE_WRITE ? a->writer_tid : a->iter_tid;
+
 		ev(p, "{\"name\":\"%s\",\"cat\":\"race\",\"ph\":\"s\",\"id\":%" PRIu64 ",\"pid\":%d,"
-		      "\"tid\":%u,\"ts\":%s}", kind, a->seq, p->pid, a->iter_tid, us(p, other).s);
+		      "\"tid\":%u,\"ts\":%s}", kind, a->seq, p->pid, from, us(p, other).s);
 		ev(p, "{\"name\":\"%s\",\"cat\":\"race\",\"ph\":\"f\",\"bp\":\"e\",\"id\":%" PRIu64 ","
-		      "\"pid\":%d,\"tid\":%u,\"ts\":%s}", kind, a->seq, p->pid, a->writer_tid, us(p, a->ts).s);
+		      "\"pid\":%d,\"tid\":%u,\"ts\":%s}", kind, a->seq, p->pid, to, us(p, a->ts).s);
 	} else {
 		/* From the write or grow to the iteration in progress at that moment. */
 		ev(p, "{\"name\":\"%s\",\"cat\":\"race\",\"ph\":\"s\",\"id\":%" PRIu64 ",\"pid\":%d,"
