@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# e2e_tui.sh — the live view, driven in tmux and read back with capture-pane.
+#
+# Part 1 drives user/tui.c through tests/tui_driver.c (synthetic records, no
+# BPF, no root): alert rows, sort, filter, details, help, save, resizes down
+# to "terminal too small", the exit banner, stderr capture, crash restore,
+# --frames, --ascii and NO_COLOR.
+# Part 2 drives the real program against build/mapsvc: an alert naming the
+# map that mapsvc prints in unsafe mode, none in rwlock mode, resizes, sort,
+# filter, q; and saves one real screen (100x30) to build/screen.txt.
+#
+# Prints one line per check and `RESULT <passed> <failed>` at the end.
+set -u
+cd "$(dirname "$0")/.."
+pass=0 fail=0
+ok()  { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+finish() { echo "RESULT $pass $fail"; [ "$fail" -eq 0 ]; exit $?; }
+
+if ! command -v tmux >/dev/null 2>&1; then
+	echo "tmux is not installed: the live view cannot be driven (apt-get install tmux)"
+	fail=1
+	finish
+fi
+
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
+unset NO_COLOR
+SOCK=mwtui$$
+tm() { tmux -u -L "$SOCK" -f /dev/null "$@"; }
+work=$(mktemp -d /tmp/mw-e2e-tui.XXXXXX)
+svc_pids=()
+cleanup() {
+	for p in "${svc_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	tm kill-server 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A shell in a detached session of the given size, with a known prompt.
+shell() { # NAME W H
+	tm new-session -d -s "$1" -x "$2" -y "$3" \
+		"env PS1='mw-prompt\$ ' TERM=screen-256color bash --norc --noprofile"
+	sleep 0.3
+}
+run() { tm send-keys -t "$1" "$2" Enter; }
+keys() { local s=$1; shift; tm send-keys -t "$s" "$@"; sleep 0.4; }
+screen() { tm capture-pane -p -t "$1"; }
+altscreen() { tm display -p -t "$1" '#{alternate_on}'; }
+resize() { tm resize-window -t "$1" -x "$2" -y "$3"; sleep 0.6; }
+# wait_for NAME SECONDS EGREP — polls the screen
+wait_for() {
+	local end=$((SECONDS + $2))
+	while [ $SECONDS -le $end ]; do
+		screen "$1" | grep -Eq -- "$3" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+# The view's first line is the header and its last the footer, nothing garbled.
+frame_ok() { # NAME COLS
+	local s first last width
+	s=$(screen "$1")
+	first=$(printf '%s\n' "$s" | head -1)
+	last=$(printf '%s\n' "$s" | tail -1)
+	width=$(printf "%s\n" "$s" | wc -L)
+	[[ "$first" =~ (mapwatch|pid\ [0-9]+) ]] && [[ "$last" == *Quit* ]] && [ "$width" -le "$2" ] &&
+		[ "$(printf '%s\n' "$s" | grep -c 'KIND')" -eq 1 ]
+}
+
+# ---- part 1: the view alone, through the fake driver --------------------------
+drv=build/e2e/tui_driver
+mkdir -p build/e2e
+if clang -g -O1 -fsanitize=address,undefined -D_GNU_SOURCE -Iuser -Ibpf tests/tui_driver.c \
+	user/tui.c user/view.c user/correlator.c -o "$drv" -lncursesw -ltinfo -lm 2>"$work/cc.log"; then
+	ok "driver builds"
+else
+	bad "driver builds: $(head -5 "$work/cc.log")"
+	drv=
+fi
+# The crash check needs our SIGSEGV handler, not the sanitizer's.
+export ASAN_OPTIONS=handle_segv=0:detect_leaks=0
+
+if [ -n "$drv" ]; then
+	shell d 120 40
+	run d "$drv"
+	if wait_for d 5 'mapwatch  pid 1000' && wait_for d 2 'Quit'; then ok "view opens: header and footer"; else bad "view opens"; fi
+	if wait_for d 5 'iter-write +0x55d0c2a0b2c0'; then ok "alert row appears"; else bad "alert row appears"; fi
+	if screen d | grep -q 'sort: alerts'; then
+		keys d s
+		s=$(screen d)
+		if grep -q 'sort: address' <<<"$s" && ! grep -q 'sort: alerts' <<<"$s" &&
+		   [ "$(grep -Eo '^0x[0-9a-f]+' <<<"$s" | head -3 | tr '\n' ' ')" = "0x55d0c2a0b2c0 0x55d0c2a0c2c0 0x55d0c2a0d2c0 " ]; then
+			ok "s changes the sort indicator and order"
+		else bad "s changes the sort"; fi
+	else bad "sort indicator shown"; fi
+	keys d / ; tm send-keys -t d -l '0x55d0c2a0c2c0'; keys d Enter
+	s=$(screen d)
+	if grep -q 'Maps 1' <<<"$s" && grep -q '^0x55d0c2a0c2c0' <<<"$s" && ! grep -q '^0x55d0c2a0b2c0' <<<"$s" &&
+	   grep -q 'no alert matches the filter' <<<"$s"; then ok "filter by map address keeps only matching rows"
+	else bad "filter by map address"; fi
+	keys d / C-u ; tm send-keys -t d -l '4243'; keys d Enter
+	s=$(screen d)
+	if grep -Eq 'Alerts [0-9]+ ' <<<"$s" && ! grep -q 'of [0-9]' <<<"$s" && grep -q 'iter-write' <<<"$s"; then
+		ok "filter by thread id keeps its alerts"
+	else bad "filter by thread id"; fi
+	keys d Escape
+	if ! screen d | grep -q 'filter'; then ok "Esc clears the filter"; else bad "Esc clears the filter"; fi
+	keys d Enter
+	if screen d | grep -q 'Map 0x55d0c2a0b2c0' && screen d | grep -q 'open iterations'; then ok "Enter shows the map detail"; else bad "map detail"; fi
+	keys d Escape Tab Enter
+	if screen d | grep -Eq 'Alert [0-9]+: iter-write' && screen d | grep -q 'last occurrence'; then ok "Enter on an alert shows its detail"; else bad "alert detail"; fi
+	keys d q
+	keys d '?'
+	if screen d | grep -q 'this help'; then ok "? shows help"; else bad "? shows help"; fi
+	keys d x
+	keys d e
+	if screen d | grep -q 'trace saved to /tmp/mapwatch-driver.mwtrace'; then ok "e saves and names the file"; else bad "e saves"; fi
+	resize d 80 24
+	if frame_ok d 80; then ok "80x24 relayouts: header, tables, footer"; else bad "80x24 relayout"; screen d | sed 's/^/    | /'; fi
+	resize d 60 15
+	if frame_ok d 60; then ok "60x15 relayouts"; else bad "60x15 relayout"; screen d | sed 's/^/    | /'; fi
+	resize d 30 8
+	if screen d | grep -q 'terminal too small'; then ok "30x8 says terminal too small"; else bad "too small"; fi
+	resize d 120 40
+	if frame_ok d 120; then ok "back to 120x40"; else bad "back to 120x40"; fi
+	keys d p
+	if screen d | grep -q 'Log (paused)'; then ok "p pauses the log"; else bad "p pauses the log"; fi
+	keys d q
+	if wait_for d 3 'mw-prompt\$ *$' && [ "$(altscreen d)" = 0 ] && screen d | grep -q 'tui_driver: [0-9]* events'; then
+		ok "q restores the terminal (prompt back, alternate screen left)"
+	else bad "q restores the terminal"; fi
+
+	# stderr written while the view is open shows only after it closes.
+	run d "clear; $drv --stderr-after 0.3"
+	sleep 1.5
+	if ! screen d | grep -q 'written to stderr'; then
+		keys d q
+		if wait_for d 3 'written to stderr'; then ok "stderr is held back and replayed after close"; else bad "stderr replayed"; fi
+	else bad "stderr does not write over the screen"; keys d q; fi
+
+	# The target exits: a banner, the final state kept until q.
+	run d "clear; $drv --exit-after 0.5"
+	if wait_for d 4 'target exited with status 2 . press q'; then
+		sleep 1
+		if screen d | grep -q 'press q' && [ "$(altscreen d)" = 1 ]; then ok "target exit banner stays until q"; else bad "exit banner stays"; fi
+	else bad "target exit banner"; fi
+	keys d q
+
+	# A crash restores the terminal and dies of the signal.
+	run d "clear; $drv --crash-after 0.5; echo rc=\$?"
+	if wait_for d 6 'rc=139' && [ "$(altscreen d)" = 0 ]; then ok "SIGSEGV restores the terminal, dies with the signal"
+	else bad "crash restore"; screen d | tail -5 | sed 's/^/    | /'; fi
+
+	# SIGTERM: the loop closes the view.
+	run d "clear; $drv & sleep 1; kill -TERM \$!; wait; echo rc=\$?"
+	if wait_for d 6 'rc=0' && [ "$(altscreen d)" = 0 ]; then ok "SIGTERM closes the view cleanly"; else bad "SIGTERM"; fi
+
+	# --frames: draws N refreshes and returns.
+	run d "clear; $drv --frames 5; echo frames-done"
+	if wait_for d 5 '^frames-done' && [ "$(altscreen d)" = 0 ]; then ok "--frames N quits by itself"; else bad "--frames"; fi
+
+	# Colour by default; NO_COLOR and --ascii: no colour, no UTF-8.
+	run d "clear; $drv"
+	wait_for d 5 'Quit' >/dev/null
+	if tm capture-pane -e -p -t d | grep -Eq $'\e\\[([0-9]+;)*3[1-7](;[0-9]+)*m'; then ok "colours by default"; else bad "colours by default"; fi
+	keys d q
+	run d "clear; NO_COLOR=1 $drv --ascii"
+	wait_for d 5 'Quit' >/dev/null
+	sleep 1
+	s=$(tm capture-pane -e -p -t d)
+	if ! grep -Eq $'\e\\[([0-9]+;)*3[1-7](;[0-9]+)*m' <<<"$s" && ! LC_ALL=C grep -q $'\xe2' <<<"$s" && screen d | grep -q -- '-- Maps'; then
+		ok "NO_COLOR and --ascii: monochrome, ASCII only"
+	else bad "NO_COLOR / --ascii"; fi
+	keys d q
+	tm kill-session -t d
+fi
+
+# ---- part 2: the real program against mapsvc --------------------------------------
+real_skip=
+if [ ! -x build/mapwatch ] || [ ! -x build/mapsvc ]; then
+	real_skip="build/mapwatch or build/mapsvc missing (run make)"
+elif [ "$(id -u)" -ne 0 ]; then
+	real_skip="not root: the real view needs BPF (run as root)"
+fi
+
+start_svc() { # MODE → sets svc_pid, svc_map
+	GOMAP_ONRACE=count build/mapsvc --mode "$1" >"$work/svc-$1.log" 2>&1 &
+	svc_pid=$!
+	svc_pids+=("$svc_pid")
+	svc_map=
+	for _ in $(seq 50); do
+		svc_map=$(head -1 "$work/svc-$1.log" 2>/dev/null | sed -n 's/^mapsvc: pid [0-9]* mode [a-z]* map \(0x[0-9a-f]*\).*/\1/p')
+		[ -n "$svc_map" ] && break
+		sleep 0.1
+	done
+}
+
+if [ -n "$real_skip" ]; then
+	echo "real program: $real_skip"
+	bad "real: unsafe alert, resize, sort, filter, q ($real_skip)"
+else
+	start_svc unsafe
+	shell r 120 40
+	run r "build/mapwatch -p $svc_pid; echo mapwatch-rc=\$?"
+	if wait_for r 8 'Quit' && wait_for r 8 "(iter-write|iter-grow|write-write) +$svc_map"; then
+		ok "real: an alert row names mapsvc's map $svc_map"
+		opened=1
+	else
+		bad "real: alert row naming $svc_map"
+		screen r | grep -v '^$' | tail -8 | sed 's/^/    | /'
+		opened=$(altscreen r)
+	fi
+	if [ "$opened" = 1 ]; then
+		before=$(screen r | grep -o 'sort: [a-z/]*')
+		keys r s
+		after=$(screen r | grep -o 'sort: [a-z/]*')
+		if [ -n "$before" ] && [ -n "$after" ] && [ "$before" != "$after" ]; then ok "real: s changes the sort ($before -> $after)"
+		else bad "real: s changes the sort ($before -> $after)"; fi
+		keys r / ; tm send-keys -t r -l "$svc_map"; keys r Enter
+		s=$(screen r)
+		if grep -q "filter $svc_map" <<<"$s" && grep -Eq "(iter-write|iter-grow|write-write) +$svc_map" <<<"$s" &&
+		   ! grep -q 'no alert matches' <<<"$s"; then ok "real: filter by the map's address keeps its rows"
+		else bad "real: filter by map address"; fi
+		keys r / C-u ; tm send-keys -t r -l '0xdeadbeef0'; keys r Enter
+		if screen r | grep -q 'no alert matches the filter' && screen r | grep -q 'Maps 0'; then ok "real: a non-matching filter hides every row"
+		else bad "real: non-matching filter"; fi
+		keys r Escape
+		resize r 80 24
+		if frame_ok r 80; then ok "real: 80x24 relayouts"; else bad "real: 80x24"; screen r | sed 's/^/    | /'; fi
+		resize r 60 15
+		if frame_ok r 60; then ok "real: 60x15 relayouts"; else bad "real: 60x15"; screen r | sed 's/^/    | /'; fi
+		resize r 100 30
+		sleep 1.5
+		screen r >build/screen.txt
+		keys r q
+		if wait_for r 4 'mapwatch-rc=0' && [ "$(altscreen r)" = 0 ]; then ok "real: q exits and restores the terminal"
+		else bad "real: q restores the terminal"; fi
+	else
+		bad "real: the view did not open"
+	fi
+	kill "$svc_pid" 2>/dev/null; wait "$svc_pid" 2>/dev/null
+	tm kill-session -t r 2>/dev/null
+
+	start_svc rwlock
+	shell w 120 40
+	run w "build/mapwatch -p $svc_pid; echo mapwatch-rc=\$?"
+	if wait_for w 8 'Quit'; then
+		sleep 10
+		s=$(screen w)
+		if grep -q 'alerts 0' <<<"$s" && ! grep -Eq '(iter-write|iter-grow|write-write) +0x' <<<"$s" &&
+		   grep -q "$svc_map" <<<"$s"; then ok "real: rwlock mode, no alert in 10 s (map $svc_map listed)"
+		else bad "real: rwlock mode raised an alert or lost the map"; printf '%s\n' "$s" | head -12 | sed 's/^/    | /'; fi
+	else
+		bad "real: rwlock view did not open"
+		screen w | grep -v '^$' | tail -5 | sed 's/^/    | /'
+	fi
+	keys w q
+	kill "$svc_pid" 2>/dev/null; wait "$svc_pid" 2>/dev/null
+fi
+
+finish
