@@ -479,7 +479,8 @@ static void draw_header(struct mw_tui *t, const struct mw_view_layout *l)
 		x += put(t, y, x, w - x, RL_NORMAL, "  ev %s/s  drops ", ev);
 		x += put(t, y, x, w - x, drops ? RL_WARN : RL_NORMAL, "%s", dr);
 		x += put(t, y, x, w - x, RL_NORMAL, "  alerts ");
-		x += put(t, y, x, w - x, t->sum.alerts ? RL_ALERT : RL_OK, "%" PRIu64, t->sum.alerts);
+		x += put(t, y, x, w - x, t->sum.alerts ? RL_ALERT : RL_OK, "%s",
+			 mw_fmt_count(t->sum.alerts, tot, sizeof(tot)));
 		put(t, y, x, w - x, RL_DIM, "  up %s", up);
 		return;
 	}
@@ -497,11 +498,16 @@ static void draw_header(struct mw_tui *t, const struct mw_view_layout *l)
 	x += put(t, y, x, w - x, RL_DIM, " (%s)  hits %s  drops ", tot, hits);
 	x += put(t, y, x, w - x, drops ? RL_WARN : RL_NORMAL, "%s", dr);
 	x += put(t, y, x, w - x, RL_DIM, "  alerts ");
-	x += put(t, y, x, w - x, t->sum.alerts ? RL_ALERT : RL_OK, "%" PRIu64, t->sum.alerts);
-	if (t->sum.alerts && w - x > 40)
-		x += put(t, y, x, w - x, RL_DIM, " (iter-write %" PRIu64 ", iter-grow %" PRIu64
-			 ", write-write %" PRIu64 ")", t->sum.alerts_by_kind[MW_KIND_ITER_WRITE],
-			 t->sum.alerts_by_kind[MW_KIND_ITER_GROW], t->sum.alerts_by_kind[MW_KIND_WRITE_WRITE]);
+	x += put(t, y, x, w - x, t->sum.alerts ? RL_ALERT : RL_OK, "%s",
+		 mw_fmt_count(t->sum.alerts, tot, sizeof(tot)));
+	if (t->sum.alerts && w - x > 52) {
+		char k1[16], k2[16], k3[16];
+
+		x += put(t, y, x, w - x, RL_DIM, " (iter-write %s, iter-grow %s, write-write %s)",
+			 mw_fmt_count(t->sum.alerts_by_kind[MW_KIND_ITER_WRITE], k1, sizeof(k1)),
+			 mw_fmt_count(t->sum.alerts_by_kind[MW_KIND_ITER_GROW], k2, sizeof(k2)),
+			 mw_fmt_count(t->sum.alerts_by_kind[MW_KIND_WRITE_WRITE], k3, sizeof(k3)));
+	}
 	put(t, y, x, w - x, RL_DIM, "  maps %zu", mw_corr_nmaps(t->c));
 }
 
@@ -664,7 +670,8 @@ static void draw_maps(struct mw_tui *t, const struct mw_view_layout *l)
 	for (int r = 0; r < rows && t->maps_top + r < t->nvmaps; r++) {
 		size_t vi = t->maps_top + r;
 		const struct mw_map_model *m = mw_corr_map(t->c, t->vmaps[vi]);
-		int is_sel = vi == sel, base = is_sel ? role_attr(t, RL_SEL) : A_NORMAL;
+		int is_sel = vi == sel && focused, base = is_sel ? role_attr(t, RL_SEL) :
+			     vi == sel ? A_BOLD : A_NORMAL;
 
 		mw_fmt_addr(m->map, txt[MC_MAP], sizeof(txt[0]));
 		mw_fmt_count(m->count, txt[MC_LEN], sizeof(txt[0]));
@@ -751,7 +758,8 @@ static void draw_alerts(struct mw_tui *t, const struct mw_view_layout *l)
 		const struct mw_alert_row *a = mw_corr_row(t->c, ri);
 		int is_sel = vi == sel && focused;
 		int is_new = ri < t->nrow_seen && t->now - t->row_seen[ri] < NEW_ROW_NS;
-		int base = is_sel ? role_attr(t, RL_SEL) : is_new ? role_attr(t, RL_NEW) : A_NORMAL;
+		int base = is_sel ? role_attr(t, RL_SEL) : is_new ? role_attr(t, RL_NEW) :
+			   vi == sel && !t->follow ? A_BOLD : A_NORMAL;
 
 		fmt_clock(t, a->last_ts, 0, txt[AC_TIME], sizeof(txt[0]));
 		snprintf(txt[AC_KIND], sizeof(txt[0]), "%s", mw_kind_name(a->kind));
@@ -900,6 +908,29 @@ static void draw_cells(struct mw_tui *t, int y, int x, const unsigned char *cell
 	attrset(A_NORMAL);
 }
 
+/* Where a bucket address lies: the current array, the old one during a grow,
+ * or the array an open iterator still walks (an earlier generation). */
+enum where { W_NONE, W_CUR, W_OLD, W_SNAP };
+
+static int locate(const struct mw_tui *t, const struct mw_map_model *m, uint64_t addr, int64_t *idx)
+{
+	uint64_t bs = bucket_size(t, m->map), n = nbuckets(m->B);
+
+	if ((*idx = mw_bucket_index(addr, m->buckets, n, bs)) >= 0)
+		return W_CUR;
+	if (m->oldbuckets && (*idx = mw_bucket_index(addr, m->oldbuckets, old_nbuckets(m), bs)) >= 0)
+		return W_OLD;
+	for (int i = 0; i < MW_MAX_ITERS; i++) {
+		const struct mw_iter_model *it = &m->iters[i];
+
+		if (it->hiter && it->buckets && it->buckets != m->buckets && it->buckets != m->oldbuckets &&
+		    (*idx = mw_bucket_index(addr, it->buckets, n, bs)) >= 0)
+			return W_SNAP;
+	}
+	*idx = -1;
+	return W_NONE;
+}
+
 static void draw_map_detail(struct mw_tui *t, int top, int bottom)
 {
 	const struct mw_map_model *m = selected_map(t);
@@ -912,6 +943,7 @@ static void draw_map_detail(struct mw_tui *t, int top, int bottom)
 		return;
 	}
 	uint64_t n = nbuckets(m->B), bs = bucket_size(t, m->map), oldn = old_nbuckets(m);
+	uint64_t done = m->nevacuate < oldn ? m->nevacuate : oldn;
 	snprintf(bar, sizeof(bar), "Map %s", mw_fmt_addr(m->map, a1, sizeof(a1)));
 	rule(t, y++, 1, bar, "Esc back");
 
@@ -922,42 +954,34 @@ static void draw_map_detail(struct mw_tui *t, int top, int bottom)
 	put(t, y++, 1, w, RL_DIM, "buckets %s  oldbuckets %s  flags 0x%x  seen %" PRIu64 " writes, %"
 	    PRIu64 " grows, %" PRIu64 " evacuations", mw_fmt_addr(m->buckets, a1, sizeof(a1)),
 	    mw_fmt_addr(m->oldbuckets, a2, sizeof(a2)), m->flags, m->writes, m->grows, m->evacuations);
-
-	/* Cells of each picture: one per bucket when they fit, else ranges. */
-	unsigned char oldc[1024], cur[8192];
-	int oldw = 0, gridw = w > 128 ? 128 : w, gridrows, ncur;
-	int legend_y;
-
-	memset(oldc, 0, sizeof(oldc));
-	memset(cur, 0, sizeof(cur));
 	if (m->growing) {
-		uint64_t done = m->nevacuate < oldn ? m->nevacuate : oldn;
-
 		mw_bar(done, oldn, 20, t->ascii, bar, sizeof(bar));
 		put(t, y++, 1, w, RL_WARN, "growing: %s from %" PRIu64 " old buckets, evacuated %" PRIu64
 		    "/%" PRIu64 " %s  for %s", m->samesize ? "same size" : "doubling", oldn, done, oldn,
 		    bar, mw_fmt_dur(t->now > m->grow_start_ts ? t->now - m->grow_start_ts : 0, t->ascii,
 				    d1, sizeof(d1)));
-		oldw = oldn < (uint64_t)gridw ? (int)oldn : gridw;
-		for (uint64_t b = 0; b < done && oldw; b++) {
-			int c = mw_bucket_cell(b, oldn, oldw);
-			mark(oldc, oldw, c, K_EVAC);
-			if (oldn > (uint64_t)oldw && b > (uint64_t)oldw * 4) {
-				/* Many buckets per cell: fill the cells by range instead. */
-				for (int i = 0; i <= mw_bucket_cell(done - 1, oldn, oldw); i++)
-					mark(oldc, oldw, i, K_EVAC);
-				break;
-			}
-		}
 	} else {
 		put(t, y++, 1, w, RL_DIM, "not growing");
 	}
 
+	/* Cells: a power of two per row so a row is an aligned range of
+	 * buckets; one cell per bucket while they fit, else a range each. */
+	unsigned char oldc[256], cur[8192];
+	int label = 6, avail = w - label, gridw = 1, oldw = 0, gridrows, ncur;
+
+	while (gridw * 2 <= avail && gridw * 2 <= 128)
+		gridw *= 2;
+	memset(oldc, 0, sizeof(oldc));
+	memset(cur, 0, sizeof(cur));
+	if (m->growing && oldn)
+		oldw = oldn < (uint64_t)gridw ? (int)oldn : gridw;
+
 	/* Room for the grid: leave lines for the legend, iterators and writes. */
-	int room = bottom - y - (m->growing ? 2 : 0) - 1 - 2 - 3 - (int)(m->n_iters < 4 ? m->n_iters : 4);
+	int iters_lines = m->n_iters < 4 ? (int)m->n_iters : 4;
+	int room = bottom - y - 1 - (oldw ? 2 : 0) - 1 - 1 - 1 - iters_lines - 1;
 	if (room < 1)
 		room = 1;
-	gridrows = (int)((n + gridw - 1) / (gridw ? gridw : 1));
+	gridrows = (int)((n + (uint64_t)gridw - 1) / (uint64_t)gridw);
 	if (gridrows > room)
 		gridrows = room;
 	if (gridrows < 1)
@@ -965,34 +989,41 @@ static void draw_map_detail(struct mw_tui *t, int top, int bottom)
 	ncur = n < (uint64_t)gridw * gridrows ? (int)n : gridw * gridrows;
 	if (ncur > (int)sizeof(cur))
 		ncur = sizeof(cur);
-	if (!ncur)
+	if (ncur < 1)
 		ncur = 1;
+	uint64_t per = (n + (uint64_t)ncur - 1) / (uint64_t)ncur;
 
-	/* Evacuated: during a grow, new buckets whose old bucket is done. */
-	if (m->growing && oldn) {
-		uint64_t done = m->nevacuate < oldn ? m->nevacuate : oldn;
+	/* Evacuated: old buckets below nevacuate, and the new buckets they went to
+	 * (old bucket i goes to new i, and i + oldn when doubling). A cell is
+	 * evacuated when all its buckets are. */
+	for (int i = 0; oldw && i < oldw; i++)
+		if (((uint64_t)i + 1) * oldn / (uint64_t)oldw <= done)
+			mark(oldc, oldw, i, K_EVAC);
+	for (int i = 0; m->growing && oldn && i < ncur; i++) {
+		uint64_t b0 = (uint64_t)i * n / (uint64_t)ncur, b1 = ((uint64_t)i + 1) * n / (uint64_t)ncur;
+		int all = b1 > b0;
 
-		for (int i = 0; i < ncur; i++) {
-			uint64_t b = (uint64_t)i * n / (uint64_t)ncur;	/* first bucket of the cell */
-			if (b % oldn < done)
-				mark(cur, ncur, i, K_EVAC);
-		}
+		for (uint64_t b = b0; b < b1 && all; b++)
+			all = b % oldn < done;
+		if (all)
+			mark(cur, ncur, i, K_EVAC);
 	}
 	/* Recent writes and evacuations, and where they met an iterator. */
 	for (uint32_t k = 0; k < m->n_recent; k++) {
 		uint32_t ri = (m->recent_head + MW_RECENT_WRITES - 1 - k) % MW_RECENT_WRITES;
 		int kind = m->recent_kind[ri] != MW_KIND_NONE ? K_MEET : K_WRITE;
-		int64_t bi = mw_bucket_index(m->recent[ri], m->buckets, n, bs);
+		int64_t bi;
+		int wh = locate(t, m, m->recent[ri], &bi);
 
-		if (bi >= 0)
-			mark(cur, ncur, mw_bucket_cell((uint64_t)bi, n, ncur), kind);
-		else if (oldw && (bi = mw_bucket_index(m->recent[ri], m->oldbuckets, oldn, bs)) >= 0)
+		if (wh == W_OLD && oldw)
 			mark(oldc, oldw, mw_bucket_cell((uint64_t)bi, oldn, oldw), kind);
+		else if (wh == W_CUR || wh == W_SNAP)
+			mark(cur, ncur, mw_bucket_cell((uint64_t)bi, n, ncur), kind);
 	}
 	/* Open iterators, where they stand now. */
 	for (int i = 0; i < MW_MAX_ITERS; i++) {
 		const struct mw_iter_model *it = &m->iters[i];
-		int old;
+		int old, c;
 		uint64_t an;
 		int64_t bi;
 
@@ -1003,44 +1034,44 @@ static void draw_map_detail(struct mw_tui *t, int top, int bottom)
 		if (bi < 0)
 			continue;
 		if (old && oldw) {
-			int c = mw_bucket_cell((uint64_t)bi, an, oldw);
-			mark(oldc, oldw, c, oldc[c] == K_WRITE || oldc[c] == K_MEET ? K_MEET : K_ITER);
+			c = mw_bucket_cell((uint64_t)bi, an, oldw);
+			mark(oldc, oldw, c, oldc[c] >= K_WRITE ? K_MEET : K_ITER);
 		} else if (!old) {
-			int c = mw_bucket_cell((uint64_t)bi, an, ncur);
-			mark(cur, ncur, c, cur[c] == K_WRITE || cur[c] == K_MEET ? K_MEET : K_ITER);
+			c = mw_bucket_cell((uint64_t)bi, an, ncur);
+			mark(cur, ncur, c, cur[c] >= K_WRITE ? K_MEET : K_ITER);
 		}
 	}
 
 	y++;
-	if (m->growing && oldw && y < bottom - 2) {
+	if (oldw && y < bottom - 2) {
 		put(t, y++, 1, w, RL_DIM, "old buckets (%" PRIu64 ")%s", oldn,
-		    oldn > (uint64_t)oldw ? ", one cell = several buckets" : "");
-		draw_cells(t, y++, 1, oldc, oldw);
+		    oldn > (uint64_t)oldw ? ", one cell = a range of buckets" : ", one cell each");
+		put(t, y, 1, label, RL_DIM, "%5d", 0);
+		draw_cells(t, y++, 1 + label, oldc, oldw);
 	}
 	if (y < bottom - 1) {
-		uint64_t per = (n + ncur - 1) / (uint64_t)ncur;
 		if (per > 1)
 			put(t, y++, 1, w, RL_DIM, "buckets (%" PRIu64 "), one cell = %" PRIu64 " buckets", n, per);
 		else
 			put(t, y++, 1, w, RL_DIM, "buckets (%" PRIu64 "), one cell each", n);
 		for (int r = 0; r < gridrows && y < bottom; r++) {
 			int off = r * gridw, cnt = ncur - off < gridw ? ncur - off : gridw;
+
 			if (cnt <= 0)
 				break;
-			draw_cells(t, y++, 1, cur + off, cnt);
+			put(t, y, 1, label, RL_DIM, "%5" PRIu64, (uint64_t)off * per);
+			draw_cells(t, y++, 1 + label, cur + off, cnt);
 		}
 	}
-	legend_y = y;
-	if (legend_y < bottom) {
-		int x = 1;
+	if (y < bottom) {
 		static const char *const names[K_MAX] = { "bucket", "evacuated", "recent write",
 			"iterator", "write met an iterator" };
-		unsigned char k;
+		int x = 1;
 
-		for (k = 0; k < K_MAX && x < COLS - 4; k++) {
-			draw_cells(t, legend_y, x, &k, 1);
+		for (unsigned char k = 0; k < K_MAX && x < COLS - 4; k++) {
+			draw_cells(t, y, x, &k, 1);
 			x += 2;
-			x += put(t, legend_y, x, COLS - x, RL_DIM, "%s  ", names[k]);
+			x += put(t, y, x, COLS - x, RL_DIM, "%s  ", names[k]);
 		}
 		y++;
 	}
@@ -1059,31 +1090,41 @@ static void draw_map_detail(struct mw_tui *t, int top, int bottom)
 		bi = mw_iter_bucket(it, an, bs);
 		mw_fmt_dur(t->now > it->start_ts ? t->now - it->start_ts : 0, t->ascii, d1, sizeof(d1));
 		if (bi >= 0)
-			put(t, y++, 3, w - 2, RL_ITER, "tid %-7u hiter %s  at %sbucket %" PRId64 " of %" PRIu64
-			    "  (%s)  open %s", it->tid, mw_fmt_addr(it->hiter, a1, sizeof(a1)),
-			    old ? "old " : "", bi, an, mw_fmt_addr(it->bptr, a2, sizeof(a2)), d1);
+			put(t, y++, 3, w - 2, RL_ITER, "tid %-7u hiter %s  at bucket %" PRId64 " of %" PRIu64
+			    " %s (%s)  open %s", it->tid, mw_fmt_addr(it->hiter, a1, sizeof(a1)), bi, an,
+			    old ? "old" : it->buckets == m->buckets ? "current" : "in an earlier array",
+			    mw_fmt_addr(it->bptr, a2, sizeof(a2)), d1);
 		else
 			put(t, y++, 3, w - 2, RL_ITER, "tid %-7u hiter %s  position not read yet  open %s",
 			    it->tid, mw_fmt_addr(it->hiter, a1, sizeof(a1)), d1);
 	}
-	/* Recent writes as bucket numbers, newest first. */
+	/* Recent writes as bucket numbers, newest first: "old:" in the old
+	 * array, "~" in an array an iterator still walks, "?" elsewhere. */
 	if (y < bottom && m->n_recent) {
 		char line[1024];
 		size_t o = 0;
 
 		o += (size_t)snprintf(line, sizeof(line), "recent writes, newest first:");
-		for (uint32_t k = 0; k < m->n_recent && o < sizeof(line) - 32; k++) {
+		for (uint32_t k = 0, run; k < m->n_recent && o < sizeof(line) - 32; k += run) {
 			uint32_t ri = (m->recent_head + MW_RECENT_WRITES - 1 - k) % MW_RECENT_WRITES;
-			int64_t bi = mw_bucket_index(m->recent[ri], m->buckets, n, bs);
-			int64_t bo = bi < 0 ? mw_bucket_index(m->recent[ri], m->oldbuckets, oldn, bs) : -1;
-			const char *meet = m->recent_kind[ri] != MW_KIND_NONE ? sym(t, "\xe2\x9c\x96", "X") : "";
+			int64_t bi;
+			int wh = locate(t, m, m->recent[ri], &bi);
 
-			if (bi >= 0)
-				o += (size_t)snprintf(line + o, sizeof(line) - o, " %" PRId64 "%s", bi, meet);
-			else if (bo >= 0)
-				o += (size_t)snprintf(line + o, sizeof(line) - o, " old:%" PRId64 "%s", bo, meet);
+			/* The same bucket again and again is one entry with a count. */
+			for (run = 1; k + run < m->n_recent; run++) {
+				uint32_t rj = (m->recent_head + MW_RECENT_WRITES - 1 - k - run) % MW_RECENT_WRITES;
+				if (m->recent[rj] != m->recent[ri] || m->recent_kind[rj] != m->recent_kind[ri])
+					break;
+			}
+			const char *meet = m->recent_kind[ri] != MW_KIND_NONE ? sym(t, "\xe2\x9c\x96", "X") : "";
+			static const char *const pre[] = { "?", "", "old:", "~" };
+
+			if (wh == W_NONE)
+				o += (size_t)snprintf(line + o, sizeof(line) - o, " ?%s", meet);
 			else
-				o += (size_t)snprintf(line + o, sizeof(line) - o, " ovf%s", meet);
+				o += (size_t)snprintf(line + o, sizeof(line) - o, " %s%" PRId64 "%s", pre[wh], bi, meet);
+			if (run > 1 && o < sizeof(line) - 16)
+				o += (size_t)snprintf(line + o, sizeof(line) - o, "%s%u", sym(t, "\xc3\x97", "x"), run);
 		}
 		put(t, y++, 1, w, RL_NORMAL, "%s", line);
 	}
