@@ -230,7 +230,7 @@ void mw_view_layout(int cols, int rows, size_t nmaps, int banner, struct mw_view
 
 	/* The event log only when the tables keep a useful height. */
 	if (avail >= 18)
-		l->log_h = avail >= 32 ? avail / 3 : avail >= 24 ? 6 : 4;
+		l->log_h = avail >= 24 ? avail / 3 : 4;
 	avail -= l->log_h;
 
 	/* Maps: title + column header + one line per map, 1..8 lines, but at
