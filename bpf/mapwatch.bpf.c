@@ -225,27 +225,33 @@ int BPF_KPROBE(mw_iterinit)
 	st->iterations++;
 
 	/* A stale slot for the same (hiter, thread) is reused: the previous
-	 * iteration on this hiter ended without an event. */
-	int free_slot = -1;
+	 * iteration on this hiter ended without an event. Otherwise claim a
+	 * free slot with a compare-and-swap on its hiter: two threads starting
+	 * iterations of one map at once must not tear a slot (a slot owned by
+	 * nobody would stay open forever). The owner's tid is stored last;
+	 * writers skip slots whose tid is not set yet. */
+	bool claimed = false;
 	for (int i = 0; i < MW_MAX_ITERS; i++) {
-		if (st->iters[i].hiter == it && st->iters[i].tid == tid) {
-			free_slot = i;
+		struct mw_iter_slot *s = &st->iters[i];
+		if (s->hiter == it && s->tid == tid) {
+			s->start_ts = now;
+			claimed = true;
 			break;
 		}
-		if (!st->iters[i].hiter && free_slot < 0)
-			free_slot = i;
 	}
-	if (free_slot < 0) {
-		__sync_fetch_and_add(&counters.slots_full, 1);
-	} else if (free_slot < MW_MAX_ITERS) {
-		struct mw_iter_slot *s = &st->iters[free_slot];
-		if (!s->hiter)
-			st->n_iters++;
-		s->hiter = it;
-		s->tid = tid;
+	for (int i = 0; i < MW_MAX_ITERS && !claimed; i++) {
+		struct mw_iter_slot *s = &st->iters[i];
+		if (s->hiter || __sync_val_compare_and_swap(&s->hiter, 0, it) != 0)
+			continue;
 		s->start_ts = now;
 		s->stack_id = -1;
+		barrier();
+		s->tid = tid;
+		__sync_fetch_and_add(&st->n_iters, 1);
+		claimed = true;
 	}
+	if (!claimed)
+		__sync_fetch_and_add(&counters.slots_full, 1);
 
 	struct mw_record *r = rec_new(MW_REC_ITER_START, tid, now, h);
 	if (!r)
@@ -282,11 +288,14 @@ int BPF_KPROBE(mw_iterdone)
 	__u64 start = 0;
 	bool found = false;
 	for (int i = 0; i < MW_MAX_ITERS; i++) {
-		if (st->iters[i].hiter == it && st->iters[i].tid == tid) {
-			start = st->iters[i].start_ts;
-			st->iters[i].hiter = 0;
-			st->iters[i].tid = 0;
-			st->n_iters--;
+		struct mw_iter_slot *s = &st->iters[i];
+		if (s->hiter == it && s->tid == tid) {
+			start = s->start_ts;
+			/* tid first: a slot with hiter set and tid 0 is "being claimed". */
+			s->tid = 0;
+			barrier();
+			s->hiter = 0;
+			__sync_fetch_and_add(&st->n_iters, -1);
 			found = true;
 			break;
 		}
@@ -361,7 +370,7 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 	struct mw_iter_slot *sl = &st->iters[idx & (MW_MAX_ITERS - 1)];
 	__u64 it = sl->hiter;
 	__u32 otid = sl->tid;
-	if (!it || otid == e->tid)
+	if (!it || !otid || otid == e->tid)
 		return 0;
 	struct iterpos p = {};
 	read_iter(&p, it);
