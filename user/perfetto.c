@@ -19,7 +19,7 @@
 #include "perfetto.h"
 #include "outfile.h"
 
-#define OBUF_SIZE   (256u << 10)
+#define OBUF_SIZE   (64u << 10)
 #define FRONT_MAX   32		/* frontier slices kept per thread */
 #define THREADS_MAX 16384
 #define ITERS_MAX   65536	/* open iterations tracked */

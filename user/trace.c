@@ -876,8 +876,8 @@ struct mw_trace_reader {
 	int own_fd;
 	const unsigned char *mem;	/* mem mode: the whole input */
 	size_t memlen, mempos;
-	char *buf;			/* RBUF_SIZE */
-	size_t pos, fill;
+	char *buf;
+	size_t cap, pos, fill;		/* cap: RBUF_SIZE, less for small inputs in memory */
 	int eof;
 	int state;			/* 0: header next, 1: body, 2: finished or failed */
 	uint64_t lineno, consumed, size;
@@ -890,14 +890,15 @@ struct mw_trace_reader {
 	struct mw_jmember m[MW_MEMBERS_MAX];
 };
 
-static struct mw_trace_reader *reader_new(const char *name)
+static struct mw_trace_reader *reader_new(const char *name, size_t cap)
 {
 	struct mw_trace_reader *r = calloc(1, sizeof(*r));
 
-	if (!r || !(r->buf = malloc(RBUF_SIZE))) {
+	if (!r || !(r->buf = malloc(cap))) {
 		free(r);
 		return NULL;
 	}
+	r->cap = cap;
 	r->fd = -1;
 	snprintf(r->name, sizeof(r->name), "%s", name ? name : "trace");
 	return r;
@@ -905,7 +906,7 @@ static struct mw_trace_reader *reader_new(const char *name)
 
 struct mw_trace_reader *mw_reader_open_fd(int fd, const char *name)
 {
-	struct mw_trace_reader *r = reader_new(name);
+	struct mw_trace_reader *r = reader_new(name, RBUF_SIZE);
 	struct stat st;
 
 	if (!r)
@@ -944,7 +945,9 @@ struct mw_trace_reader *mw_reader_open(const char *path, char *err, size_t errle
 
 struct mw_trace_reader *mw_reader_open_mem(const void *data, size_t len, const char *name)
 {
-	struct mw_trace_reader *r = reader_new(name);
+	/* An input smaller than the buffer fits whole (and can hold no line
+	 * over the limit): no need for the full buffer (the fuzzer's case). */
+	struct mw_trace_reader *r = reader_new(name, len < RBUF_SIZE ? len + 1 : RBUF_SIZE);
 
 	if (!r)
 		return NULL;
@@ -1054,7 +1057,7 @@ static int next_line(struct mw_trace_reader *r)
 			r->fill = avail;
 			r->pos = 0;
 		}
-		ssize_t n = rread(r, r->buf + r->fill, RBUF_SIZE - r->fill);
+		ssize_t n = rread(r, r->buf + r->fill, r->cap - r->fill);
 		if (n < 0)
 			return rfail(r, "read error: %s", strerror(errno)), -1;
 		if (n == 0)
