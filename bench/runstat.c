@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -80,6 +81,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (pid == 0) {
+		/* never outlive runstat: a driver that had to SIGKILL it must not
+		 * leave a tool attached behind it */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(fds[1], 1);
 		dup2(fds[1], 2);
 		close(fds[0]);
