@@ -64,8 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size_t l;
 			const char *line = mw_reader_line(r, &l);
 			char why[256];
-			if (mw_json_object_diff(line, l, line, l, why, sizeof(why)) && l < 60000 &&
-			    !strstr(why, "twice"))
+			if (mw_json_object_diff(line, l, line, l, why, sizeof(why)))
 				abort();
 		}
 	}

@@ -361,6 +361,7 @@ TEST(corrupt_inputs_name_the_line)
 	expect_error(HDR "{\"type\":\"event\",\"ts\":01}\n", "leading zero");
 	expect_error(HDR "{\"type\":\"summary\",\"events\":1}\n", "missing field \"alerts\"");
 	expect_error(HDR "{\"type\":\"alert\",\"seq\":-1,\"ts\":1}\n", "negative value for \"seq\"");
+	expect_error(HDR "{\"type\":\"alert\",\"seq\":1,\"ts\":1,\"ts\":2}\n", "trace.jsonl:2: duplicate field \"ts\"");
 	expect_error(HDR "{\"type\":\"event\",\"x\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}\n", "nested too deeply");
 	expect_error(HDR "{\"type\":\"event\",\"x\":\"a\x01\"}\n", "control character");
 	/* a complete but wrong last line is an error, not a truncation */

@@ -1318,6 +1318,12 @@ static int decode_header(struct mw_trace_reader *r, int nm)
 /* The members of an alert or summary line that later checks rely on. */
 static int check_counts(struct mw_trace_reader *r, int nm, const char *const *need)
 {
+	/* --check compares these lines key by key: a key twice would be ambiguous.
+	 * (Event lines catch duplicates through their field mask.) */
+	for (int i = 1; i < nm; i++)
+		for (int j = 0; j < i; j++)
+			if (r->m[i].klen == r->m[j].klen && !memcmp(r->m[i].key, r->m[j].key, r->m[i].klen))
+				return rfail(r, "duplicate field \"%.*s\"", (int)r->m[i].klen, r->m[i].key);
 	for (; *need; need++) {
 		int i;
 		uint64_t u;
