@@ -134,9 +134,9 @@ static void fmt_ns(char *buf, size_t len, uint64_t ns)
 	if (ns < 1000)
 		snprintf(buf, len, "%" PRIu64 "ns", ns);
 	else if (ns < 1000000)
-		snprintf(buf, len, "%.3gµs", ns / 1e3);
+		snprintf(buf, len, "%.1fµs", ns / 1e3);
 	else if (ns < 1000000000)
-		snprintf(buf, len, "%.3gms", ns / 1e6);
+		snprintf(buf, len, "%.1fms", ns / 1e6);
 	else
 		snprintf(buf, len, "%.3fs", ns / 1e9);
 }
