@@ -79,6 +79,10 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	l->ctx = o->ctx;
 	l->ncpu = libbpf_num_possible_cpus();
 
+	if (mw_layout_check(&o->rt->layout)) {
+		snprintf(err, errlen, "the %s layout table is inconsistent", o->rt->name);
+		goto fail;
+	}
 	l->skel = mapwatch_bpf__open();
 	if (!l->skel) {
 		snprintf(err, errlen, "cannot open BPF object: %s", strerror(errno));
@@ -187,6 +191,14 @@ int mw_loader_maps(struct mw_loader *l, mw_mapstate_fn fn, void *ctx)
 int mw_loader_nprobes(const struct mw_loader *l)
 {
 	return l->nlinks;
+}
+
+void mw_loader_detach(struct mw_loader *l)
+{
+	for (int p = 0; p < MW_P_N; p++) {
+		bpf_link__destroy(l->links[p]);
+		l->links[p] = NULL;
+	}
 }
 
 void mw_loader_free(struct mw_loader *l)

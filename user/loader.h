@@ -36,6 +36,9 @@ void mw_loader_counters(struct mw_loader *l, struct mw_counters *c);
 typedef void (*mw_mapstate_fn)(void *ctx, uint64_t map, const struct mw_mapstate *st);
 int mw_loader_maps(struct mw_loader *l, mw_mapstate_fn fn, void *ctx);
 int mw_loader_nprobes(const struct mw_loader *l);
+/* Remove the probes (no new records), keeping the ring buffer and the
+ * counters readable, so the consumer can drain exactly what was produced. */
+void mw_loader_detach(struct mw_loader *l);
 void mw_loader_free(struct mw_loader *l);
 
 #endif

@@ -816,11 +816,17 @@ int main(int argc, char **argv)
 		child_pid = 0;
 	}
 
-	/* Drain what is left, then the final counters. */
-	for (int i = 0; i < 1000; i++) {
-		long n = mw_loader_consume(lv.ldr, 5000000);
+	/* Probes off, then drain exactly what they produced (at most one ring's
+	 * worth), then the final counters: nothing lost on Ctrl-C or -d. */
+	mw_loader_detach(lv.ldr);
+	for (;;) {
+		long n = mw_loader_consume(lv.ldr, 50000000);
 		if (n <= 0)
 			break;
+		if (lv.tui && mono_ns() - last_tick >= 100000000ull) {
+			last_tick = mono_ns();
+			mw_tui_tick(lv.tui, lv.corr, &lv.st, last_tick);
+		}
 	}
 	stats_tick(&lv, mono_ns(), 1);
 
