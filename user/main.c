@@ -53,6 +53,7 @@ struct mw_trace_writer;
 #pragma weak mw_perfetto_record
 #pragma weak mw_perfetto_alert
 #pragma weak mw_perfetto_close
+#pragma weak mw_perfetto_process_name
 #else
 #define HAVE_PERFETTO 0
 #endif
@@ -727,6 +728,8 @@ int main(int argc, char **argv)
 			rc = 1;
 			goto cleanup;
 		}
+		if (mw_perfetto_process_name)
+			mw_perfetto_process_name(lv.pft, comm);
 	}
 #endif
 
