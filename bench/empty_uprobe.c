@@ -1,9 +1,9 @@
-/* empty_uprobe — attach bench/empty_uprobe.bpf.c to one function of one
- * binary and hold it until SIGINT/SIGTERM.
+/* empty_uprobe — attach bench/empty_uprobe.bpf.c to functions of one
+ * binary and hold them until SIGINT/SIGTERM.
  *
- *   empty_uprobe BINARY SYMBOL [PID]      (PID: -1 or absent = every process)
+ *   empty_uprobe BINARY SYMBOL[,SYMBOL...] [PID]   (PID: -1 or absent = every process)
  *
- * Prints "empty_uprobe: attached" once the probe is in place.
+ * Prints "empty_uprobe: attached N" once every probe is in place.
  */
 #include <errno.h>
 #include <signal.h>
@@ -30,11 +30,12 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 int main(int argc, char **argv)
 {
 	struct empty_uprobe_bpf *skel = NULL;
-	struct bpf_link *link = NULL;
-	int pid = -1, err = 1;
+	struct bpf_link *links[32] = { 0 };
+	int pid = -1, err = 1, n = 0;
+	char *syms, *sym, *save = NULL;
 
 	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: empty_uprobe BINARY SYMBOL [PID]\n");
+		fprintf(stderr, "usage: empty_uprobe BINARY SYMBOL[,SYMBOL...] [PID]\n");
 		return 2;
 	}
 	if (argc == 4)
@@ -48,20 +49,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "empty_uprobe: cannot load the BPF program: %s\n", strerror(errno));
 		goto cleanup;
 	}
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = argv[2]);
-	link = bpf_program__attach_uprobe_opts(skel->progs.empty, pid, argv[1], 0, &opts);
-	if (!link) {
-		fprintf(stderr, "empty_uprobe: cannot attach to %s:%s: %s\n", argv[1], argv[2],
-			strerror(errno));
-		goto cleanup;
+	syms = strdup(argv[2]);
+	for (sym = strtok_r(syms, ",", &save); sym && n < 32; sym = strtok_r(NULL, ",", &save)) {
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = sym);
+		links[n] = bpf_program__attach_uprobe_opts(skel->progs.empty, pid, argv[1], 0, &opts);
+		if (!links[n]) {
+			fprintf(stderr, "empty_uprobe: cannot attach to %s:%s: %s\n", argv[1], sym,
+				strerror(errno));
+			goto cleanup;
+		}
+		n++;
 	}
-	printf("empty_uprobe: attached\n");
+	printf("empty_uprobe: attached %d\n", n);
 	fflush(stdout);
 	while (!stop)
 		pause();
 	err = 0;
 cleanup:
-	bpf_link__destroy(link);
+	for (int i = 0; i < n; i++)
+		bpf_link__destroy(links[i]);
 	empty_uprobe_bpf__destroy(skel);
 	return err;
 }
