@@ -39,10 +39,10 @@ REPORT_ONLY=${BENCH_REPORT_ONLY:-0}
 
 if [ "$QUICK" = 1 ]; then
 	PC_ROUNDS=3 PC_CALLS=200000 SW_ROUNDS=1 SW_DUR=3 VG_ROUNDS=1 VG_DUR=3
-	DET_RUNS=4 DET_DUR=3 LOCK_RUNS=1 REC_CALLS=1000000
+	DET_RUNS=4 DET_DUR=3 LOCK_RUNS=1 REC_CALLS=400000
 else
 	PC_ROUNDS=7 PC_CALLS=500000 SW_ROUNDS=3 SW_DUR=5 VG_ROUNDS=2 VG_DUR=4
-	DET_RUNS=20 DET_DUR=3 LOCK_RUNS=2 REC_CALLS=2000000
+	DET_RUNS=20 DET_DUR=3 LOCK_RUNS=2 REC_CALLS=1000000
 fi
 # mapsvc workload: one writer, one iterator, one reader on a 1000-key map
 SVC_ARGS=(--writers 1 --iterators 1 --readers 1 --keys 1000)
@@ -50,6 +50,7 @@ export GOMAP_ONRACE=count
 
 log() { echo "bench-tools: $*" >&2; }
 T_START=$(date +%s)
+LOAD_START=$(cut -d" " -f1-3 /proc/loadavg)
 
 # ---- helpers -------------------------------------------------------------------
 # rs OUT CMD... — run CMD under runstat in the background; $RS is runstat's pid.
@@ -215,7 +216,7 @@ if [ -x "$MW" ]; then
 fi
 log "available: empty-uprobe=$EMPTY_OK bpftrace=$HAVE_BT tsan=$TSAN_OK valgrind=$HAVE_VG mapwatch=$HAVE_MW; work rate ${RPU:-self-calibrated}"
 # what the tables need to know, for BENCH_REPORT_ONLY=1
-for v in QUICK EMPTY_OK HAVE_BT BT_WHY HAVE_VG HAVE_MW MW_WHY TSAN_OK FIXED_WORK RPU; do
+for v in QUICK LOAD_START EMPTY_OK HAVE_BT BT_WHY HAVE_VG HAVE_MW MW_WHY TSAN_OK FIXED_WORK RPU; do
 	printf '%s=%q\n' "$v" "${!v}"
 done >"$RES/meta.env"
 
@@ -429,6 +430,7 @@ for r in $(seq 1 "$LOCK_RUNS"); do
 done
 
 echo "T_ELAPSED=$(( $(date +%s) - T_START ))" >>"$RES/meta.env"
+echo "LOAD_END=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" >>"$RES/meta.env"
 else
 	# BENCH_REPORT_ONLY=1: the tables again from the last run's bench/results/
 	. "$RES/meta.env"
@@ -582,7 +584,7 @@ T4=$({
 			continue
 		fi
 		awk -v t="$tool" -v name="$name" -v dur="$DET_DUR" '
-		$1 == t && $2 == "unsafe" { n++; if ($4 != "NA" && $4 <= dur + 0.5) { f++; tt[f] = $4; if ($4 > mx) mx = $4; if ($4 <= 2) in2++ } }
+		$1 == t && $2 == "unsafe" { n++; if ($4 != "NA") { f++; tt[f] = $4; if ($4 > mx) mx = $4; if ($4 <= 2) in2++ } }
 		$1 == t && $2 != "unsafe" { ln++; if ($5 != "NA" && $5 > 0) { lf++; fr += $5 } if ($6 > 0) { oth += $6; lo++ } }
 		END {
 			for (i = 2; i <= f; i++) for (j = i; j > 1 && tt[j-1] > tt[j]; j--) { x = tt[j]; tt[j] = tt[j-1]; tt[j-1] = x }
@@ -597,7 +599,7 @@ T4=$({
 })
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
-MACHINE="Machine: ${cpu:-unknown CPU}, $(nproc) CPUs, Linux $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'); clang $(clang -dumpversion), $(bpftrace --version 2>/dev/null || echo 'no bpftrace'), $(valgrind --version 2>/dev/null || echo 'no valgrind'). $( [ "$QUICK" = 1 ] && echo 'Quick pass (BENCH_QUICK=1): few rounds, read with care.' || echo 'Full pass.') Measured in ${T_ELAPSED:-?} s."
+MACHINE="Machine: ${cpu:-unknown CPU}, $(nproc) CPUs, Linux $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'); clang $(clang -dumpversion), $(bpftrace --version 2>/dev/null || echo 'no bpftrace'), $(valgrind --version 2>/dev/null || echo 'no valgrind'). $( [ "$QUICK" = 1 ] && echo 'Quick pass (BENCH_QUICK=1): few rounds, read with care.' || echo 'Full pass.') Measured in ${T_ELAPSED:-?} s; load average ${LOAD_START:-?} at the start, ${LOAD_END:-?} at the end (the machine is shared)."
 
 T2SEC=""
 if [ -n "$T2" ]; then
