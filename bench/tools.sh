@@ -322,7 +322,7 @@ sw_run() { # WORKLOAD CFG ROUND
 		wait_for "$tool" attached 10
 		"$B/runstat" -o "$out" -- "$SVC" "${args[@]}"
 		wait_pid "$tpid" 0 INT ;;
-	helgrind|drd) "$B/runstat" -o "$out" -- valgrind --tool="$cfg" "$B/mapsvc-vg" "${args[@]}" ;;
+	helgrind|drd) "$B/runstat" -o "$out" -- valgrind --fair-sched=yes --tool="$cfg" "$B/mapsvc-vg" "${args[@]}" ;;
 	mapwatch)
 		rs "$out" "$SVC" "${args[@]}"; local jpid=$RS
 		wait_for "$out" 'mapsvc: pid' 10
@@ -401,7 +401,7 @@ det_run() { # TOOL MODE RUN
 		tfirst=$(awk -v t0="$t0" -v p="$p" '$0 ~ "ALERT pid " p " " { printf "%.3f\n", $1 - t0; exit }' "$tout")
 		nrep=$(awk -v p="$p" '$0 ~ "@alerts\\[" p "\\]:" { print $NF }' "$tout"); nrep=${nrep:-0} ;;
 	tsan|helgrind|drd)
-		local kind=vg cmd=(valgrind --tool="$tool" "$B/mapsvc-vg")
+		local kind=vg cmd=(valgrind --fair-sched=yes --tool="$tool" "$B/mapsvc-vg")
 		[ "$tool" = tsan ] && kind=tsan cmd=("$B/mapsvc-tsan")
 		rs "$out" "${cmd[@]}" "${args[@]}"; jpid=$RS
 		if [ "$mode" = unsafe ]; then
@@ -627,7 +627,7 @@ $T2SEC
 \`mapsvc --mode rwlock --writers 1 --iterators 1 --readers 1 --keys 1000\`, flat out and
 with 10 µs of CPU work per operation; steady-state ops/s (mean of the per-second
 stats from second 2 on), median of $SW_ROUNDS interleaved rounds of $SW_DUR s ($VG_ROUNDS of $VG_DUR s
-under Valgrind); slowdown = unprobed ops/s ÷ ops/s. Peak RSS from \`wait4\`
+under Valgrind, with `--fair-sched=yes`, without which mapsvc's main thread starves and a 4 s run takes minutes); slowdown = unprobed ops/s ÷ ops/s. Peak RSS from \`wait4\`
 (\`bench/runstat.c\`); under Valgrind the target's RSS includes Valgrind itself.
 $FWNOTE
 
