@@ -211,8 +211,12 @@ __attribute__((noreturn, cold)) static void die(const char *prefix, const char *
 }
 __attribute__((noreturn, cold)) static void throw(const char *msg) { die("fatal error: ", msg); }
 
-__attribute__((noinline, cold)) static void raceDetected(int kind)
+/* Every failed race check lands here, in Go's runtime.fatal's place: a probe
+ * point, so a tracer learns of the runtime's own detection (map and kind)
+ * before the process dies of it. */
+GOMAP_PROBE __attribute__((cold)) void mapfatal(hmap *h, int kind)
 {
+	(void)h;
 	if (onrace() == ONRACE_COUNT) {
 		__atomic_fetch_add(&raceCounts[kind], 1, __ATOMIC_RELAXED);
 		return;
@@ -740,7 +744,7 @@ GOMAP_PROBE void *mapaccess1(const maptype *t, hmap *h, const void *key)
 	if (!h || h->count == 0)
 		return zeroVal;
 	if (flags_load(h) & GOMAP_HASHWRITING)
-		raceDetected(GOMAP_RACE_READ_WRITE);
+		mapfatal(h, GOMAP_RACE_READ_WRITE);
 	void *e;
 	if (t->fastkind == GOMAP_KIND_U64)
 		e = lookup(t, h, key, NULL, GOMAP_KIND_U64);
@@ -759,7 +763,7 @@ GOMAP_PROBE void *mapaccess2(const maptype *t, hmap *h, const void *key, bool *p
 		return zeroVal;
 	}
 	if (flags_load(h) & GOMAP_HASHWRITING)
-		raceDetected(GOMAP_RACE_READ_WRITE);
+		mapfatal(h, GOMAP_RACE_READ_WRITE);
 	void *e;
 	if (t->fastkind == GOMAP_KIND_U64)
 		e = lookup(t, h, key, NULL, GOMAP_KIND_U64);
@@ -785,7 +789,7 @@ static void *mapaccessK(const maptype *t, hmap *h, const void *key, void **kout)
 static inline __attribute__((always_inline)) void *assign(const maptype *t, hmap *h, const void *key, int K)
 {
 	if (flags_load(h) & GOMAP_HASHWRITING)
-		raceDetected(GOMAP_RACE_WRITES);
+		mapfatal(h, GOMAP_RACE_WRITES);
 	uint64_t hash = khash(t, key, h->hash0, K);
 	/* Set hashWriting after hashing: a panicking hasher would leave it set in Go. */
 	flags_store(h, flags_load(h) ^ GOMAP_HASHWRITING);
@@ -862,7 +866,7 @@ notfound:
 done: {
 	uint8_t f = flags_load(h);
 	if (!(f & GOMAP_HASHWRITING))
-		raceDetected(GOMAP_RACE_WRITES);
+		mapfatal(h, GOMAP_RACE_WRITES);
 	else
 		flags_store(h, f & ~GOMAP_HASHWRITING);
 }
@@ -886,7 +890,7 @@ GOMAP_PROBE void *mapassign(const maptype *t, hmap *h, const void *key)
 static inline __attribute__((always_inline)) void delete(const maptype *t, hmap *h, const void *key, int K)
 {
 	if (flags_load(h) & GOMAP_HASHWRITING)
-		raceDetected(GOMAP_RACE_WRITES);
+		mapfatal(h, GOMAP_RACE_WRITES);
 	uint64_t hash = khash(t, key, h->hash0, K);
 	flags_store(h, flags_load(h) ^ GOMAP_HASHWRITING);
 	uintptr_t bucket = hash & bucketMask(h->B);
@@ -956,7 +960,7 @@ notLast:
 out: {
 	uint8_t f = flags_load(h);
 	if (!(f & GOMAP_HASHWRITING))
-		raceDetected(GOMAP_RACE_WRITES);
+		mapfatal(h, GOMAP_RACE_WRITES);
 	else
 		flags_store(h, f & ~GOMAP_HASHWRITING);
 }
@@ -980,7 +984,7 @@ GOMAP_PROBE void mapclear(const maptype *t, hmap *h)
 	if (!h || h->count == 0)
 		return;
 	if (flags_load(h) & GOMAP_HASHWRITING)
-		raceDetected(GOMAP_RACE_WRITES);
+		mapfatal(h, GOMAP_RACE_WRITES);
 	flags_store(h, flags_load(h) ^ GOMAP_HASHWRITING);
 	void *old = h->oldbuckets;
 	if (old) {
@@ -1031,7 +1035,7 @@ GOMAP_PROBE void mapclear(const maptype *t, hmap *h)
 
 	uint8_t f = flags_load(h);
 	if (!(f & GOMAP_HASHWRITING))
-		raceDetected(GOMAP_RACE_WRITES);
+		mapfatal(h, GOMAP_RACE_WRITES);
 	else
 		flags_store(h, f & ~GOMAP_HASHWRITING);
 }
@@ -1209,7 +1213,7 @@ GOMAP_PROBE void mapiternext(hiter *it)
 		return;
 	}
 	if (flags_load(h) & GOMAP_HASHWRITING)
-		raceDetected(GOMAP_RACE_ITER_WRITE);
+		mapfatal(h, GOMAP_RACE_ITER_WRITE);
 	const maptype *t = it->t;
 	uintptr_t bucket = it->bucket;
 	uint8_t *b = it->bptr;

@@ -163,6 +163,9 @@ GOMAP_PROBE void mapiterdone(hiter *it);
 GOMAP_PROBE void hashGrow(const maptype *t, hmap *h);
 GOMAP_PROBE void growWork(const maptype *t, hmap *h, uintptr_t bucket);
 GOMAP_PROBE void evacuate(const maptype *t, hmap *h, uintptr_t oldbucket);
+/* The runtime's own race check failed on h (kind: GOMAP_RACE_*): prints Go's
+ * `fatal error: …` and exits 2, or counts it with GOMAP_ONRACE=count. */
+GOMAP_PROBE void mapfatal(hmap *h, int kind);
 
 /* ---- race detection and introspection ------------------------------------------- */
 
