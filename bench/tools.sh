@@ -627,7 +627,7 @@ $T2SEC
 \`mapsvc --mode rwlock --writers 1 --iterators 1 --readers 1 --keys 1000\`, flat out and
 with 10 µs of CPU work per operation; steady-state ops/s (mean of the per-second
 stats from second 2 on), median of $SW_ROUNDS interleaved rounds of $SW_DUR s ($VG_ROUNDS of $VG_DUR s
-under Valgrind, with `--fair-sched=yes`, without which mapsvc's main thread starves and a 4 s run takes minutes); slowdown = unprobed ops/s ÷ ops/s. Peak RSS from \`wait4\`
+under Valgrind, with \`--fair-sched=yes\`, without which mapsvc's main thread starves and a 4 s run takes minutes); slowdown = unprobed ops/s ÷ ops/s. Peak RSS from \`wait4\`
 (\`bench/runstat.c\`); under Valgrind the target's RSS includes Valgrind itself.
 $FWNOTE
 
