@@ -11,6 +11,12 @@
  * hash lookup: no record, no map update. With record_all (a trace is being
  * written) every probe hit emits a record.
  *
+ * User stacks go into a deduplicating stack map: the iterating thread's at
+ * every mapiterinit (kept in its slot), the writer's or grower's only when
+ * its event meets a foreign iteration or write. Because the probes sit
+ * before `push %rbp`, the frame-pointer walk misses the immediate caller;
+ * the return address at [sp] is read here and travels in the record.
+ *
  * The traced process's memory is untrusted: every read is checked, B and
  * sizes are bounded, and loops are bounded by MW_MAX_ITERS.
  */
@@ -26,6 +32,7 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 target_tgid = 0;	/* 0: every process (never used by mapwatch itself) */
 const volatile __u8 record_all = 0;	/* emit a record on every probe hit */
 const volatile struct mw_layout layout = {};
+const volatile __u8 capture_stacks = 1;	/* 0: --no-stacks */
 
 /* What could not be delivered; read by userspace through the mmaped .bss. */
 struct mw_counters counters = {};
@@ -52,10 +59,25 @@ struct {
 	__type(value, struct mw_mapstate);
 } mapstate SEC(".maps");
 
+/* Deduplicated user stacks: equal stacks share an id. No BPF_F_REUSE_STACKID:
+ * an id stored in an open iteration's slot must keep naming its stack until
+ * the alert is made, so a hash collision with another stack fails (-EEXIST,
+ * counted in stack_fails) instead of overwriting it. Ids are never freed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, MW_STACK_ENTRIES);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, MW_MAX_STACK * sizeof(__u64));
+} stacks SEC(".maps");
+
 /* A zeroed value to create per-map state from. */
 const volatile struct mw_mapstate zero_state = {};
 
 #define RB_FLAGS BPF_RB_NO_WAKEUP
+
+#ifndef READ_ONCE
+#define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
+#endif
 
 _Static_assert((MW_MAX_ITERS & (MW_MAX_ITERS - 1)) == 0, "MW_MAX_ITERS: a power of two");
 
@@ -144,6 +166,27 @@ static __always_inline __u16 rd_u16(__u64 addr)
 	return v;
 }
 
+/* This thread's user stack: its id in `stacks` (or -1), and the return
+ * address at [sp] in *caller (the frame the FP walk skips from a probe on
+ * the first instruction). */
+static __always_inline __s32 grab_stack(struct pt_regs *ctx, __u64 *caller)
+{
+	__u64 ra = 0;
+	long id;
+
+	*caller = 0;
+	if (!capture_stacks)
+		return -1;
+	if (!bpf_probe_read_user(&ra, sizeof(ra), (void *)PT_REGS_SP(ctx)))
+		*caller = ra;
+	id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (id < 0) {
+		__sync_fetch_and_add(&counters.stack_fails, 1);
+		return -1;
+	}
+	return (__s32)id;
+}
+
 static __always_inline struct mw_record *rec_new(__u16 type, __u32 tid, __u64 now, __u64 h)
 {
 	struct mw_record *r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
@@ -223,6 +266,9 @@ int BPF_KPROBE(mw_iterinit)
 	if (!st)
 		return 0;
 	st->iterations++;
+	/* The iterator's stack, for any write that meets this iteration later. */
+	__u64 caller;
+	__s32 sid = grab_stack(ctx, &caller);
 
 	/* A stale slot for the same (hiter, thread) is reused: the previous
 	 * iteration on this hiter ended without an event. Otherwise claim a
@@ -235,6 +281,8 @@ int BPF_KPROBE(mw_iterinit)
 		struct mw_iter_slot *s = &st->iters[i];
 		if (s->hiter == it && s->tid == tid) {
 			s->start_ts = now;
+			s->stack_id = sid;
+			s->caller = caller;
 			claimed = true;
 			break;
 		}
@@ -244,7 +292,8 @@ int BPF_KPROBE(mw_iterinit)
 		if (s->hiter || __sync_val_compare_and_swap(&s->hiter, 0, it) != 0)
 			continue;
 		s->start_ts = now;
-		s->stack_id = -1;
+		s->stack_id = sid;
+		s->caller = caller;
 		barrier();
 		s->tid = tid;
 		__sync_fetch_and_add(&st->n_iters, 1);
@@ -257,11 +306,15 @@ int BPF_KPROBE(mw_iterinit)
 	if (!r)
 		return 0;
 	r->hiter = it;
+	r->stack_id = sid;
+	r->caller = caller;
 	fill_h(r, h);
-	/* Started inside another thread's write in flight. */
-	if ((r->hflags & layout.flag_writing) && st->last_writer && st->last_writer != tid) {
+	/* Started inside another thread's write in flight. last_writer is read
+	 * once: every use must see the same, non-zero thread. */
+	__u32 lw = READ_ONCE(st->last_writer);
+	if ((r->hflags & layout.flag_writing) && lw && lw != tid) {
 		r->kind = MW_KIND_ITER_WRITE;
-		r->other_tid = st->last_writer;
+		r->other_tid = lw;
 		r->other_ts = st->last_write_ts;
 	}
 	rec_submit(r);
@@ -348,10 +401,12 @@ static __always_inline bool evac_hits(const struct iterpos *p, __u64 old, __u64 
 /* What an event is, for emit_slot. */
 struct emit_ctx {
 	__u64 now, h, old, bucket, baddr;
+	__u64 caller;	/* the event thread's return address at [sp] */
+	__s32 stack_id;	/* the event thread's stack, or -1 */
 	__u32 tid;
 	__u16 type, bsize;
 	__u8 kind, op;
-	__u8 alerts;	/* alerts emitted so far for this event (for repeat) */
+	__u8 records;	/* records emitted so far for this event (for repeat) */
 	__u8 pad;
 };
 
@@ -368,8 +423,9 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 	__u32 idx = i;
 	barrier_var(idx);
 	struct mw_iter_slot *sl = &st->iters[idx & (MW_MAX_ITERS - 1)];
-	__u64 it = sl->hiter;
-	__u32 otid = sl->tid;
+	/* Each field read once: a slot being claimed or released shows tid 0. */
+	__u64 it = READ_ONCE(sl->hiter);
+	__u32 otid = READ_ONCE(sl->tid);
 	if (!it || !otid || otid == e->tid)
 		return 0;
 	struct iterpos p = {};
@@ -395,30 +451,55 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 		r->bucket = e->bucket;
 		r->bucket_addr = e->baddr;
 	}
+	/* Every record after the first for this event is a repeat, alert or not. */
+	r->repeat = e->records > 0;
 	if (k != MW_KIND_NONE) {
 		r->kind = k;
 		r->other_tid = otid;
 		r->other_ts = sl->start_ts;
 		r->other_stack_id = sl->stack_id;
-		r->repeat = e->alerts > 0;
+		r->other_caller = sl->caller;
+		r->stack_id = e->stack_id;
+		r->caller = e->caller;
 		r->bucket_hit = e->type == MW_REC_EVACUATE;
-		e->alerts++;
 	}
+	e->records++;
 	rec_submit(r);
 	return 1;
 }
 
 /* One record per open iteration of another thread; the second and later
  * ones are repeats of the same event. Returns the number of records. */
-static __always_inline int emit_iter_overlaps(struct mw_mapstate *st, __u16 type, __u8 kind,
+/* Is an iteration of another thread open on this map? (Decides whether the
+ * event's stack is worth capturing: a write that meets none pays nothing.) */
+static __always_inline bool foreign_iter(struct mw_mapstate *st, __u32 tid)
+{
+	for (int i = 0; i < MW_MAX_ITERS; i++) {
+		__u32 otid = READ_ONCE(st->iters[i].tid);
+		if (otid && otid != tid && READ_ONCE(st->iters[i].hiter))
+			return true;
+	}
+	return false;
+}
+
+static __always_inline int emit_iter_overlaps(struct pt_regs *ctx, struct mw_mapstate *st,
+					      __u16 type, __u8 kind,
 					      __u8 op, __u32 tid, __u64 now, __u64 h,
-					      __u64 old, __u64 bucket, __u64 baddr, __u16 bsize)
+					      __u64 old, __u64 bucket, __u64 baddr, __u16 bsize,
+					      __s32 *sid, __u64 *caller)
 {
 	struct emit_ctx e = {
 		.now = now, .h = h, .old = old, .bucket = bucket, .baddr = baddr,
 		.tid = tid, .type = type, .bsize = bsize, .kind = kind, .op = op,
+		.stack_id = -1,
 	};
 	int subs = 0;
+
+	if (foreign_iter(st, tid)) {
+		e.stack_id = grab_stack(ctx, &e.caller);
+		*sid = e.stack_id;
+		*caller = e.caller;
+	}
 
 	for (__u32 i = 0; i < MW_MAX_ITERS; i++)
 		subs += emit_slot(st, i, &e);
@@ -441,22 +522,33 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 	st->writes++;
 
 	int n = 0;
-	if (st->n_iters)
-		n = emit_iter_overlaps(st, MW_REC_WRITE, MW_KIND_ITER_WRITE, op, tid, now, h,
-				       0, 0, 0, 0);
+	__s32 sid = -1;
+	__u64 caller = 0;
+	bool have_stack = false;
+	if (st->n_iters) {
+		n = emit_iter_overlaps(ctx, st, MW_REC_WRITE, MW_KIND_ITER_WRITE, op, tid, now, h,
+				       0, 0, 0, 0, &sid, &caller);
+		have_stack = sid >= 0 || caller;
+	}
 
-	__u32 lw = st->last_writer;
+	__u32 lw = READ_ONCE(st->last_writer);
 	bool emitted = n > 0;
 	if (lw && lw != tid) {
 		/* Another thread wrote last: is its write still in flight? */
 		__u8 fl = rd_u8(h + layout.h_flags);
 		if (fl & layout.flag_writing) {
+			if (!have_stack)
+				sid = grab_stack(ctx, &caller);
 			struct mw_record *r = rec_new(MW_REC_WRITE, tid, now, h);
 			if (r) {
 				r->op = op;
 				r->kind = MW_KIND_WRITE_WRITE;
 				r->other_tid = lw;
 				r->other_ts = st->last_write_ts;
+				r->stack_id = sid;
+				r->caller = caller;
+				/* The same write as the iter-write records before it. */
+				r->repeat = n > 0;
 				fill_h(r, h);
 				rec_submit(r);
 				emitted = true;
@@ -505,8 +597,11 @@ int BPF_KPROBE(mw_grow)
 		return 0;
 	st->grows++;
 	int n = 0;
+	__s32 sid = -1;
+	__u64 caller = 0;
 	if (st->n_iters)
-		n = emit_iter_overlaps(st, MW_REC_GROW, MW_KIND_ITER_GROW, 0, tid, now, h, 0, 0, 0, 0);
+		n = emit_iter_overlaps(ctx, st, MW_REC_GROW, MW_KIND_ITER_GROW, 0, tid, now, h,
+				       0, 0, 0, 0, &sid, &caller);
 	/* A grow is rare: always worth a record. */
 	if (!n) {
 		struct mw_record *r = rec_new(MW_REC_GROW, tid, now, h);
@@ -545,9 +640,11 @@ int BPF_KPROBE(mw_evacuate)
 		baddr = old + oldbucket * bsize;
 
 	int n = 0;
+	__s32 sid = -1;
+	__u64 caller = 0;
 	if (overlap)
-		n = emit_iter_overlaps(st, MW_REC_EVACUATE, MW_KIND_ITER_GROW, 0, tid, now, h,
-				       old, oldbucket, baddr, bsize);
+		n = emit_iter_overlaps(ctx, st, MW_REC_EVACUATE, MW_KIND_ITER_GROW, 0, tid, now, h,
+				       old, oldbucket, baddr, bsize, &sid, &caller);
 	if (record_all && !n) {
 		struct mw_record *r = rec_new(MW_REC_EVACUATE, tid, now, h);
 		if (r) {

@@ -15,7 +15,8 @@
 
 #define MW_MAX_ITERS   8      /* open iterations tracked per map */
 #define MW_MAX_MAPS    16384  /* maps tracked at once */
-#define MW_MAX_STACK   32     /* user stack frames captured */
+#define MW_MAX_STACK   32     /* user stack frames captured (bpf_get_stackid) */
+#define MW_STACK_ENTRIES 16384 /* distinct stacks kept (BPF_MAP_TYPE_STACK_TRACE) */
 #define MW_NO_BUCKET   (~0ULL)
 
 /* Record types. Every record is a struct mw_record; unused fields are 0. */
@@ -48,7 +49,7 @@ enum mw_kind {
 	MW_KIND_MAX
 };
 
-/* One ring-buffer record: 152 bytes. */
+/* One ring-buffer record: 168 bytes. */
 struct mw_record {
 	__u16 type;		/* enum mw_rec_type */
 	__u8  op;		/* enum mw_op (WRITE) */
@@ -80,14 +81,21 @@ struct mw_record {
 	__u8  pad[2];
 	__s32 stack_id;		/* this thread's user stack (stack map), or -1 */
 	__s32 other_stack_id;	/* the other thread's user stack, or -1 */
+	/* The return address at [sp] when the probe fired. The probes sit on the
+	 * function's first instruction, before `push %rbp`, so a frame-pointer
+	 * walk from there skips the immediate caller: it is the stack's second
+	 * frame, kept here per record (the stack map stays deduplicated). */
+	__u64 caller;		/* with stack_id; 0 if unknown */
+	__u64 other_caller;	/* with other_stack_id; 0 if unknown */
 };
 
 /* Per-map state kept in BPF, keyed by hmap address. */
 struct mw_iter_slot {
 	__u64 hiter;		/* 0 = free slot */
 	__u64 start_ts;
-	__u32 tid;
-	__s32 stack_id;
+	__u32 tid;		/* 0 while the slot is being claimed or released */
+	__s32 stack_id;		/* the iterating thread's stack at mapiterinit, or -1 */
+	__u64 caller;		/* its return address at [sp] (see mw_record.caller) */
 };
 
 struct mw_mapstate {
@@ -109,6 +117,7 @@ struct mw_counters {
 	__u64 map_full;		/* per-map state could not be created */
 	__u64 slots_full;	/* an iteration could not be tracked: all slots in use */
 	__u64 bad_reads;	/* reads of target memory that failed */
+	__u64 stack_fails;	/* user stacks that could not be captured (bpf_get_stackid < 0) */
 };
 
 /* Which registers carry arguments in the probed code. */

@@ -792,7 +792,7 @@ TEST(alert_json_exact)
 	const char *want = "{\"type\":\"alert\",\"seq\":1,\"ts\":123456789,\"kind\":\"iter-grow\","
 		"\"map\":\"0xc000012345\",\"bucket\":\"0xc000100000\",\"bucket2\":\"0xc000100000\","
 		"\"hiter\":\"0x7ffd0040\",\"writer_tid\":22,\"iter_tid\":11,\"overlap_ns\":6789,"
-		"\"confidence\":\"bucket\",\"op\":\"none\",\"writer_stack\":12,\"iter_stack\":-1}";
+		"\"confidence\":\"bucket\",\"op\":\"none\",\"writer_stack_id\":12,\"iter_stack_id\":-1}";
 	CHECK_EQ_STR(buf, want);
 	CHECK_EQ_U64(n, strlen(want));
 	CHECK_EQ_U64(mw_alert_json(mw_corr_alert(c, 0), NULL, 0), strlen(want));
@@ -807,7 +807,7 @@ TEST(alert_json_exact)
 	CHECK_EQ_STR(buf, "{\"type\":\"alert\",\"seq\":2,\"ts\":10,\"kind\":\"write-write\","
 		"\"map\":\"0x1000\",\"bucket\":\"0x0\",\"bucket2\":\"0x0\",\"hiter\":\"0x0\","
 		"\"writer_tid\":5,\"iter_tid\":6,\"overlap_ns\":6,\"confidence\":\"window\","
-		"\"op\":\"clear\",\"writer_stack\":-1,\"iter_stack\":-1}");
+		"\"op\":\"clear\",\"writer_stack_id\":-1,\"iter_stack_id\":-1}");
 	mw_corr_free(c);
 }
 

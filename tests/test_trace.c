@@ -8,6 +8,8 @@
 
 #include "check.h"
 #include "trace.h"
+#include "stacktab.h"
+#include "layout.h"
 #include "outfile.h"
 #include "analyze.h"
 #include "correlator.h"
@@ -330,8 +332,8 @@ TEST(corrupt_inputs_name_the_line)
 	expect_error("", "trace.jsonl:0: empty file");
 	expect_error(GOOD, "trace.jsonl:1: missing header");
 	expect_error("hello\n", "trace.jsonl:1: malformed JSON");
-	expect_error("{\"type\":\"header\",\"format\":\"mapwatch-trace\",\"version\":2,\"start_ns\":0}\n",
-		     "trace.jsonl:1: unsupported trace version 2");
+	expect_error("{\"type\":\"header\",\"format\":\"mapwatch-trace\",\"version\":3,\"start_ns\":0}\n",
+		     "trace.jsonl:1: unsupported trace version 3");
 	expect_error("{\"type\":\"header\",\"format\":\"other\",\"version\":1,\"start_ns\":0}\n",
 		     "trace.jsonl:1: not a mapwatch trace");
 	expect_error("{\"type\":\"header\",\"format\":\"mapwatch-trace\",\"version\":1}\n",
@@ -598,16 +600,18 @@ static size_t gen_stream(struct mw_record *out, size_t max, uint64_t t0)
 	return n;
 }
 
-struct live { struct mw_trace_writer *w; FILE *alerts; };
+struct live { struct mw_trace_writer *w; FILE *alerts; struct mw_findings *f; };
 static void live_alert(void *ctx, const struct mw_alert *a, const struct mw_alert_row *row)
 {
 	struct live *l = ctx;
 	char buf[4096];
 	(void)row;
+	mw_findings_add(l->f, a, NULL, NULL);
 	if (l->w)
 		mw_trace_alert(l->w, a);
 	if (l->alerts) {
-		mw_alert_json(a, buf, sizeof(buf));
+		/* As the live loop prints it: with (here empty) stacks. */
+		mw_alert_json_stacks(a, NULL, NULL, buf, sizeof(buf));
 		fprintf(l->alerts, "%s\n", buf);
 	}
 }
@@ -629,11 +633,19 @@ static char *record_live(const char *path, const struct mw_record *rs, size_t n)
 	if (!l.w)
 		return NULL;
 	l.alerts = open_memstream(&exp, &explen);
+	l.f = mw_findings_new(NULL);
 	c = mw_corr_new(&(struct mw_corr_opts){ .on_alert = live_alert, .ctx = &l });
 	for (size_t i = 0; i < n; i++) {
 		mw_trace_record(l.w, &rs[i]);
 		mw_corr_feed(c, &rs[i]);
 	}
+	/* Findings before the summary, as the live loop writes them. */
+	for (size_t i = 0; i < mw_findings_count(l.f); i++) {
+		int k = mw_finding_json(mw_findings_at(l.f, i), buf, sizeof(buf));
+		mw_trace_line(l.w, buf, (size_t)k);
+		fprintf(l.alerts, "%s\n", buf);
+	}
+	mw_findings_free(l.f);
 	mw_corr_summary(c, &s);
 	mw_trace_summary(l.w, &s);
 	mw_trace_close(l.w);
@@ -876,6 +888,121 @@ TEST(analyze_plain_output)
 	CHECK(strstr(out, "→ iterator 100"));
 	CHECK(strstr(out, "\nsummary\n  events   "));
 	free(out), free(errs);
+}
+
+
+/* Stacks: the live loop's lines (stack lines before the first alert naming
+ * them, alerts with both stacks, findings) replay to the same output, and
+ * plain output shows the frames and the finding by code location. */
+TEST(analyze_stacks_equal_live)
+{
+	struct mw_trace_meta m = meta();
+	const char *path = tpath("stacks.jsonl");
+	struct mw_stacktab *t = mw_stacktab_new();
+	struct mw_findings *fs = mw_findings_new(mw_runtime_find("libgomap"));
+	struct mw_sframe wf[3] = {
+		{ 0x1000, "mapassign+0x0", "gomap.c", 879, "svc" },
+		{ 0x2010, "writer_loop+0x1f", "mapsvc.c", 212, "svc" },
+		{ 0x7f00, NULL, NULL, 0, "libc.so.6" },
+	};
+	struct mw_sframe rf[2] = {
+		{ 0x1100, "mapiterinit+0x0", "gomap.c", 1183, "svc" },
+		{ 0x2110, "snapshot_copy+0x2a", "mapsvc.c", 148, "svc" },
+	};
+	struct mw_record it = { .type = MW_REC_ITER_START, .ts = 1500000000, .tid = 8, .pid = 4242,
+				.map = 0xc000, .hiter = 0x7ffd00, .count = 3, .bucket = MW_NO_BUCKET,
+				.stack_id = 5, .other_stack_id = -1, .caller = 0x2110 };
+	struct mw_record w = { .type = MW_REC_WRITE, .op = MW_OP_ASSIGN, .kind = MW_KIND_ITER_WRITE,
+			       .ts = 1600000000, .tid = 7, .pid = 4242, .other_tid = 8,
+			       .other_ts = 1500000000, .map = 0xc000, .hiter = 0x7ffd00,
+			       .bucket = MW_NO_BUCKET, .stack_id = 9, .other_stack_id = 5,
+			       .caller = 0x2010, .other_caller = 0x2110 };
+	char err[512], buf[65536], *exp = NULL, *out, *errs;
+	size_t explen;
+	FILE *e = open_memstream(&exp, &explen);
+	struct mw_corr *c = mw_corr_new(&(struct mw_corr_opts){ .keep_alerts = 1 });
+	struct mw_trace_writer *tw;
+	struct mw_alert a;
+	struct mw_summary s;
+	int rc, n;
+
+	unlink(path);
+	tw = mw_trace_create(path, 0, &m, err, sizeof(err));
+	CHECK(tw && t && fs && c && e);
+	struct mw_rstack *ws = mw_stacktab_put(t, 9, 0x2010, wf, 3);
+	struct mw_rstack *is = mw_stacktab_put(t, 5, 0x2110, rf, 2);
+	CHECK(ws && is && mw_stacktab_get(t, 9, 0x2010) == ws && !mw_stacktab_get(t, 9, 0x2011));
+	mw_trace_record(tw, &it);
+	mw_corr_feed(c, &it);
+	for (int k = 0; k < 2; k++) {
+		w.ts += 1000;
+		CHECK(mw_corr_feed(c, &w) == 1);
+		a = *mw_corr_alert(c, (size_t)k);
+		if (!k) {
+			n = mw_stack_line(ws, buf, sizeof(buf));
+			mw_trace_line(tw, buf, (size_t)n);
+			n = mw_stack_line(is, buf, sizeof(buf));
+			mw_trace_line(tw, buf, (size_t)n);
+		}
+		n = mw_alert_json_stacks(&a, ws, is, buf, sizeof(buf));
+		mw_trace_line(tw, buf, (size_t)n);
+		fprintf(e, "%s\n", buf);
+		mw_findings_add(fs, &a, ws, is);
+		mw_trace_record(tw, &w);
+	}
+	CHECK_EQ_U64(mw_findings_count(fs), 1);
+	CHECK_EQ_U64(mw_findings_at(fs, 0)->count, 2);
+	CHECK_EQ_STR(mw_findings_at(fs, 0)->writer, "writer_loop (mapsvc.c:212)");
+	CHECK_EQ_STR(mw_findings_at(fs, 0)->iter, "snapshot_copy (mapsvc.c:148)");
+	n = mw_finding_json(mw_findings_at(fs, 0), buf, sizeof(buf));
+	mw_trace_line(tw, buf, (size_t)n);
+	fprintf(e, "%s\n", buf);
+	mw_corr_summary(c, &s);
+	mw_trace_summary(tw, &s);
+	mw_summary_json(&s, buf, sizeof(buf));
+	fprintf(e, "%s\n", buf);
+	fclose(e);
+	CHECK(mw_trace_close(tw) == 0);
+	CHECK(strstr(exp, "\"writer_stack\":[{\"addr\":\"0x1000\",\"sym\":\"mapassign+0x0\",\"file\":\"gomap.c\","
+		      "\"line\":879,\"module\":\"svc\"},"));
+	CHECK(strstr(exp, "{\"addr\":\"0x7f00\",\"module\":\"libc.so.6\"}]"));
+
+	rc = run_analyze(&out, &errs, (char *)path, "--json", NULL);
+	if (rc || strcmp(out, exp))
+		CHECK_FAIL("rc %d\nexpected:\n%s\ngot:\n%s\nstderr: %s", rc, exp, out, errs);
+	free(out), free(errs);
+	rc = run_analyze(&out, &errs, (char *)path, "--check", NULL);
+	if (rc || !strstr(errs, "check passed"))
+		CHECK_FAIL("--check: rc %d: %s", rc, errs);
+	CHECK(strstr(out, "writer_loop+0x1f (mapsvc.c:212) [svc]"));
+	CHECK(strstr(out, "snapshot_copy+0x2a (mapsvc.c:148) [svc]"));
+	CHECK(strstr(out, "writer_loop (mapsvc.c:212) → snapshot_copy (mapsvc.c:148)"));
+	free(out), free(errs), free(exp);
+	mw_corr_free(c);
+	mw_stacktab_free(t);
+	mw_findings_free(fs);
+}
+
+TEST(stack_json_hostile)
+{
+	struct mw_stacktab *t = mw_stacktab_new();
+	char err[256];
+	struct mw_sframe f = { 0x10, "we\"ird\x01", NULL, 0, NULL };
+	struct mw_rstack *s = mw_stacktab_put(t, 1, 0, &f, 1);
+
+	CHECK(s);
+	CHECK_EQ_STR(s->json, "[{\"addr\":\"0x10\",\"sym\":\"we\\\"ird\\u0001\"}]");
+	/* The same text read back gives the same JSON. */
+	CHECK(mw_stacktab_put_json(t, 2, 0, s->json, s->jlen, err, sizeof(err)) == 0);
+	CHECK_EQ_STR(mw_stacktab_get(t, 2, 0)->json, s->json);
+	CHECK(mw_stacktab_put_json(t, 3, 0, "[1]", 3, err, sizeof(err)) < 0);
+	CHECK(mw_stacktab_put_json(t, 3, 0, "[{\"sym\":\"x\"}]", 13, err, sizeof(err)) < 0);
+	CHECK(mw_stacktab_put_json(t, 3, 0, "[{\"addr\":\"0xzz\"}]", 17, err, sizeof(err)) < 0);
+	CHECK(mw_stacktab_put_json(t, 3, 0, "[", 1, err, sizeof(err)) < 0);
+	CHECK(!mw_stacktab_get(t, 3, 0));
+	CHECK(mw_runtime_frame(mw_runtime_find("libgomap"), "mapassign+0x10"));
+	CHECK(!mw_runtime_frame(mw_runtime_find("libgomap"), "mapassignx+0x10"));
+	mw_stacktab_free(t);
 }
 
 CHECK_MAIN()

@@ -6,7 +6,9 @@
  * (alert lines pair up in order: the k-th replayed occurrence with the k-th
  * stored line, whichever of the two comes first in the stream). Filters
  * select the records fed; the reader's bounded buffer and keep_alerts = 0
- * keep memory flat on any trace size.
+ * keep memory flat on any trace size. The trace's stack lines fill a table
+ * of symbolized stacks, so alerts show both stacks and group into findings
+ * exactly as they did live, without the binary.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,6 +20,8 @@
 
 #include "analyze.h"
 #include "correlator.h"
+#include "layout.h"
+#include "stacktab.h"
 #include "perfetto.h"
 #include "trace.h"
 
@@ -50,6 +54,9 @@ struct an {
 	size_t sq_head, sq_n;
 	uint64_t mismatches;
 	int overflow;
+	struct mw_stacktab *stab;
+	struct mw_findings *findings;
+	char big[65536];
 	char *stored_summary;
 	size_t stored_summary_len;
 	uint64_t stored_summary_line;
@@ -149,15 +156,41 @@ static void print_rel(FILE *f, const struct an *a, uint64_t ts)
 		d / 1000000000u, (d % 1000000000u) / 1000u);
 }
 
+/* The alert line as the live run wrote it: with both stacks. */
+static int alert_line(struct an *a, const struct mw_alert *al, char *buf, size_t len)
+{
+	const struct mw_rstack *ws = mw_stacktab_get(a->stab, al->writer_stack, al->writer_caller);
+	const struct mw_rstack *is = mw_stacktab_get(a->stab, al->iter_stack, al->iter_caller);
+	int n = mw_alert_json_stacks(al, ws, is, buf, len);
+
+	if (n < 0 || (size_t)n >= len)
+		n = mw_alert_json(al, buf, len);
+	return n;
+}
+
+static void print_stack(struct an *a, const char *label, const struct mw_rstack *s)
+{
+	char f[MW_STACK_STR * 3];
+
+	if (!s || !s->n)
+		return;
+	for (int i = 0; i < s->n && i < 5; i++) {
+		mw_sframe_format(&s->f[i], f, sizeof(f));
+		fprintf(a->out, "      %-9s %s\n", i ? "" : label, f);
+	}
+	if (s->n > 5)
+		fprintf(a->out, "      %-9s … %d more\n", "", s->n - 5);
+}
+
 static void print_alert(struct an *a, const struct mw_alert *al)
 {
-	char buf[4096], ov[32];
+	char ov[32];
 	int n;
 
 	if (a->json) {
-		n = mw_alert_json(al, buf, sizeof(buf));
-		if (n > 0 && (size_t)n < sizeof(buf))
-			fprintf(a->out, "%s\n", buf);
+		n = alert_line(a, al, a->big, sizeof(a->big));
+		if (n > 0 && (size_t)n < sizeof(a->big))
+			fprintf(a->out, "%s\n", a->big);
 		return;
 	}
 	fmt_ns(ov, sizeof(ov), al->overlap_ns);
@@ -166,6 +199,26 @@ static void print_alert(struct an *a, const struct mw_alert *al)
 		"  writer %u → iterator %u  overlap %s  %s\n",
 		mw_kind_name(al->kind), al->map, al->bucket, al->bucket2,
 		al->writer_tid, al->iter_tid, ov, mw_conf_name(al->confidence));
+	print_stack(a, "writer", mw_stacktab_get(a->stab, al->writer_stack, al->writer_caller));
+	print_stack(a, al->kind == MW_KIND_WRITE_WRITE ? "in flight" : "iterator",
+		    mw_stacktab_get(a->stab, al->iter_stack, al->iter_caller));
+}
+
+static void print_findings(struct an *a)
+{
+	for (size_t i = 0; i < mw_findings_count(a->findings); i++) {
+		const struct mw_finding *f = mw_findings_at(a->findings, i);
+
+		if (a->json) {
+			mw_finding_json(f, a->big, sizeof(a->big));
+			fprintf(a->out, "%s\n", a->big);
+			continue;
+		}
+		if (!i)
+			fprintf(a->out, "findings (alerts by code location, writer → iterator or write in flight)\n");
+		fprintf(a->out, "  %6" PRIu64 "  %-11s %s → %s\n", f->count, mw_kind_name(f->kind),
+			f->writer, f->iter);
+	}
 }
 
 static void print_summary(struct an *a, const struct mw_summary *s)
@@ -196,10 +249,10 @@ static void print_summary(struct an *a, const struct mw_summary *s)
 
 static void compare_pair(struct an *a, const struct mw_alert *al, const struct stored_alert *st)
 {
-	char mine[4096], why[400];
-	int n = mw_alert_json(al, mine, sizeof(mine));
+	char why[400], *mine = a->big;
+	int n = alert_line(a, al, a->big, sizeof(a->big));
 
-	if (n < 0 || (size_t)n >= sizeof(mine))
+	if (n < 0 || (size_t)n >= sizeof(a->big))
 		n = 0;
 	if (!mw_json_object_diff(st->line, st->len, mine, (size_t)n, why, sizeof(why)))
 		return;
@@ -314,6 +367,8 @@ static void on_alert(void *ctx, const struct mw_alert *al, const struct mw_alert
 
 	(void)row;
 	a->replayed++;
+	mw_findings_add(a->findings, al, mw_stacktab_get(a->stab, al->writer_stack, al->writer_caller),
+			mw_stacktab_get(a->stab, al->iter_stack, al->iter_caller));
 	print_alert(a, al);
 	if (a->pf)
 		mw_perfetto_alert(a->pf, al);
@@ -495,7 +550,10 @@ int mw_analyze_run(int argc, char **argv, FILE *out, FILE *errf)
 			mw_perfetto_process_name(a.pf, mw_reader_header(rd)->comm);
 	}
 	corr = mw_corr_new(&(struct mw_corr_opts){ .keep_alerts = 0, .on_alert = on_alert, .ctx = &a });
-	if (!corr) {
+	/* The runtime whose frames findings skip: the only one today. */
+	a.stab = mw_stacktab_new();
+	a.findings = mw_findings_new(mw_runtime_find("libgomap"));
+	if (!corr || !a.stab || !a.findings) {
 		fprintf(errf, "mapwatch: analyze: out of memory\n");
 		goto out;
 	}
@@ -518,6 +576,20 @@ int mw_analyze_run(int argc, char **argv, FILE *out, FILE *errf)
 			if (a.pf)
 				mw_perfetto_record(a.pf, &rec);
 			mw_corr_feed(corr, &rec);
+		} else if (item == MW_ITEM_STACK) {
+			int32_t id;
+			uint64_t caller;
+			const char *fr;
+			size_t frlen;
+
+			mw_reader_stack(rd, &id, &caller, &fr, &frlen);
+			if (mw_stacktab_put_json(a.stab, id, caller, fr, frlen, err, sizeof(err)) < 0) {
+				if (progress_shown)
+					fputc('\n', errf);
+				fprintf(errf, "mapwatch: %s:%" PRIu64 ": bad stack: %s\n", a.path,
+					mw_reader_lineno(rd), err);
+				goto out;
+			}
 		} else if (item == MW_ITEM_ALERT) {
 			size_t len;
 			const char *line = mw_reader_line(rd, &len);
@@ -558,6 +630,7 @@ int mw_analyze_run(int argc, char **argv, FILE *out, FILE *errf)
 		fprintf(errf, "mapwatch: %s\n", mw_reader_warning(rd));
 
 	mw_corr_summary(corr, &sum);
+	print_findings(&a);
 	print_summary(&a, &sum);
 	fflush(out);
 	rc = 0;
@@ -586,6 +659,8 @@ out:
 		mw_perfetto_close(a.pf);
 	if (corr)
 		mw_corr_free(corr);
+	mw_stacktab_free(a.stab);
+	mw_findings_free(a.findings);
 	mw_reader_close(rd);
 	while (a.sq && a.sq_n) {
 		free(a.sq[a.sq_head].line);

@@ -483,11 +483,15 @@ static int raise_alert(struct mw_corr *c, struct map_ent *e, const struct mw_rec
 		a.iter_tid = r->tid;
 		a.writer_stack = r->other_stack_id;
 		a.iter_stack = r->stack_id;
+		a.writer_caller = r->other_caller;
+		a.iter_caller = r->caller;
 	} else {
 		a.writer_tid = r->tid;
 		a.iter_tid = r->other_tid;
 		a.writer_stack = r->stack_id;
 		a.iter_stack = r->other_stack_id;
+		a.writer_caller = r->caller;
+		a.iter_caller = r->other_caller;
 	}
 	a.overlap_ns = r->other_ts > r->ts ? 0 : r->ts - r->other_ts;
 	a.confidence = r->bucket_hit ? MW_CONF_BUCKET : MW_CONF_WINDOW;
@@ -700,7 +704,7 @@ int mw_alert_json(const struct mw_alert *a, char *buf, size_t len)
 		"{\"type\":\"alert\",\"seq\":%llu,\"ts\":%llu,\"kind\":\"%s\",\"map\":\"0x%llx\","
 		"\"bucket\":\"0x%llx\",\"bucket2\":\"0x%llx\",\"hiter\":\"0x%llx\","
 		"\"writer_tid\":%u,\"iter_tid\":%u,\"overlap_ns\":%llu,\"confidence\":\"%s\","
-		"\"op\":\"%s\",\"writer_stack\":%d,\"iter_stack\":%d}",
+		"\"op\":\"%s\",\"writer_stack_id\":%d,\"iter_stack_id\":%d}",
 		(unsigned long long)a->seq, (unsigned long long)a->ts, mw_kind_name(a->kind),
 		(unsigned long long)a->map, (unsigned long long)a->bucket,
 		(unsigned long long)a->bucket2, (unsigned long long)a->hiter,

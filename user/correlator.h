@@ -39,6 +39,8 @@ struct mw_alert {
 	uint32_t iter_tid;	/* iterating thread; for write-write the earlier writer */
 	int32_t  writer_stack;	/* stack ids as in the record, -1 if none */
 	int32_t  iter_stack;
+	uint64_t writer_caller;	/* the return addresses at [sp] that go with them (mw_record.caller) */
+	uint64_t iter_caller;
 	uint8_t  kind;		/* enum mw_kind */
 	uint8_t  op;		/* enum mw_op of the write (iter-write, write-write) */
 	uint8_t  confidence;	/* enum mw_confidence */
@@ -164,7 +166,8 @@ int mw_summary_json(const struct mw_summary *s, char *buf, size_t len);
 /* One alert occurrence as a JSON object, without a newline:
  * {"type":"alert","seq":N,"ts":N,"kind":"iter-write","map":"0x…","bucket":"0x…","bucket2":"0x…",
  *  "hiter":"0x…","writer_tid":N,"iter_tid":N,"overlap_ns":N,"confidence":"window","op":"assign",
- *  "writer_stack":N,"iter_stack":N} */
+ *  "writer_stack_id":N,"iter_stack_id":N}
+ * (the outputs append the symbolized stacks: stacktab.h) */
 int mw_alert_json(const struct mw_alert *a, char *buf, size_t len);
 
 #endif

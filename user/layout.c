@@ -30,6 +30,12 @@ static const struct mw_runtime runtimes[] = {
 			[MW_P_EVACUATE] = "evacuate",
 		},
 		.lib_hint = "libgomap",
+		.frames = {
+			"makemap", "mapfree", "maplen", "mapaccess1", "mapaccess2", "mapaccessK",
+			"mapassign", "mapdelete", "mapclear", "mapiterinit", "mapiternext",
+			"mapiterdone", "hashGrow", "growWork", "evacuate", "newoverflow",
+			"makeBucketArray", NULL,
+		},
 	},
 };
 

@@ -25,12 +25,17 @@ enum mw_probe {
 	MW_P_N
 };
 
+#define MW_RT_FRAMES 24
+
 struct mw_runtime {
 	const char *name;		/* "libgomap" */
 	const char *desc;		/* one line for -v and the man page */
 	struct mw_layout layout;	/* written into BPF rodata */
 	const char *sym[MW_P_N];	/* symbol of each probe point */
 	const char *lib_hint;		/* shared-library name stem ("libgomap"), or NULL */
+	/* The runtime's own functions as they appear on stacks: a finding is
+	 * keyed by the first frame that is none of these (the caller's code). */
+	const char *frames[MW_RT_FRAMES];
 };
 
 /* The table, and lookups into it. */

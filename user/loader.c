@@ -90,6 +90,7 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	}
 	l->skel->rodata->target_tgid = (__u32)o->pid;
 	l->skel->rodata->record_all = o->record_all ? 1 : 0;
+	l->skel->rodata->capture_stacks = o->no_stacks ? 0 : 1;
 	memcpy((void *)&l->skel->rodata->layout, &o->rt->layout, sizeof(o->rt->layout));
 
 	e = mapwatch_bpf__load(l->skel);
@@ -160,6 +161,7 @@ void mw_loader_counters(struct mw_loader *l, struct mw_counters *c)
 	c->map_full = b->map_full;
 	c->slots_full = b->slots_full;
 	c->bad_reads = b->bad_reads;
+	c->stack_fails = b->stack_fails;
 	pc = calloc((size_t)l->ncpu, sizeof(*pc));
 	if (pc && !bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.pcpu_counters), &zero, pc)) {
 		for (int i = 0; i < l->ncpu; i++) {
@@ -185,6 +187,18 @@ int mw_loader_maps(struct mw_loader *l, mw_mapstate_fn fn, void *ctx)
 		key = next;
 		prev = &key;
 	}
+	return n;
+}
+
+int mw_loader_stack(struct mw_loader *l, int32_t id, uint64_t *ips)
+{
+	__u32 key = (__u32)id;
+	int n = 0;
+
+	if (id < 0 || bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.stacks), &key, ips))
+		return 0;
+	while (n < MW_MAX_STACK && ips[n])
+		n++;
 	return n;
 }
 

@@ -19,6 +19,7 @@ struct mw_loader_opts {
 	int pid;			/* tgid to trace (uprobe pid filter and BPF filter) */
 	int record_all;			/* every probe hit emits a record (trace recording) */
 	int verbose;			/* libbpf messages and probe placement on stderr */
+	int no_stacks;			/* do not capture user stacks */
 	const struct mw_runtime *rt;
 	const struct mw_target *target;	/* where to attach */
 	mw_record_fn on_record;
@@ -36,6 +37,9 @@ void mw_loader_counters(struct mw_loader *l, struct mw_counters *c);
 typedef void (*mw_mapstate_fn)(void *ctx, uint64_t map, const struct mw_mapstate *st);
 int mw_loader_maps(struct mw_loader *l, mw_mapstate_fn fn, void *ctx);
 int mw_loader_nprobes(const struct mw_loader *l);
+/* The raw user stack with this id (innermost first, as BPF stored it) into
+ * ips[MW_MAX_STACK]. Returns the number of frames, 0 if the id is unknown. */
+int mw_loader_stack(struct mw_loader *l, int32_t id, uint64_t *ips);
 /* Remove the probes (no new records), keeping the ring buffer and the
  * counters readable, so the consumer can drain exactly what was produced. */
 void mw_loader_detach(struct mw_loader *l);

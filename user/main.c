@@ -31,6 +31,8 @@
 #include "layout.h"
 #include "loader.h"
 #include "probe_elf.h"
+#include "stacks.h"
+#include "stacktab.h"
 #include "tui.h"
 
 #if __has_include("trace.h")
@@ -42,6 +44,7 @@
 #pragma weak mw_trace_summary
 #pragma weak mw_trace_flush
 #pragma weak mw_trace_close
+#pragma weak mw_trace_line
 #else
 #define HAVE_TRACE 0
 struct mw_trace_writer;
@@ -84,6 +87,7 @@ static struct env {
 	int force;
 	const char *perfetto;
 	const char *runtime;
+	int no_stacks;
 	char **cmd;			/* -- CMD ARGS */
 } env = { .pid = -1, .mode = OUT_AUTO, .runtime = "libgomap" };
 
@@ -114,6 +118,7 @@ static const char doc[] =
 "      --force           overwrite FILE if it exists\n"
 "      --perfetto FILE   write a Perfetto timeline to FILE\n"
 "      --fail-on-race    exit 3 when any race was flagged\n"
+"      --no-stacks       do not capture the threads' user stacks\n"
 "      --ascii           live view without UTF-8 line drawing\n"
 "      --frames N        live view: quit after N refreshes\n"
 "  -v, --verbose         libbpf messages and where each probe landed\n"
@@ -126,7 +131,7 @@ static const char doc[] =
 
 enum {
 	OPT_PLAIN = 256, OPT_JSON, OPT_FORCE, OPT_PERFETTO, OPT_FAIL, OPT_ASCII, OPT_FRAMES,
-	OPT_VERSION, OPT_RUNTIME,
+	OPT_VERSION, OPT_RUNTIME, OPT_NO_STACKS,
 };
 
 static const struct option long_opts[] = {
@@ -144,6 +149,7 @@ static const struct option long_opts[] = {
 	{ "frames", required_argument, NULL, OPT_FRAMES },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "runtime", required_argument, NULL, OPT_RUNTIME },
+	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 	{ 0 },
 };
 
@@ -190,6 +196,7 @@ static void parse_args(int argc, char **argv)
 			break;
 		case OPT_VERSION: printf("mapwatch %s\n", MW_VERSION); exit(0);
 		case OPT_RUNTIME: env.runtime = optarg; break;
+		case OPT_NO_STACKS: env.no_stacks = 1; break;
 		default:
 			fprintf(stderr, "Try 'mapwatch --help' for more information.\n");
 			exit(2);
@@ -318,6 +325,14 @@ struct live {
 	uint64_t last_stats_ns;
 	struct mw_counters ctr;
 	char line[4096];
+	/* stacks: resolved at alert time, kept by (id, caller) */
+	const struct mw_runtime *rt;
+	struct mw_stacktab *stab;
+	struct mw_findings *findings;
+	struct mw_symbolizer *sym;	/* live: /proc/PID/maps */
+	struct mw_symbolizer *sym_dead;	/* after the target is gone: its last maps */
+	char *maps_text;		/* the last non-empty /proc/PID/maps */
+	char big[65536];		/* alert lines with stacks (the trace reader's line limit) */
 };
 
 static void out_line(const char *s)
@@ -339,6 +354,151 @@ static void fmt_ns(uint64_t ns, char *buf, size_t len)
 		snprintf(buf, len, "%.1f s", ns / 1e9);
 }
 
+/* ---- stacks ---------------------------------------------------------------------- */
+
+static const char *base_of(const char *p)
+{
+	const char *b = p ? strrchr(p, '/') : NULL;
+
+	return b ? b + 1 : p;
+}
+
+/* A fresh copy of /proc/PID/maps; NULL when the target is gone (a zombie's
+ * maps are empty). */
+static char *read_maps(int pid)
+{
+	char path[64], *buf = NULL;
+	size_t len = 0, cap = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		if (cap - len < 4096) {
+			char *nb = realloc(buf, cap = cap ? cap * 2 : 16384);
+			if (!nb)
+				break;
+			buf = nb;
+		}
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (!buf || !len) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = 0;
+	return buf;
+}
+
+/* Keep the target's latest maps while it runs: a short-lived target may be
+ * gone (its maps empty) by the time its alerts are consumed. Often at first
+ * (exec, then the dynamic loader maps libraries), then once a second. */
+static void maps_poll(struct live *lv, uint64_t now, uint64_t since_start)
+{
+	static uint64_t last;
+	uint64_t every = since_start < 100000000ull ? 0 :
+			 since_start < 2000000000ull ? 10000000ull : 1000000000ull;
+	char *maps;
+
+	if (now - last < every)
+		return;
+	last = now;
+	if ((maps = read_maps(lv->pid))) {
+		free(lv->maps_text);
+		lv->maps_text = maps;
+	}
+}
+
+/* The symbolizer for now: the live process's while it runs, else one made
+ * from the last maps seen (the binaries are read by path). */
+static struct mw_symbolizer *symbolizer(struct live *lv)
+{
+	char *maps = read_maps(lv->pid);
+
+	if (maps) {
+		free(lv->maps_text);
+		lv->maps_text = maps;
+		if (!lv->sym)
+			lv->sym = mw_sym_new(lv->pid);
+		if (lv->sym)
+			return lv->sym;
+	}
+	if (!lv->sym_dead && lv->maps_text)
+		lv->sym_dead = mw_sym_new_from_maps(lv->maps_text);
+	return lv->sym_dead ? lv->sym_dead : lv->sym;
+}
+
+/* The symbolized stack (id, caller), resolved the first time it is asked for. */
+static const struct mw_rstack *stack_of(struct live *lv, int32_t id, uint64_t caller)
+{
+	uint64_t ips[MW_MAX_STACK], all[MW_STACK_FRAMES];
+	struct mw_frame fr[MW_STACK_FRAMES];
+	struct mw_sframe sf[MW_STACK_FRAMES];
+	char syms[MW_STACK_FRAMES][MW_STACK_STR];
+	struct mw_symbolizer *sy;
+	const struct mw_rstack *s;
+	int n, m = 0;
+
+	if (id < 0 || !lv->stab)
+		return NULL;
+	if ((s = mw_stacktab_get(lv->stab, id, caller)))
+		return s;
+	n = mw_loader_stack(lv->ldr, id, ips);
+	if (n <= 0)
+		return NULL;
+	/* ips[0] is the probed function; the caller at [sp] goes second unless
+	 * the kernel's walk already has it. */
+	all[m++] = ips[0];
+	if (caller && (n < 2 || ips[1] != caller))
+		all[m++] = caller;
+	for (int i = 1; i < n && m < MW_STACK_FRAMES; i++)
+		all[m++] = ips[i];
+	sy = symbolizer(lv);
+	memset(fr, 0, sizeof(fr));
+	if (sy) {
+		m = mw_sym_resolve_stack(sy, all, m, fr);
+	} else {
+		for (int i = 0; i < m; i++)
+			fr[i].addr = all[i];
+	}
+	for (int i = 0; i < m; i++) {
+		sf[i].addr = fr[i].addr;
+		sf[i].sym = NULL;
+		if (fr[i].func) {
+			snprintf(syms[i], sizeof(syms[i]), "%s+0x%" PRIx64, fr[i].func, fr[i].func_off);
+			sf[i].sym = syms[i];
+		}
+		sf[i].file = fr[i].file ? base_of(fr[i].file) : NULL;
+		sf[i].line = fr[i].line;
+		sf[i].module = fr[i].module ? base_of(fr[i].module) : NULL;
+	}
+	return mw_stacktab_put(lv->stab, id, caller, sf, m);
+}
+
+#define PLAIN_FRAMES 5
+
+static void plain_stack(const char *label, const struct mw_rstack *s)
+{
+	char f[MW_STACK_STR * 3];
+
+	if (!s || !s->n) {
+		printf("    %-9s (no stack)\n", label);
+		return;
+	}
+	for (int i = 0; i < s->n && i < PLAIN_FRAMES; i++) {
+		mw_sframe_format(&s->f[i], f, sizeof(f));
+		printf("    %-9s %s\n", i ? "" : label, f);
+	}
+	if (s->n > PLAIN_FRAMES)
+		printf("    %-9s … %d more\n", "", s->n - PLAIN_FRAMES);
+}
+
 static void plain_alert(struct live *lv, const struct mw_alert *a)
 {
 	char ov[32], ev[48] = "";
@@ -354,6 +514,7 @@ static void plain_alert(struct live *lv, const struct mw_alert *a)
 		out_line(lv->line);
 		return;
 	}
+	/* (stacks: printed by on_alert) */
 	if (a->kind == MW_KIND_ITER_WRITE)
 		what = mw_op_name(a->op);
 	else if (a->rec_type == MW_REC_EVACUATE)
@@ -373,17 +534,42 @@ static void plain_alert(struct live *lv, const struct mw_alert *a)
 static void on_alert(void *ctx, const struct mw_alert *a, const struct mw_alert_row *row)
 {
 	struct live *lv = ctx;
+	/* Resolved now, while the target's mappings are those of the alert. */
+	const struct mw_rstack *ws = stack_of(lv, a->writer_stack, a->writer_caller);
+	const struct mw_rstack *is = stack_of(lv, a->iter_stack, a->iter_caller);
+	int n = mw_alert_json_stacks(a, ws, is, lv->big, sizeof(lv->big));
 
 	(void)row;
+	if (n < 0 || (size_t)n >= sizeof(lv->big))
+		n = mw_alert_json(a, lv->big, sizeof(lv->big));	/* stacks too long: ids only */
+	mw_findings_add(lv->findings, a, ws, is);
 	if (lv->mode == OUT_JSON) {
-		mw_alert_json(a, lv->line, sizeof(lv->line));
-		out_line(lv->line);
+		out_line(lv->big);
 	} else if (lv->mode == OUT_PLAIN) {
 		plain_alert(lv, a);
+		plain_stack("writer", ws);
+		plain_stack(a->kind == MW_KIND_WRITE_WRITE ? "in flight" : "iterator", is);
+		fflush(stdout);
 	}
 #if HAVE_TRACE
-	if (lv->trace && mw_trace_alert)
-		mw_trace_alert(lv->trace, a);
+	if (lv->trace && mw_trace_line) {
+		/* Each stack once, before the first alert that names it. */
+		const struct mw_rstack *both[2] = { ws, is };
+		for (int i = 0; i < 2; i++) {
+			struct mw_rstack *s = (struct mw_rstack *)both[i];
+			if (!s || s->traced)
+				continue;
+			int len = mw_stack_line(s, lv->line, 0);
+			char *buf = len > 0 ? malloc((size_t)len + 1) : NULL;
+			if (buf) {
+				mw_stack_line(s, buf, (size_t)len + 1);
+				mw_trace_line(lv->trace, buf, (size_t)len);
+				free(buf);
+				s->traced = 1;
+			}
+		}
+		mw_trace_line(lv->trace, lv->big, strlen(lv->big));
+	}
 #endif
 #if HAVE_PERFETTO
 	if (lv->pft && mw_perfetto_alert)
@@ -468,11 +654,12 @@ static void stats_tick(struct live *lv, uint64_t now, int final)
 		snprintf(lv->line, sizeof(lv->line),
 			 "{\"type\":\"stats\",\"ts\":%" PRIu64 ",\"events\":%" PRIu64 ",\"drops\":%" PRIu64
 			 ",\"hits\":%" PRIu64 ",\"rate\":%.1f,\"records\":%" PRIu64 ",\"rb_drops\":%" PRIu64
-			 ",\"map_full\":%" PRIu64 ",\"slots_full\":%" PRIu64 ",\"bad_reads\":%" PRIu64 "}",
+			 ",\"map_full\":%" PRIu64 ",\"slots_full\":%" PRIu64 ",\"bad_reads\":%" PRIu64
+			 ",\"stack_fails\":%" PRIu64 "}",
 			 now, lv->records, lv->st.drops, (uint64_t)lv->ctr.hits, lv->st.events_per_s,
 			 (uint64_t)lv->ctr.records, (uint64_t)lv->ctr.rb_drops,
 			 (uint64_t)lv->ctr.map_full, (uint64_t)lv->ctr.slots_full,
-			 (uint64_t)lv->ctr.bad_reads);
+			 (uint64_t)lv->ctr.bad_reads, (uint64_t)lv->ctr.stack_fails);
 		out_line(lv->line);
 	}
 #if HAVE_TRACE
@@ -481,6 +668,20 @@ static void stats_tick(struct live *lv, uint64_t now, int final)
 #endif
 	lv->last_records = lv->records;
 	lv->last_stats_ns = now;
+}
+
+/* The live view's alert detail: frame i of one side of an alert, as text. */
+static int stack_line_cb(void *ctx, const struct mw_alert *a, int iter_side, int i,
+			 char *buf, size_t len)
+{
+	struct live *lv = ctx;
+	const struct mw_rstack *s = iter_side ? stack_of(lv, a->iter_stack, a->iter_caller)
+					      : stack_of(lv, a->writer_stack, a->writer_caller);
+
+	if (!s || i < 0 || i >= s->n)
+		return -1;
+	mw_sframe_format(&s->f[i], buf, len);
+	return 0;
 }
 
 static int save_trace_cb(void *ctx, char *path, size_t len)
@@ -661,6 +862,9 @@ int main(int argc, char **argv)
 	}
 	lv.pid = env.pid;
 	lv.mode = env.mode;
+	lv.rt = rt;
+	lv.stab = mw_stacktab_new();
+	lv.findings = mw_findings_new(rt);
 
 	struct mw_corr_opts co = { .keep_alerts = 0, .on_alert = on_alert, .ctx = &lv };
 	lv.corr = mw_corr_new(&co);
@@ -672,6 +876,7 @@ int main(int argc, char **argv)
 
 	struct mw_loader_opts lo = {
 		.pid = env.pid, .record_all = env.out || env.perfetto, .verbose = env.verbose,
+		.no_stacks = env.no_stacks,
 		.rt = rt, .target = &tgt, .on_record = on_record, .ctx = &lv,
 	};
 	lv.ldr = mw_loader_start(&lo, err, sizeof(err));
@@ -748,7 +953,8 @@ int main(int argc, char **argv)
 
 	if (env.mode == OUT_TUI) {
 		struct mw_tui_opts to = { .ascii = env.ascii, .no_color = getenv("NO_COLOR") != NULL,
-					  .frames = env.frames, .save_trace = save_trace_cb, .ctx = &lv };
+					  .frames = env.frames, .save_trace = save_trace_cb,
+					  .stack_line = stack_line_cb, .ctx = &lv };
 		tt.pid = env.pid;
 		snprintf(tt.comm, sizeof(tt.comm), "%s", comm);
 		snprintf(tt.probed, sizeof(tt.probed), "%s", tgt.module);
@@ -783,6 +989,13 @@ int main(int argc, char **argv)
 			break;
 		if (env.duration > 0 && now - start >= (uint64_t)(env.duration * 1e9))
 			break;
+		if (!env.no_stacks && !lv.st.target_exited)
+			maps_poll(&lv, now, now - start);
+		if (lv.st.target_exited) {
+			/* The live view stays up on the final state until q or Ctrl-C. */
+			usleep(10000);
+			continue;
+		}
 		if (child_pid > 0) {
 			int status;
 			if (waitpid(child_pid, &status, WNOHANG) == child_pid) {
@@ -790,12 +1003,14 @@ int main(int argc, char **argv)
 				have_child_status = 1;
 				child_pid = 0;
 				lv.st.target_exited = 1;
-				break;
+				if (!lv.tui)
+					break;
 			}
 		} else if (target_gone(pidfd, env.pid)) {
 			snprintf(lv.st.exit_how, sizeof(lv.st.exit_how), "exited");
 			lv.st.target_exited = 1;
-			break;
+			if (!lv.tui)
+				break;
 		}
 		if (n == 0)
 			usleep(1000);
@@ -842,6 +1057,32 @@ int main(int argc, char **argv)
 
 	struct mw_summary s;
 	mw_corr_summary(lv.corr, &s);
+	/* Findings: alerts grouped by their two code locations, before the summary. */
+	for (size_t i = 0; i < mw_findings_count(lv.findings); i++) {
+		const struct mw_finding *f = mw_findings_at(lv.findings, i);
+		if (env.mode == OUT_PLAIN) {
+			if (!i)
+				printf("mapwatch: findings (alerts by code location, writer → %s):\n",
+				       "iterator or write in flight");
+			printf("  %6" PRIu64 "  %-11s %s → %s\n", f->count, mw_kind_name(f->kind),
+			       f->writer, f->iter);
+			continue;
+		}
+		mw_finding_json(f, lv.big, sizeof(lv.big));
+		if (env.mode == OUT_JSON)
+			out_line(lv.big);
+#if HAVE_TRACE
+		if (lv.trace && mw_trace_line)
+			mw_trace_line(lv.trace, lv.big, strlen(lv.big));
+#endif
+	}
+#if HAVE_TRACE
+	if (env.mode == OUT_PLAIN && lv.trace && mw_trace_line)
+		for (size_t i = 0; i < mw_findings_count(lv.findings); i++) {
+			mw_finding_json(mw_findings_at(lv.findings, i), lv.big, sizeof(lv.big));
+			mw_trace_line(lv.trace, lv.big, strlen(lv.big));
+		}
+#endif
 	if (env.mode == OUT_JSON) {
 		char sum[2048];
 		int len = mw_summary_json(&s, sum, sizeof(sum));
@@ -850,10 +1091,10 @@ int main(int argc, char **argv)
 			snprintf(lv.line, sizeof(lv.line),
 				 "%s,\"pid\":%d,\"records\":%" PRIu64 ",\"bpf_records\":%" PRIu64
 				 ",\"slots_full\":%" PRIu64 ",\"map_full\":%" PRIu64 ",\"bad_reads\":%" PRIu64
-				 ",\"target\":\"%s\",\"exit_status\":%d}",
+				 ",\"stack_fails\":%" PRIu64 ",\"target\":\"%s\",\"exit_status\":%d}",
 				 sum, env.pid, lv.records, (uint64_t)lv.ctr.records,
 				 (uint64_t)lv.ctr.slots_full, (uint64_t)lv.ctr.map_full,
-				 (uint64_t)lv.ctr.bad_reads,
+				 (uint64_t)lv.ctr.bad_reads, (uint64_t)lv.ctr.stack_fails,
 				 lv.st.exit_how[0] ? lv.st.exit_how : "running",
 				 have_child_status ? child_rc : -1);
 			out_line(lv.line);
@@ -863,10 +1104,10 @@ int main(int argc, char **argv)
 	} else {
 		printf("mapwatch: %" PRIu64 " events, %" PRIu64 " probe hits, %" PRIu64 " drops "
 		       "(%" PRIu64 " ring buffer, %" PRIu64 " map full, %" PRIu64 " iteration slots full), "
-		       "%" PRIu64 " bad reads\n",
+		       "%" PRIu64 " bad reads, %" PRIu64 " stacks not captured\n",
 		       s.events, (uint64_t)lv.ctr.hits, s.drops, (uint64_t)lv.ctr.rb_drops,
 		       (uint64_t)lv.ctr.map_full, (uint64_t)lv.ctr.slots_full,
-		       (uint64_t)lv.ctr.bad_reads);
+		       (uint64_t)lv.ctr.bad_reads, (uint64_t)lv.ctr.stack_fails);
 		printf("mapwatch: %" PRIu64 " alerts: iter-write %" PRIu64 ", iter-grow %" PRIu64
 		       ", write-write %" PRIu64 " (%" PRIu64 " rows, %" PRIu64 " maps)\n",
 		       s.alerts, s.alerts_by_kind[MW_KIND_ITER_WRITE],
@@ -909,5 +1150,10 @@ cleanup:
 #endif
 	mw_loader_free(lv.ldr);
 	mw_corr_free(lv.corr);
+	mw_sym_free(lv.sym);
+	mw_sym_free(lv.sym_dead);
+	free(lv.maps_text);
+	mw_stacktab_free(lv.stab);
+	mw_findings_free(lv.findings);
 	return rc;
 }

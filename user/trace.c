@@ -24,6 +24,7 @@
 
 #include "trace.h"
 #include "outfile.h"
+#include "stacktab.h"
 
 #ifndef MW_VERSION
 #define MW_VERSION "unknown"
@@ -78,12 +79,17 @@ static const struct field fields[] = {
 	FLD(other_stack_id, F_S32, other_stack_id),
 	FLD(aux, F_U64, aux),
 	FLD(aux2, F_U64, aux2),
+	/* Optional from here on: version 1 traces have none of them. */
+	FLD(caller, F_ADDR, caller),
+	FLD(other_caller, F_ADDR, other_caller),
 	FLD(pad, F_PAD, pad),		/* written only when non-zero */
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 #define FIELD_PAD (NFIELDS - 1)
+#define N_REQUIRED (NFIELDS - 3)
 _Static_assert(NFIELDS <= 63, "field mask is a uint64_t");
-#define REQUIRED_MASK ((1ull << FIELD_PAD) - 1)
+_Static_assert(sizeof(struct mw_record) == 168, "struct mw_record: 168 bytes (bpf/mapwatch.h)");
+#define REQUIRED_MASK ((1ull << N_REQUIRED) - 1)
 
 static const char *const ev_names[MW_REC_TYPE_MAX] = {
 	[MW_REC_ITER_START] = "iter-start",
@@ -204,6 +210,8 @@ size_t mw_trace_format_record(const struct mw_record *r, char *buf)
 	KEY(",\"other_stack_id\":");	p = put_s64(p, r->other_stack_id);
 	KEY(",\"aux\":");		p = put_u64(p, r->aux);
 	KEY(",\"aux2\":");		p = put_u64(p, r->aux2);
+	KEY(",\"caller\":");		p = put_hex(p, r->caller);
+	KEY(",\"other_caller\":");	p = put_hex(p, r->other_caller);
 	if (r->pad[0] || r->pad[1]) {
 		uint16_t u16;
 
@@ -331,7 +339,8 @@ static int wline(struct mw_trace_writer *w,
 }
 
 static int fmt_header(const void *o, char *b, size_t n) { return mw_trace_format_header(o, b, n); }
-static int fmt_alert(const void *o, char *b, size_t n) { return mw_alert_json(o, b, n); }
+/* With empty stacks: the live loop writes alerts with theirs (mw_trace_line). */
+static int fmt_alert(const void *o, char *b, size_t n) { return mw_alert_json_stacks(o, NULL, NULL, b, n); }
 static int fmt_summary(const void *o, char *b, size_t n) { return mw_summary_json(o, b, n); }
 
 struct mw_trace_writer *mw_trace_create_fd(int fd, const struct mw_trace_meta *meta)
@@ -391,6 +400,19 @@ int mw_trace_alert(struct mw_trace_writer *w, const struct mw_alert *a)
 int mw_trace_summary(struct mw_trace_writer *w, const struct mw_summary *s)
 {
 	return wline(w, fmt_summary, s);
+}
+
+int mw_trace_line(struct mw_trace_writer *w, const char *line, size_t len)
+{
+	char *p;
+
+	if (!w || len + 1 >= WBUF_SIZE)
+		return -1;
+	p = wreserve(w, len + 1);
+	memcpy(p, line, len);
+	p[len] = '\n';
+	w->len += len + 1;
+	return w->err ? -1 : 0;
 }
 
 int mw_trace_error(const struct mw_trace_writer *w)
@@ -671,6 +693,46 @@ tail:
 	return count;
 }
 
+int mw_json_array(const char *str, size_t n, struct mw_jval *v, int max,
+		  char *err, size_t errlen)
+{
+	struct scan s = { str, str + n, str, err, errlen };
+	int count = 0;
+
+	ws(&s);
+	if (s.p >= s.end || *s.p != '[')
+		return serr(&s, "expected '['");
+	s.p++;
+	ws(&s);
+	if (s.p < s.end && *s.p == ']') {
+		s.p++;
+		goto tail;
+	}
+	for (;;) {
+		ws(&s);
+		if (count >= max)
+			return serr(&s, "too many elements (more than %d)", max);
+		if (scan_value(&s, &v[count], 1) < 0)
+			return -1;
+		count++;
+		ws(&s);
+		if (s.p < s.end && *s.p == ',') {
+			s.p++;
+			continue;
+		}
+		if (s.p < s.end && *s.p == ']') {
+			s.p++;
+			break;
+		}
+		return serr(&s, "expected ',' or ']'");
+	}
+tail:
+	ws(&s);
+	if (s.p != s.end)
+		return serr(&s, "garbage after the array");
+	return count;
+}
+
 static int hexval(int c)
 {
 	if (c >= '0' && c <= '9')
@@ -884,6 +946,11 @@ struct mw_trace_reader {
 	char err[640];
 	char warn[640];
 	struct mw_jmember m[MW_MEMBERS_MAX];
+	/* the last stack line */
+	int32_t stack_id;
+	uint64_t stack_caller;
+	const char *frames;
+	size_t frames_len;
 };
 
 static struct mw_trace_reader *reader_new(const char *name, size_t cap)
@@ -1235,7 +1302,7 @@ static int decode_event(struct mw_trace_reader *r, int nm, struct mw_record *rec
 		}
 	}
 	if ((seen & REQUIRED_MASK) != REQUIRED_MASK) {
-		for (size_t i = 0; i < FIELD_PAD; i++)
+		for (size_t i = 0; i < N_REQUIRED; i++)
 			if (!(seen & (1ull << i)))
 				return rfail(r, "missing field \"%s\"", fields[i].name);
 	}
@@ -1275,14 +1342,15 @@ static int decode_header(struct mw_trace_reader *r, int nm)
 		int rc = 0;
 
 		if (KEY_IS(m, "version")) {
-			if (m->v.type != MW_J_INT || m->v.neg || m->v.ovf || m->v.u != MW_TRACE_VERSION) {
+			if (m->v.type != MW_J_INT || m->v.neg || m->v.ovf || m->v.u < 1 ||
+			    m->v.u > MW_TRACE_VERSION) {
 				char shown[100];
 
 				show_val(&m->v, shown, sizeof(shown));
-				return rfail(r, "unsupported trace version %s (this mapwatch reads version %d)",
+				return rfail(r, "unsupported trace version %s (this mapwatch reads versions 1 to %d)",
 					     shown, MW_TRACE_VERSION);
 			}
-			h->version = MW_TRACE_VERSION;
+			h->version = (int)m->v.u;
 			have_version = 1;
 		} else if (KEY_IS(m, "pid")) {
 			if ((rc = get_uint(r, m, INT32_MAX, &u)) == 0)
@@ -1335,10 +1403,56 @@ static int check_counts(struct mw_trace_reader *r, int nm, const char *const *ne
 	return 0;
 }
 
+/* {"type":"stack","id":N,"caller":"0x…","frames":[…]}: frames are checked by
+ * whoever stores them (mw_stacktab_put_json); here only their shape. */
+static int decode_stack(struct mw_trace_reader *r, int nm)
+{
+	int have_id = 0, have_caller = 0;
+
+	r->frames = NULL;
+	for (int i = 0; i < nm; i++) {
+		const struct mw_jmember *m = &r->m[i];
+
+		if (KEY_IS(m, "id")) {
+			if (get_s32(r, m, &r->stack_id) < 0)
+				return -1;
+			if (r->stack_id < 0)
+				return rfail(r, "negative stack \"id\"");
+			have_id = 1;
+		} else if (KEY_IS(m, "caller")) {
+			if (get_addr(r, m, &r->stack_caller) < 0)
+				return -1;
+			have_caller = 1;
+		} else if (KEY_IS(m, "frames")) {
+			if (m->v.type != MW_J_ARR)
+				return rfail(r, "expected an array for \"frames\"");
+			r->frames = m->v.s;
+			r->frames_len = m->v.n;
+		}
+	}
+	if (!have_id)
+		return rfail(r, "missing field \"id\"");
+	if (!have_caller)
+		return rfail(r, "missing field \"caller\"");
+	if (!r->frames)
+		return rfail(r, "missing field \"frames\"");
+	return 0;
+}
+
+void mw_reader_stack(const struct mw_trace_reader *r, int32_t *id, uint64_t *caller,
+		     const char **frames, size_t *len)
+{
+	*id = r->stack_id;
+	*caller = r->stack_caller;
+	*frames = r->frames;
+	*len = r->frames_len;
+}
+
 int mw_reader_next(struct mw_trace_reader *r, struct mw_record *rec)
 {
 	static const char *const alert_need[] = { "seq", "ts", NULL };
 	static const char *const summary_need[] = { "events", "alerts", NULL };
+	static const char *const finding_need[] = { "count", "first_seq", NULL };
 	char msg[240];
 
 	for (;;) {
@@ -1399,6 +1513,10 @@ int mw_reader_next(struct mw_trace_reader *r, struct mw_record *rec)
 			return check_counts(r, nm, alert_need) < 0 ? MW_ITEM_ERROR : MW_ITEM_ALERT;
 		if (str_is(&type->v, "summary"))
 			return check_counts(r, nm, summary_need) < 0 ? MW_ITEM_ERROR : MW_ITEM_SUMMARY;
+		if (r->hdr.version >= 2 && str_is(&type->v, "stack"))
+			return decode_stack(r, nm) < 0 ? MW_ITEM_ERROR : MW_ITEM_STACK;
+		if (r->hdr.version >= 2 && str_is(&type->v, "finding"))
+			return check_counts(r, nm, finding_need) < 0 ? MW_ITEM_ERROR : MW_ITEM_FINDING;
 		if (str_is(&type->v, "header"))
 			return rfail(r, "a second header (two traces concatenated?)");
 		return rfail(r, "unknown line type \"%.*s\"",

@@ -3,8 +3,14 @@
  *   {"type":"header","format":"mapwatch-trace","version":1,"mapwatch":"0.1.0","pid":N,
  *    "comm":"…","exe":"…","clock":"CLOCK_MONOTONIC","start_ns":N,"start_time":"…Z"}
  *   {"type":"event","ev":"write","ts":N,"tid":N,…every struct mw_record field…}
- *   {"type":"alert",…}          mw_alert_json(), one per occurrence, as raised live
+ *   {"type":"stack","id":N,"caller":"0x…","frames":[…]}   (v2) a symbolized stack,
+ *                               before the first alert that names it (stacktab.h)
+ *   {"type":"alert",…}          one per occurrence, as raised live, with its stacks
+ *   {"type":"finding",…}        (v2) alerts grouped by code location, before the summary
  *   {"type":"summary",…}        mw_summary_json(), last
+ *
+ * Version 2 added the stack and finding lines and the records' caller and
+ * other_caller fields; version 1 traces are still read.
  *
  * Addresses are "0x…" strings, every other number an integer; `ev`, `op` and
  * `kind` are names when known and integers otherwise, so record → line →
@@ -25,7 +31,7 @@
 #include "correlator.h"
 
 #define MW_TRACE_FORMAT   "mapwatch-trace"
-#define MW_TRACE_VERSION  1
+#define MW_TRACE_VERSION  2
 #define MW_TRACE_LINE_MAX 65536	/* longest line the reader accepts */
 #define MW_TRACE_REC_MAX  2048	/* longest line the writer makes for a record */
 
@@ -50,6 +56,8 @@ struct mw_trace_writer *mw_trace_create_fd(int fd, const struct mw_trace_meta *m
 int mw_trace_record(struct mw_trace_writer *w, const struct mw_record *r);
 int mw_trace_alert(struct mw_trace_writer *w, const struct mw_alert *a);
 int mw_trace_summary(struct mw_trace_writer *w, const struct mw_summary *s);
+/* Any other line (stack, finding), without its newline. */
+int mw_trace_line(struct mw_trace_writer *w, const char *line, size_t len);
 int mw_trace_flush(struct mw_trace_writer *w);
 int mw_trace_close(struct mw_trace_writer *w);	/* flushes, closes, frees; NULL-safe */
 /* errno of the first failed write, 0 if none. */
@@ -81,6 +89,8 @@ enum mw_item {
 	MW_ITEM_RECORD  = 2,	/* *rec filled */
 	MW_ITEM_ALERT   = 3,	/* validated; the raw line is mw_reader_line() */
 	MW_ITEM_SUMMARY = 4,	/* validated; the raw line is mw_reader_line() */
+	MW_ITEM_STACK   = 5,	/* mw_reader_stack() */
+	MW_ITEM_FINDING = 6,	/* validated; the raw line is mw_reader_line() */
 };
 
 struct mw_trace_reader;
@@ -93,6 +103,9 @@ void mw_reader_close(struct mw_trace_reader *r);	/* NULL-safe */
 
 int mw_reader_next(struct mw_trace_reader *r, struct mw_record *rec);
 const struct mw_trace_header *mw_reader_header(const struct mw_trace_reader *r);
+/* After MW_ITEM_STACK: its id, caller and raw frames array (valid until the next call). */
+void mw_reader_stack(const struct mw_trace_reader *r, int32_t *id, uint64_t *caller,
+		     const char **frames, size_t *len);
 /* The current line (valid until the next call), without its newline. */
 const char *mw_reader_line(const struct mw_trace_reader *r, size_t *len);
 uint64_t mw_reader_lineno(const struct mw_trace_reader *r);
@@ -128,6 +141,10 @@ struct mw_jmember {
  * message in err. */
 int mw_json_object(const char *s, size_t n, struct mw_jmember *m, int max,
 		   char *err, size_t errlen);
+/* Split one JSON array into at most MAX values (nested ones kept raw).
+ * Returns the count, or -1 with a message in err. */
+int mw_json_array(const char *s, size_t n, struct mw_jval *v, int max,
+		  char *err, size_t errlen);
 /* Decode a string value (escapes, \u surrogates → UTF-8) into buf, truncating;
  * returns 0, or -1 on a bad escape. */
 int mw_json_string(const struct mw_jval *v, char *buf, size_t len);

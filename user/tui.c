@@ -1198,9 +1198,31 @@ static void draw_alert_detail(struct mw_tui *t, int top, int bottom)
 	LINE(RL_NORMAL, "bucket2", "%s%s", mw_fmt_addr(a->bucket2, a1, sizeof(a1)),
 	     a->bucket2 ? "  (the old bucket the grower evacuated)" : "");
 	LINE(RL_NORMAL, "hiter", "%s", mw_fmt_addr(a->hiter, a1, sizeof(a1)));
-	LINE(RL_NORMAL, "writer", "tid %u  stack %d", a->writer_tid, a->writer_stack);
-	LINE(RL_NORMAL, "iterator", "tid %u  stack %d", a->iter_tid, a->iter_stack);
 	LINE(RL_NORMAL, "confidence", "%s", mw_conf_name(a->confidence));
+	/* Both sides' stacks, innermost first, as far as the screen goes. */
+	for (int side = 0; side < 2; side++) {
+		const char *label = side ? (a->kind == MW_KIND_WRITE_WRITE ? "in flight" : "iterator")
+					 : "writer";
+		unsigned tid = side ? a->iter_tid : a->writer_tid;
+		int sid = side ? a->iter_stack : a->writer_stack;
+		char fr[256];
+		int i = 0;
+
+		if (y < bottom)
+			y++;
+		if (t->opts.stack_line)
+			for (; i < MW_MAX_STACK + 1 && y < bottom - (side ? 0 : 2); i++) {
+				if (t->opts.stack_line(t->opts.ctx, a, side, i, fr, sizeof(fr)))
+					break;
+				if (i == 0)
+					LINE(RL_NORMAL, label, "tid %u  %s", tid, fr);
+				else
+					LINE(RL_NORMAL, "", "         %s", fr);
+			}
+		if (i == 0)
+			LINE(RL_DIM, label, "tid %u  %s", tid,
+			     sid < 0 ? "(no stack captured)" : "(stack not available)");
+	}
 #undef LINE
 }
 

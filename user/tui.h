@@ -36,6 +36,11 @@ struct mw_tui_opts {
 	long frames;		/* > 0: draw this many refreshes, then quit (scripted use) */
 	/* Save the trace so far; the loop writes it and puts the file name in path. 0 on success. */
 	int (*save_trace)(void *ctx, char *path, size_t len);
+	/* Frame i (0 = innermost) of an alert's writer (iter_side 0) or iterator /
+	 * write-in-flight (1) stack as one line of text; 0, or -1 past the end or
+	 * when there is no stack. NULL: the detail shows stack ids only. */
+	int (*stack_line)(void *ctx, const struct mw_alert *a, int iter_side, int i,
+			  char *buf, size_t len);
 	void *ctx;
 };
 

@@ -15,7 +15,11 @@
  *   writewrite-lock  W1 and W2 serialized by a mutex
  *   writewrite-self  one thread does both writes
  *   writewrite-other W2 writes a different map while W1 is inside mapassign
+ * and for the stack tests:
+ *   iterwrite-deep   iterwrite with R's iteration started 100 calls deep
+ *                    (more frames than mapwatch captures: a truncated stack)
  *
+ * Lines the stack tests look for carry a marker comment (STACK:name).
  * Prints one line per round: `round N map 0x… iter_tid R writer_tid W bptr 0x…`
  * (for write-write: iter_tid is W1, the write in flight). GOMAP_ONRACE=count
  * keeps the runtime's own race checks from ending the process.
@@ -49,9 +53,9 @@ static bool is(const char *m)
 	return !strcmp(mode, m);
 }
 
-static void put(hmap *h, const maptype *t, uint64_t k)
+static __attribute__((noinline)) void put(hmap *h, const maptype *t, uint64_t k)
 {
-	*(uint64_t *)mapassign(t, h, &k) = k;
+	*(uint64_t *)mapassign(t, h, &k) = k;	/* STACK:put */
 }
 
 static uint64_t const_hash(const void *k, uint64_t seed)
@@ -74,6 +78,17 @@ static bool blocking_eq(const void *a, const void *b)
 
 /* ---- iteration scenarios ------------------------------------------------------ */
 
+/* Starts the iteration `depth` calls down (iterwrite-deep). */
+static __attribute__((noinline)) void iter_deep(hiter *it, int depth)
+{
+	if (depth > 0) {
+		iter_deep(it, depth - 1);	/* STACK:deep */
+		__asm__ volatile("" ::: "memory");	/* not a tail call */
+		return;
+	}
+	mapiterinit(&maptype_u64, cur, it);	/* STACK:deepinit */
+}
+
 static void *reader(void *arg)
 {
 	(void)arg;
@@ -83,7 +98,10 @@ static void *reader(void *arg)
 		pthread_barrier_wait(&b1);		/* map ready */
 		if (is("iterwrite-lock"))
 			pthread_mutex_lock(&mu);
-		mapiterinit(&maptype_u64, cur, &it);
+		if (is("iterwrite-deep"))
+			iter_deep(&it, 100);
+		else
+			mapiterinit(&maptype_u64, cur, &it);	/* STACK:iterinit */
 		for (int i = 0; i < 2 && it.key; i++)
 			mapiternext(&it);
 		bptr_seen = it.bptr;
@@ -113,7 +131,7 @@ static void *iwriter(void *arg)
 		if (is("iterwrite-lock"))
 			pthread_mutex_lock(&mu);
 		if (!is("iterwrite-self"))
-			put(is("iterwrite-other") ? other : cur, &maptype_u64, 5000000 + (uint64_t)r);
+			put(is("iterwrite-other") ? other : cur, &maptype_u64, 5000000 + (uint64_t)r);	/* STACK:iwrite */
 		if (is("iterwrite-lock"))
 			pthread_mutex_unlock(&mu);
 		pthread_barrier_wait(&b3);
@@ -172,7 +190,7 @@ static void *w1(void *arg)
 			pthread_barrier_wait(&b3);
 		} else {
 			block_in_eq = 1;	/* the compare against key 0 parks us */
-			put(cur, &ct, 1 + (uint64_t)r);
+			put(cur, &ct, 1 + (uint64_t)r);	/* STACK:w1 */
 		}
 		pthread_barrier_wait(&b1);
 	}
@@ -193,7 +211,7 @@ static void *w2(void *arg)
 		} else if (is("writewrite-other")) {
 			put(other, &ct, 100000 + (uint64_t)r);
 		} else if (!is("writewrite-self")) {
-			put(cur, &ct, 100000 + (uint64_t)r);
+			put(cur, &ct, 100000 + (uint64_t)r);	/* STACK:w2 */
 		}
 		pthread_barrier_wait(&b3);
 		pthread_barrier_wait(&b1);

@@ -1,0 +1,458 @@
+/* stacktab.c — the table of symbolized stacks, their JSON, and findings (stacktab.h).
+ *
+ * The table is a chained hash on (id, caller). Each entry owns one block of
+ * strings; its JSON array is built once, when the frames are stored, so
+ * every output (live JSON, trace, analyze) prints the very same text.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stacktab.h"
+#include "trace.h"
+
+#define TAB_BUCKETS 1024
+
+struct ent {
+	struct ent *next;
+	struct mw_rstack s;
+	char *strs;		/* the frames' strings, one block */
+};
+
+struct mw_stacktab {
+	struct ent *b[TAB_BUCKETS];
+};
+
+static unsigned bucket_of(int32_t id, uint64_t caller)
+{
+	uint64_t h = (uint64_t)(uint32_t)id * 0x9e3779b97f4a7c15ull ^ caller * 0xc2b2ae3d27d4eb4full;
+
+	return (unsigned)(h >> 40) & (TAB_BUCKETS - 1);
+}
+
+struct mw_stacktab *mw_stacktab_new(void)
+{
+	return calloc(1, sizeof(struct mw_stacktab));
+}
+
+static void ent_free(struct ent *e)
+{
+	free(e->strs);
+	free(e->s.json);
+	free(e);
+}
+
+void mw_stacktab_free(struct mw_stacktab *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < TAB_BUCKETS; i++)
+		for (struct ent *e = t->b[i], *n; e; e = n) {
+			n = e->next;
+			ent_free(e);
+		}
+	free(t);
+}
+
+struct mw_rstack *mw_stacktab_get(struct mw_stacktab *t, int32_t id, uint64_t caller)
+{
+	if (!t || id < 0)
+		return NULL;
+	for (struct ent *e = t->b[bucket_of(id, caller)]; e; e = e->next)
+		if (e->s.id == id && e->s.caller == caller)
+			return &e->s;
+	return NULL;
+}
+
+/* ---- JSON ------------------------------------------------------------------ */
+
+/* A JSON string body; bytes outside printable ASCII as \u00XX. */
+static size_t esc(char *out, size_t room, const char *s)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (o + 7 >= room)
+			break;
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			memcpy(out + o, "\\u00", 4);
+			o += 4;
+			out[o++] = hx[c >> 4];
+			out[o++] = hx[c & 15];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = 0;
+	return o;
+}
+
+static int frame_json(const struct mw_sframe *f, char *buf, size_t len)
+{
+	char e[6 * MW_STACK_STR + 8];
+	size_t o = 0;
+	int n;
+
+#define ADD(...) do { n = snprintf(buf + o, o < len ? len - o : 0, __VA_ARGS__); \
+		      if (n < 0) return -1; o += (size_t)n; } while (0)
+	ADD("{\"addr\":\"0x%" PRIx64 "\"", f->addr);
+	if (f->sym) {
+		esc(e, sizeof(e), f->sym);
+		ADD(",\"sym\":\"%s\"", e);
+	}
+	if (f->file) {
+		esc(e, sizeof(e), f->file);
+		ADD(",\"file\":\"%s\",\"line\":%d", e, f->line);
+	}
+	if (f->module) {
+		esc(e, sizeof(e), f->module);
+		ADD(",\"module\":\"%s\"", e);
+	}
+	ADD("}");
+#undef ADD
+	return (int)o;
+}
+
+static char *stack_json(const struct mw_sframe *f, int n, size_t *jlen)
+{
+	size_t cap = 64 + (size_t)n * (80 + 3 * 6 * MW_STACK_STR), o = 0;
+	char *j = malloc(cap);
+
+	if (!j)
+		return NULL;
+	j[o++] = '[';
+	for (int i = 0; i < n; i++) {
+		if (i)
+			j[o++] = ',';
+		int w = frame_json(&f[i], j + o, cap - o);
+		if (w < 0 || (size_t)w >= cap - o) {
+			free(j);
+			return NULL;
+		}
+		o += (size_t)w;
+	}
+	j[o++] = ']';
+	j[o] = 0;
+	*jlen = o;
+	return j;
+}
+
+/* ---- storing ---------------------------------------------------------------- */
+
+static size_t bounded_len(const char *s)
+{
+	return s ? strnlen(s, MW_STACK_STR) : 0;
+}
+
+static const char *copy_str(char **p, const char *s)
+{
+	size_t n = bounded_len(s);
+	char *d = *p;
+
+	if (!s)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = 0;
+	*p += n + 1;
+	return d;
+}
+
+struct mw_rstack *mw_stacktab_put(struct mw_stacktab *t, int32_t id, uint64_t caller,
+				  const struct mw_sframe *f, int n)
+{
+	struct ent *e, **pp;
+	size_t need = 1;
+	char *p;
+
+	if (!t || id < 0)
+		return NULL;
+	if (n > MW_STACK_FRAMES)
+		n = MW_STACK_FRAMES;
+	if (n < 0)
+		n = 0;
+	for (int i = 0; i < n; i++)
+		need += bounded_len(f[i].sym) + bounded_len(f[i].file) + bounded_len(f[i].module) + 3;
+	e = calloc(1, sizeof(*e));
+	if (!e || !(e->strs = malloc(need))) {
+		free(e);
+		return NULL;
+	}
+	p = e->strs;
+	e->s.id = id;
+	e->s.caller = caller;
+	e->s.n = n;
+	for (int i = 0; i < n; i++) {
+		e->s.f[i].addr = f[i].addr;
+		e->s.f[i].line = f[i].line;
+		e->s.f[i].sym = copy_str(&p, f[i].sym);
+		e->s.f[i].file = copy_str(&p, f[i].file);
+		e->s.f[i].module = copy_str(&p, f[i].module);
+	}
+	e->s.json = stack_json(e->s.f, n, &e->s.jlen);
+	if (!e->s.json) {
+		ent_free(e);
+		return NULL;
+	}
+	/* Replace an entry with the same key. */
+	for (pp = &t->b[bucket_of(id, caller)]; *pp; pp = &(*pp)->next)
+		if ((*pp)->s.id == id && (*pp)->s.caller == caller) {
+			struct ent *old = *pp;
+
+			e->next = old->next;
+			*pp = e;
+			ent_free(old);
+			return &e->s;
+		}
+	e->next = t->b[bucket_of(id, caller)];
+	t->b[bucket_of(id, caller)] = e;
+	return &e->s;
+}
+
+static const struct mw_jmember *member(const struct mw_jmember *m, int n, const char *k)
+{
+	size_t kl = strlen(k);
+
+	for (int i = 0; i < n; i++)
+		if (m[i].klen == kl && !memcmp(m[i].key, k, kl))
+			return &m[i];
+	return NULL;
+}
+
+static int str_member(const struct mw_jmember *m, int n, const char *k, char *buf,
+		      const char **out, char *err, size_t errlen)
+{
+	const struct mw_jmember *v = member(m, n, k);
+
+	*out = NULL;
+	if (!v)
+		return 0;
+	if (v->v.type != MW_J_STR || mw_json_string(&v->v, buf, MW_STACK_STR + 1) < 0) {
+		snprintf(err, errlen, "frame \"%s\": expected a string", k);
+		return -1;
+	}
+	*out = buf;
+	return 0;
+}
+
+int mw_stacktab_put_json(struct mw_stacktab *t, int32_t id, uint64_t caller,
+			 const char *arr, size_t n, char *err, size_t errlen)
+{
+	struct mw_jval v[MW_STACK_FRAMES];
+	struct mw_sframe f[MW_STACK_FRAMES];
+	char strs[MW_STACK_FRAMES][3][MW_STACK_STR + 1];
+	struct mw_jmember m[16];
+	int nf = mw_json_array(arr, n, v, MW_STACK_FRAMES, err, errlen);
+
+	if (nf < 0)
+		return -1;
+	memset(f, 0, sizeof(f));
+	for (int i = 0; i < nf; i++) {
+		const struct mw_jmember *a, *l;
+		int nm;
+
+		if (v[i].type != MW_J_OBJ) {
+			snprintf(err, errlen, "frame %d: expected an object", i);
+			return -1;
+		}
+		nm = mw_json_object(v[i].s, v[i].n, m, 16, err, errlen);
+		if (nm < 0)
+			return -1;
+		a = member(m, nm, "addr");
+		if (!a || a->v.type != MW_J_STR || a->v.n < 3 || a->v.n > 18 ||
+		    a->v.s[0] != '0' || a->v.s[1] != 'x') {
+			snprintf(err, errlen, "frame %d: expected \"addr\":\"0x…\"", i);
+			return -1;
+		}
+		for (size_t k = 2; k < a->v.n; k++) {
+			char c = a->v.s[k];
+			int h = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+			if (h < 0) {
+				snprintf(err, errlen, "frame %d: bad \"addr\"", i);
+				return -1;
+			}
+			f[i].addr = f[i].addr << 4 | (unsigned)h;
+		}
+		if (str_member(m, nm, "sym", strs[i][0], &f[i].sym, err, errlen) < 0 ||
+		    str_member(m, nm, "file", strs[i][1], &f[i].file, err, errlen) < 0 ||
+		    str_member(m, nm, "module", strs[i][2], &f[i].module, err, errlen) < 0)
+			return -1;
+		l = member(m, nm, "line");
+		if (l) {
+			if (l->v.type != MW_J_INT || l->v.neg || l->v.ovf || l->v.u > 100000000) {
+				snprintf(err, errlen, "frame %d: bad \"line\"", i);
+				return -1;
+			}
+			f[i].line = (int)l->v.u;
+		}
+	}
+	if (!mw_stacktab_put(t, id, caller, f, nf)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- lines -------------------------------------------------------------------- */
+
+int mw_stack_line(const struct mw_rstack *s, char *buf, size_t len)
+{
+	return snprintf(buf, len, "{\"type\":\"stack\",\"id\":%d,\"caller\":\"0x%" PRIx64 "\",\"frames\":%s}",
+			(int)s->id, s->caller, s->json);
+}
+
+int mw_alert_json_stacks(const struct mw_alert *a, const struct mw_rstack *ws,
+			 const struct mw_rstack *is, char *buf, size_t len)
+{
+	int n = mw_alert_json(a, buf, len);
+
+	if (n < 2 || (size_t)n >= len)
+		return n;
+	n--;	/* drop the closing brace */
+	return n + snprintf(buf + n, len - (size_t)n, ",\"writer_stack\":%s,\"iter_stack\":%s}",
+			    ws ? ws->json : "[]", is ? is->json : "[]");
+}
+
+int mw_sframe_format(const struct mw_sframe *f, char *buf, size_t len)
+{
+	char where[MW_STACK_STR + 24] = "", mod[MW_STACK_STR + 4] = "";
+
+	if (f->file)
+		snprintf(where, sizeof(where), " (%s:%d)", f->file, f->line);
+	if (f->module)
+		snprintf(mod, sizeof(mod), " [%s]", f->module);
+	if (f->sym)
+		return snprintf(buf, len, "%s%s%s", f->sym, where, mod);
+	return snprintf(buf, len, "0x%" PRIx64 "%s%s", f->addr, where, mod);
+}
+
+/* ---- runtime frames and locations ----------------------------------------------- */
+
+int mw_runtime_frame(const struct mw_runtime *rt, const char *sym)
+{
+	size_t n;
+
+	if (!rt || !sym)
+		return 0;
+	n = strcspn(sym, "+");
+	for (int i = 0; i < MW_RT_FRAMES && rt->frames[i]; i++)
+		if (strlen(rt->frames[i]) == n && !memcmp(rt->frames[i], sym, n))
+			return 1;
+	return 0;
+}
+
+int mw_stack_user_frame(const struct mw_rstack *s, const struct mw_runtime *rt)
+{
+	if (!s)
+		return -1;
+	for (int i = 0; i < s->n; i++)
+		if (!mw_runtime_frame(rt, s->f[i].sym))
+			return i;
+	return -1;
+}
+
+void mw_stack_location(const struct mw_rstack *s, const struct mw_runtime *rt,
+		       char *buf, size_t len)
+{
+	int i = mw_stack_user_frame(s, rt);
+	const struct mw_sframe *f;
+
+	if (i < 0) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	f = &s->f[i];
+	if (f->sym && f->file)
+		snprintf(buf, len, "%.*s (%s:%d)", (int)strcspn(f->sym, "+"), f->sym, f->file, f->line);
+	else if (f->sym)
+		snprintf(buf, len, "%s [%s]", f->sym, f->module ? f->module : "?");
+	else
+		snprintf(buf, len, "0x%" PRIx64 " [%s]", f->addr, f->module ? f->module : "?");
+}
+
+/* ---- findings --------------------------------------------------------------------- */
+
+struct mw_findings {
+	const struct mw_runtime *rt;
+	struct mw_finding *v;
+	size_t n, cap;
+};
+
+struct mw_findings *mw_findings_new(const struct mw_runtime *rt)
+{
+	struct mw_findings *f = calloc(1, sizeof(*f));
+
+	if (f)
+		f->rt = rt;
+	return f;
+}
+
+void mw_findings_free(struct mw_findings *f)
+{
+	if (!f)
+		return;
+	free(f->v);
+	free(f);
+}
+
+void mw_findings_add(struct mw_findings *f, const struct mw_alert *a,
+		     const struct mw_rstack *ws, const struct mw_rstack *is)
+{
+	char w[2 * MW_STACK_STR], it[2 * MW_STACK_STR];
+
+	if (!f)
+		return;
+	mw_stack_location(ws, f->rt, w, sizeof(w));
+	mw_stack_location(is, f->rt, it, sizeof(it));
+	/* Few distinct findings in practice: a linear scan is enough. */
+	for (size_t i = 0; i < f->n; i++)
+		if (f->v[i].kind == a->kind && !strcmp(f->v[i].writer, w) && !strcmp(f->v[i].iter, it)) {
+			f->v[i].count++;
+			return;
+		}
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+		struct mw_finding *nv = realloc(f->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return;
+		f->v = nv;
+		f->cap = cap;
+	}
+	memset(&f->v[f->n], 0, sizeof(f->v[0]));
+	f->v[f->n].kind = a->kind;
+	f->v[f->n].count = 1;
+	f->v[f->n].first_seq = a->seq;
+	memcpy(f->v[f->n].writer, w, sizeof(w));
+	memcpy(f->v[f->n].iter, it, sizeof(it));
+	f->n++;
+}
+
+size_t mw_findings_count(const struct mw_findings *f)
+{
+	return f ? f->n : 0;
+}
+
+const struct mw_finding *mw_findings_at(const struct mw_findings *f, size_t i)
+{
+	return f && i < f->n ? &f->v[i] : NULL;
+}
+
+int mw_finding_json(const struct mw_finding *f, char *buf, size_t len)
+{
+	char w[6 * sizeof(f->writer) + 8], it[6 * sizeof(f->iter) + 8];
+
+	esc(w, sizeof(w), f->writer);
+	esc(it, sizeof(it), f->iter);
+	return snprintf(buf, len, "{\"type\":\"finding\",\"kind\":\"%s\",\"count\":%" PRIu64
+			",\"writer\":\"%s\",\"iterator\":\"%s\",\"first_seq\":%" PRIu64 "}",
+			mw_kind_name(f->kind), f->count, w, it, f->first_seq);
+}
