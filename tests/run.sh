@@ -8,6 +8,7 @@
 #   tests/run.sh [PATTERN]   run only suites whose name contains PATTERN
 set -u
 cd "$(dirname "$0")/.."
+unset GOMAP_ONRACE   # a caller's count mode would change what the runtime tests see
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 pat=${1:-}
