@@ -256,10 +256,9 @@ int BPF_KPROBE(mw_iterinit)
 	__u64 it = arg(ctx, layout.arg_init_it);
 	if (!h || !it)
 		return 0;
-	/* An empty map's iteration ends inside mapiterinit: nothing to watch. */
-	__s64 count = (__s64)rd_u64(h + layout.h_count);
-	if (count <= 0)
-		return 0;
+	/* Not skipped when the map looks empty here: a write may fill it before
+	 * mapiterinit reads count. An iteration that ends at once still ends
+	 * through mapiterdone, which frees the slot. */
 
 	__u64 now = bpf_ktime_get_ns();
 	struct mw_mapstate *st = state_get(h, true);
@@ -277,9 +276,12 @@ int BPF_KPROBE(mw_iterinit)
 	 * nobody would stay open forever). The owner's tid is stored last;
 	 * writers skip slots whose tid is not set yet. */
 	bool claimed = false;
+	struct mw_iter_slot *mine = NULL;
 	for (int i = 0; i < MW_MAX_ITERS; i++) {
 		struct mw_iter_slot *s = &st->iters[i];
 		if (s->hiter == it && s->tid == tid) {
+			mine = s;
+			s->flagged_ts = 0;
 			s->start_ts = now;
 			s->stack_id = sid;
 			s->caller = caller;
@@ -291,6 +293,8 @@ int BPF_KPROBE(mw_iterinit)
 		struct mw_iter_slot *s = &st->iters[i];
 		if (s->hiter || __sync_val_compare_and_swap(&s->hiter, 0, it) != 0)
 			continue;
+		mine = s;
+		s->flagged_ts = 0;
 		s->start_ts = now;
 		s->stack_id = sid;
 		s->caller = caller;
@@ -316,6 +320,8 @@ int BPF_KPROBE(mw_iterinit)
 		r->kind = MW_KIND_ITER_WRITE;
 		r->other_tid = lw;
 		r->other_ts = st->last_write_ts;
+		if (mine)
+			mine->flagged_ts = r->other_ts;
 	}
 	rec_submit(r);
 	return 0;
@@ -462,6 +468,9 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 		r->stack_id = e->stack_id;
 		r->caller = e->caller;
 		r->bucket_hit = e->type == MW_REC_EVACUATE;
+		/* mw_fatal must not flag this write against this iteration again. */
+		if (e->type == MW_REC_WRITE)
+			sl->flagged_ts = e->now;
 	}
 	e->records++;
 	rec_submit(r);
@@ -653,6 +662,64 @@ int BPF_KPROBE(mw_evacuate)
 			r->bucket_addr = baddr;
 			rec_submit(r);
 		}
+	}
+	return 0;
+}
+
+/* ---- the runtime's own race check ------------------------------------------ */
+
+/* mapfatal(h, kind): the runtime saw hashWriting set from another thread —
+ * in Go it is about to print `fatal error: …` and exit. For "concurrent map
+ * iteration and map write" the checking thread is the iterator: if one of
+ * its iterations of h is open and the write in flight (the last writer's)
+ * was not flagged against it at the write's entry (the write entered just
+ * before the iteration started and set hashWriting just after), flag it
+ * now, before the process dies. The record is that write seen again
+ * (repeat = 1: the model does not count it twice), from the writer's side. */
+SEC("uprobe")
+int BPF_KPROBE(mw_fatal)
+{
+	__u32 tid;
+
+	if (!ours(&tid))
+		return 0;
+	__u64 h = arg(ctx, layout.arg_fatal_h);
+	__u64 kind = arg(ctx, layout.arg_fatal_kind);
+	if (!h || (__u8)kind != layout.fatal_iter_write)
+		return 0;
+	struct mw_mapstate *st = state_get(h, false);
+	if (!st)
+		return 0;
+	__u32 lw = READ_ONCE(st->last_writer);
+	__u64 lts = READ_ONCE(st->last_write_ts);
+	if (!lw || lw == tid)
+		return 0;
+	for (int i = 0; i < MW_MAX_ITERS; i++) {
+		struct mw_iter_slot *sl = &st->iters[i];
+		__u64 it = READ_ONCE(sl->hiter);
+		if (!it || READ_ONCE(sl->tid) != tid || READ_ONCE(sl->flagged_ts) == lts)
+			continue;
+		sl->flagged_ts = lts;
+		struct iterpos p = {};
+		read_iter(&p, it);
+		struct mw_record *r = rec_new(MW_REC_WRITE, lw, bpf_ktime_get_ns(), h);
+		if (!r)
+			return 0;
+		r->kind = MW_KIND_ITER_WRITE;
+		r->repeat = 1;
+		r->hiter = it;
+		r->iter_bptr = p.bptr;
+		r->iter_buckets = p.buckets;
+		r->iter_bucket = p.bucket;
+		r->iter_B = p.B;
+		r->iter_i = p.i;
+		r->other_tid = tid;
+		r->other_ts = sl->start_ts;
+		r->other_stack_id = sl->stack_id;
+		r->other_caller = sl->caller;
+		fill_h(r, h);
+		rec_submit(r);
+		break;
 	}
 	return 0;
 }

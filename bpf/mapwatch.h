@@ -96,6 +96,7 @@ struct mw_iter_slot {
 	__u32 tid;		/* 0 while the slot is being claimed or released */
 	__s32 stack_id;		/* the iterating thread's stack at mapiterinit, or -1 */
 	__u64 caller;		/* its return address at [sp] (see mw_record.caller) */
+	__u64 flagged_ts;	/* entry time of the last foreign write already flagged against it */
 };
 
 struct mw_mapstate {
@@ -145,7 +146,11 @@ struct mw_layout {
 	/* flag bits in hmap.flags */
 	__u8  flag_writing, flag_samesize;
 	__u8  max_B;		/* largest sane B */
-	__u8  pad[1];
+	/* the runtime's own failed race check: mapfatal(h, kind) */
+	__u8  arg_fatal_h;	/* hmap */
+	__u8  arg_fatal_kind;	/* which check failed */
+	__u8  fatal_iter_write;	/* kind value of "concurrent map iteration and map write" */
+	__u8  pad[6];
 };
 
 #endif /* MAPWATCH_H */

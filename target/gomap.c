@@ -1184,11 +1184,14 @@ GOMAP_PROBE void mapiterinit(const maptype *t, hmap *h, hiter *it)
 	/* The caller's hiter may hold garbage: initialise every field. */
 	memset(it, 0, sizeof *it);
 	it->t = t;
-	if (!h || h->count == 0)
+	/* An empty map's iteration ends here, and like every end it goes
+	 * through mapiterdone: a tracer that saw it start sees it end. */
+	if (!h || h->count == 0 || !h->buckets) {
+		it->h = h;	/* (Go leaves it nil) so the end names its map */
+		mapiterdone(it);
 		return;
+	}
 	void *buckets = h->buckets;
-	if (!buckets)
-		return;
 	it->h = h;
 	it->B = h->B;
 	it->buckets = buckets;

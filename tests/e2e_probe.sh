@@ -210,7 +210,7 @@ nopid=4242
 while kill -0 "$nopid" 2>/dev/null; do nopid=$((nopid + 1)); done
 err_case "no such pid" 1 "^mapwatch: cannot attach to pid $nopid: no such process$" "$MW" -p "$nopid"
 sleep 30 & sp=$!; bg+=("$sp")
-err_case "no runtime in /bin/sleep" 1 "cannot attach to pid $sp: libgomap symbols not found: mapiterinit, mapiterdone, mapassign, mapdelete, mapclear, hashGrow, evacuate (looked in .*sleep.*libc" "$MW" -p "$sp"
+err_case "no runtime in /bin/sleep" 1 "cannot attach to pid $sp: libgomap symbols not found: mapiterinit, mapiterdone, mapassign, mapdelete, mapclear, hashGrow, evacuate, mapfatal (looked in .*sleep.*libc" "$MW" -p "$sp"
 kill "$sp"
 cp build/progs/races "$tmp/races-stripped" && strip "$tmp/races-stripped"
 err_case "stripped program" 1 "cannot trace $tmp/races-stripped: libgomap symbols not found: .*mapassign.*(looked in $tmp/races-stripped" "$MW" -- "$tmp/races-stripped" iterwrite 1

@@ -19,6 +19,8 @@ static const struct mw_runtime runtimes[] = {
 			.t_bucketsize = 2,
 			.flag_writing = 4, .flag_samesize = 8,
 			.max_B = 40,
+			.arg_fatal_h = 0, .arg_fatal_kind = 1,
+			.fatal_iter_write = 2,	/* GOMAP_RACE_ITER_WRITE */
 		},
 		.sym = {
 			[MW_P_ITERINIT] = "mapiterinit",
@@ -28,12 +30,13 @@ static const struct mw_runtime runtimes[] = {
 			[MW_P_CLEAR] = "mapclear",
 			[MW_P_GROW] = "hashGrow",
 			[MW_P_EVACUATE] = "evacuate",
+			[MW_P_FATAL] = "mapfatal",
 		},
 		.lib_hint = "libgomap",
 		.frames = {
 			"makemap", "mapfree", "maplen", "mapaccess1", "mapaccess2", "mapaccessK",
 			"mapassign", "mapdelete", "mapclear", "mapiterinit", "mapiternext",
-			"mapiterdone", "hashGrow", "growWork", "evacuate", "newoverflow",
+			"mapiterdone", "hashGrow", "growWork", "evacuate", "newoverflow", "mapfatal",
 			"makeBucketArray", NULL,
 		},
 	},
@@ -47,6 +50,7 @@ static const char *const progs[MW_P_N] = {
 	[MW_P_CLEAR] = "mw_clear",
 	[MW_P_GROW] = "mw_grow",
 	[MW_P_EVACUATE] = "mw_evacuate",
+	[MW_P_FATAL] = "mw_fatal",
 };
 
 static const char *const names[MW_P_N] = {
@@ -57,6 +61,7 @@ static const char *const names[MW_P_N] = {
 	[MW_P_CLEAR] = "clear",
 	[MW_P_GROW] = "grow",
 	[MW_P_EVACUATE] = "evacuate",
+	[MW_P_FATAL] = "fatal",
 };
 
 size_t mw_runtime_count(void)
@@ -100,7 +105,8 @@ int mw_layout_check(const struct mw_layout *l)
 
 	if (l->abi > MW_ABI_GOREG)
 		return -1;
-	if (l->arg_h > 5 || l->arg_init_it > 5 || l->arg_done_it > 5 || l->arg_evac_bucket > 5)
+	if (l->arg_h > 5 || l->arg_init_it > 5 || l->arg_done_it > 5 || l->arg_evac_bucket > 5 ||
+	    l->arg_fatal_h > 5 || l->arg_fatal_kind > 5)
 		return -1;
 	for (size_t i = 0; i < sizeof(h8) / sizeof(h8[0]); i++)
 		if (h8[i] + 8 > 48 || h8[i] % 8)

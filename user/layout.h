@@ -22,6 +22,7 @@ enum mw_probe {
 	MW_P_CLEAR,		/* write: (t, h) */
 	MW_P_GROW,		/* grow start: (t, h) */
 	MW_P_EVACUATE,		/* grow step: (t, h, oldbucket) */
+	MW_P_FATAL,		/* the runtime's own race check failed: (h, kind) */
 	MW_P_N
 };
 
