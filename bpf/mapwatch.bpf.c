@@ -281,7 +281,7 @@ int BPF_KPROBE(mw_iterinit)
 		struct mw_iter_slot *s = &st->iters[i];
 		if (s->hiter == it && s->tid == tid) {
 			mine = s;
-			s->flagged_ts = 0;
+			s->flagged_write = 0;
 			s->start_ts = now;
 			s->stack_id = sid;
 			s->caller = caller;
@@ -294,7 +294,7 @@ int BPF_KPROBE(mw_iterinit)
 		if (s->hiter || __sync_val_compare_and_swap(&s->hiter, 0, it) != 0)
 			continue;
 		mine = s;
-		s->flagged_ts = 0;
+		s->flagged_write = 0;
 		s->start_ts = now;
 		s->stack_id = sid;
 		s->caller = caller;
@@ -321,7 +321,7 @@ int BPF_KPROBE(mw_iterinit)
 		r->other_tid = lw;
 		r->other_ts = st->last_write_ts;
 		if (mine)
-			mine->flagged_ts = r->other_ts;
+			mine->flagged_write = READ_ONCE(st->writes);
 	}
 	rec_submit(r);
 	return 0;
@@ -407,6 +407,7 @@ static __always_inline bool evac_hits(const struct iterpos *p, __u64 old, __u64 
 /* What an event is, for emit_slot. */
 struct emit_ctx {
 	__u64 now, h, old, bucket, baddr;
+	__u64 wseq;	/* WRITE: the write's sequence number on the map */
 	__u64 caller;	/* the event thread's return address at [sp] */
 	__s32 stack_id;	/* the event thread's stack, or -1 */
 	__u32 tid;
@@ -470,7 +471,7 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 		r->bucket_hit = e->type == MW_REC_EVACUATE;
 		/* mw_fatal must not flag this write against this iteration again. */
 		if (e->type == MW_REC_WRITE)
-			sl->flagged_ts = e->now;
+			sl->flagged_write = e->wseq;
 	}
 	e->records++;
 	rec_submit(r);
@@ -500,7 +501,7 @@ static __always_inline int emit_iter_overlaps(struct pt_regs *ctx, struct mw_map
 	struct emit_ctx e = {
 		.now = now, .h = h, .old = old, .bucket = bucket, .baddr = baddr,
 		.tid = tid, .type = type, .bsize = bsize, .kind = kind, .op = op,
-		.stack_id = -1,
+		.stack_id = -1, .wseq = READ_ONCE(st->writes),
 	};
 	int subs = 0;
 
@@ -524,17 +525,21 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 	__u64 h = arg(ctx, layout.arg_h);
 	if (!h)
 		return 0;
-	__u64 now = bpf_ktime_get_ns();
 	struct mw_mapstate *st = state_get(h, true);
 	if (!st)
 		return 0;
-	st->writes++;
+	/* The write's sequence number on this map names it (mw_fatal). */
+	__u64 wseq = ++st->writes;
+	/* The clock costs ~65 ns under kvm-clock: read it only when this write
+	 * emits something or opens a new writer's run. */
+	__u64 now = 0;
 
 	int n = 0;
 	__s32 sid = -1;
 	__u64 caller = 0;
 	bool have_stack = false;
 	if (st->n_iters) {
+		now = bpf_ktime_get_ns();
 		n = emit_iter_overlaps(ctx, st, MW_REC_WRITE, MW_KIND_ITER_WRITE, op, tid, now, h,
 				       0, 0, 0, 0, &sid, &caller);
 		have_stack = sid >= 0 || caller;
@@ -542,6 +547,8 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 
 	__u32 lw = READ_ONCE(st->last_writer);
 	bool emitted = n > 0;
+	if (lw != tid && !now)
+		now = bpf_ktime_get_ns();
 	if (lw && lw != tid) {
 		/* Another thread wrote last: is its write still in flight? */
 		__u8 fl = rd_u8(h + layout.h_flags);
@@ -564,11 +571,16 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 			}
 		}
 	}
-	if (lw != tid)
+	/* last_write_ts is when the last writer's run of writes began: a thread
+	 * writing again after itself changes nothing (no clock, no store). */
+	if (lw != tid) {
+		st->last_write_ts = now;
 		st->last_writer = tid;
-	st->last_write_ts = now;
+	}
 
 	if (record_all && !emitted) {
+		if (!now)
+			now = bpf_ktime_get_ns();
 		struct mw_record *r = rec_new(MW_REC_WRITE, tid, now, h);
 		if (r) {
 			r->op = op;
@@ -691,15 +703,15 @@ int BPF_KPROBE(mw_fatal)
 	if (!st)
 		return 0;
 	__u32 lw = READ_ONCE(st->last_writer);
-	__u64 lts = READ_ONCE(st->last_write_ts);
+	__u64 wseq = READ_ONCE(st->writes);
 	if (!lw || lw == tid)
 		return 0;
 	for (int i = 0; i < MW_MAX_ITERS; i++) {
 		struct mw_iter_slot *sl = &st->iters[i];
 		__u64 it = READ_ONCE(sl->hiter);
-		if (!it || READ_ONCE(sl->tid) != tid || READ_ONCE(sl->flagged_ts) == lts)
+		if (!it || READ_ONCE(sl->tid) != tid || READ_ONCE(sl->flagged_write) == wseq)
 			continue;
-		sl->flagged_ts = lts;
+		sl->flagged_write = wseq;
 		struct iterpos p = {};
 		read_iter(&p, it);
 		struct mw_record *r = rec_new(MW_REC_WRITE, lw, bpf_ktime_get_ns(), h);

@@ -96,12 +96,12 @@ struct mw_iter_slot {
 	__u32 tid;		/* 0 while the slot is being claimed or released */
 	__s32 stack_id;		/* the iterating thread's stack at mapiterinit, or -1 */
 	__u64 caller;		/* its return address at [sp] (see mw_record.caller) */
-	__u64 flagged_ts;	/* entry time of the last foreign write already flagged against it */
+	__u64 flagged_write;	/* sequence number (mw_mapstate.writes) of the last foreign write flagged against it */
 };
 
 struct mw_mapstate {
 	struct mw_iter_slot iters[MW_MAX_ITERS];
-	__u64 last_write_ts;	/* entry time of the last write seen */
+	__u64 last_write_ts;	/* when the last writer's run of writes began (its first write after another thread's) */
 	__u32 last_writer;	/* its thread; a write by the same thread skips all work */
 	__u32 n_iters;		/* open iterations (slots in use) */
 	__u64 writes;		/* probe-hit counters, read by userspace for rates */
