@@ -16,7 +16,7 @@
 #define MW_MAX_ITERS   8      /* open iterations tracked per map */
 #define MW_MAX_MAPS    16384  /* maps tracked at once */
 #define MW_MAX_STACK   32     /* user stack frames captured (bpf_get_stackid) */
-#define MW_STACK_ENTRIES 16384 /* distinct stacks kept (BPF_MAP_TYPE_STACK_TRACE) */
+#define MW_STACK_ENTRIES 16384 /* distinct stacks kept (BPF hash of struct mw_ustack) */
 #define MW_NO_BUCKET   (~0ULL)
 
 /* Record types. Every record is a struct mw_record; unused fields are 0. */
@@ -87,6 +87,12 @@ struct mw_record {
 	 * frame, kept here per record (the stack map stays deduplicated). */
 	__u64 caller;		/* with stack_id; 0 if unknown */
 	__u64 other_caller;	/* with other_stack_id; 0 if unknown */
+};
+
+/* One captured user stack (the value of the BPF stack table): return
+ * addresses, innermost first, unused slots 0. */
+struct mw_ustack {
+	__u64 ip[MW_MAX_STACK];
 };
 
 /* Per-map state kept in BPF, keyed by hmap address. */

@@ -339,7 +339,6 @@ static void out_line(const char *s)
 {
 	fputs(s, stdout);
 	fputc('\n', stdout);
-	fflush(stdout);
 }
 
 static void fmt_ns(uint64_t ns, char *buf, size_t len)
@@ -531,25 +530,58 @@ static void plain_alert(struct live *lv, const struct mw_alert *a)
 	out_line(lv->line);
 }
 
+/* Has this (kind, writer stack, iterator stack) been printed before? A small
+ * open-addressing set; once full, every pair counts as seen. */
+#define PAIRS_MAX 4096
+static int first_pair(struct live *lv, unsigned kind, const void *ws, const void *is)
+{
+	static uint64_t seen[PAIRS_MAX];
+	static unsigned used;
+	uint64_t k = ((uint64_t)(uintptr_t)ws * 0x9e3779b97f4a7c15ULL) ^
+		     ((uint64_t)(uintptr_t)is * 0xc2b2ae3d27d4eb4fULL) ^ (kind + 1);
+
+	(void)lv;
+	if (!k)
+		k = 1;
+	for (unsigned i = 0, h = (unsigned)(k >> 40) % PAIRS_MAX; i < PAIRS_MAX; i++, h = (h + 1) % PAIRS_MAX) {
+		if (seen[h] == k)
+			return 0;
+		if (!seen[h]) {
+			if (used + 1 >= PAIRS_MAX)
+				return 0;
+			seen[h] = k;
+			used++;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static void on_alert(void *ctx, const struct mw_alert *a, const struct mw_alert_row *row)
 {
 	struct live *lv = ctx;
 	/* Resolved now, while the target's mappings are those of the alert. */
 	const struct mw_rstack *ws = stack_of(lv, a->writer_stack, a->writer_caller);
 	const struct mw_rstack *is = stack_of(lv, a->iter_stack, a->iter_caller);
-	int n = mw_alert_json_stacks(a, ws, is, lv->big, sizeof(lv->big));
-
 	(void)row;
-	if (n < 0 || (size_t)n >= sizeof(lv->big))
-		n = mw_alert_json(a, lv->big, sizeof(lv->big));	/* stacks too long: ids only */
+	/* The JSON form is for --json and the trace only: at hundreds of
+	 * thousands of alerts a second it is not built for nothing. */
+	if (lv->mode == OUT_JSON || lv->trace) {
+		int n = mw_alert_json_stacks(a, ws, is, lv->big, sizeof(lv->big));
+		if (n < 0 || (size_t)n >= sizeof(lv->big))
+			mw_alert_json(a, lv->big, sizeof(lv->big));	/* stacks too long: ids only */
+	}
 	mw_findings_add(lv->findings, a, ws, is);
 	if (lv->mode == OUT_JSON) {
 		out_line(lv->big);
 	} else if (lv->mode == OUT_PLAIN) {
 		plain_alert(lv, a);
-		plain_stack("writer", ws);
-		plain_stack(a->kind == MW_KIND_WRITE_WRITE ? "in flight" : "iterator", is);
-		fflush(stdout);
+		/* Stacks under the first alert of each pair of code paths; later
+		 * alerts of the same pair are one line (the findings sum them up). */
+		if (first_pair(lv, a->kind, ws, is)) {
+			plain_stack("writer", ws);
+			plain_stack(a->kind == MW_KIND_WRITE_WRITE ? "in flight" : "iterator", is);
+		}
 	}
 #if HAVE_TRACE
 	if (lv->trace && mw_trace_line) {
@@ -799,7 +831,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mapwatch: --perfetto is not available in this build\n");
 		return 1;
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Fully buffered and flushed after every consume round (about every
+	 * millisecond): lines still appear as they happen, without a write(2)
+	 * per line when alerts come by the hundred thousand. */
+	static char outbuf[1 << 20];
+	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
 	if (!have_caps()) {
 		fprintf(stderr, "mapwatch: permission denied: loading BPF programs and attaching uprobes "
@@ -972,14 +1008,18 @@ int main(int argc, char **argv)
 		uint64_t now = mono_ns();
 		long n = mw_loader_consume(lv.ldr, 5000000);
 
+		if (n > 0)
+			fflush(stdout);
 		if (n < 0) {
 			fprintf(stderr, "mapwatch: ring buffer: %s\n", strerror((int)-n));
 			rc = 1;
 			break;
 		}
 		now = mono_ns();
-		if (now - lv.last_stats_ns >= 1000000000ull)
+		if (now - lv.last_stats_ns >= 1000000000ull) {
 			stats_tick(&lv, now, 0);
+			fflush(stdout);
+		}
 		if (lv.tui && now - last_tick >= 10000000ull) {
 			last_tick = now;
 			if (mw_tui_tick(lv.tui, lv.corr, &lv.st, now) == MW_TUI_QUIT)
