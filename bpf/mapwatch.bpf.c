@@ -138,37 +138,36 @@ static __always_inline void bad_read(void)
 	__sync_fetch_and_add(&counters.bad_reads, 1);
 }
 
-static __always_inline __u64 rd_u64(__u64 addr)
+/* One scalar of the target's memory; 0 (counted) when it cannot be read. */
+#define RD(type, addr) ({						\
+	type _v = 0;							\
+	__u64 _a = (addr);						\
+	if (!_a || bpf_probe_read_user(&_v, sizeof(_v), (void *)_a)) {	\
+		bad_read();						\
+		_v = 0;							\
+	}								\
+	_v;								\
+})
+#define rd_u64(a) RD(__u64, a)
+#define rd_u8(a)  RD(__u8, a)
+#define rd_u16(a) RD(__u16, a)
+
+/* A struct of the target read in one go (one probe_read instead of one per
+ * field); fields are picked out at the layout table's offsets, masked so the
+ * verifier sees every access inside the buffer (user/layout.c checks that
+ * 8-byte fields are 8-aligned and inside the struct). */
+#define HDR_SZ 128
+struct hdr { __u8 b[HDR_SZ]; };
+#define HDR_U64(h, off) (*(__u64 *)&(h)->b[(off) & (HDR_SZ - 8) & ~7])
+#define HDR_U8(h, off)  ((h)->b[(off) & (HDR_SZ - 1)])
+
+static __always_inline int rd_hdr(struct hdr *h, __u64 addr, __u32 len)
 {
-	__u64 v = 0;
-
-	if (!addr || bpf_probe_read_user(&v, sizeof(v), (void *)addr)) {
+	if (!addr || len > HDR_SZ || bpf_probe_read_user(h, len, (void *)addr)) {
 		bad_read();
-		return 0;
+		return -1;
 	}
-	return v;
-}
-
-static __always_inline __u8 rd_u8(__u64 addr)
-{
-	__u8 v = 0;
-
-	if (!addr || bpf_probe_read_user(&v, sizeof(v), (void *)addr)) {
-		bad_read();
-		return 0;
-	}
-	return v;
-}
-
-static __always_inline __u16 rd_u16(__u64 addr)
-{
-	__u16 v = 0;
-
-	if (!addr || bpf_probe_read_user(&v, sizeof(v), (void *)addr)) {
-		bad_read();
-		return 0;
-	}
-	return v;
+	return 0;
 }
 
 /* This thread's user stack: its id in `stacks` (or -1), and the return
@@ -280,14 +279,16 @@ static __always_inline void rec_submit(struct mw_record *r)
 /* The hmap header fields every record carries. */
 static __always_inline void fill_h(struct mw_record *r, __u64 h)
 {
-	if (!h)
+	struct hdr hd;
+
+	if (!h || rd_hdr(&hd, h, 48))	/* hmap: Go's 48-byte header */
 		return;
-	r->count = rd_u64(h + layout.h_count);
-	r->hflags = rd_u8(h + layout.h_flags);
-	r->B = rd_u8(h + layout.h_B);
-	r->buckets = rd_u64(h + layout.h_buckets);
-	r->oldbuckets = rd_u64(h + layout.h_oldbuckets);
-	r->nevacuate = rd_u64(h + layout.h_nevacuate);
+	r->count = HDR_U64(&hd, layout.h_count);
+	r->hflags = HDR_U8(&hd, layout.h_flags);
+	r->B = HDR_U8(&hd, layout.h_B);
+	r->buckets = HDR_U64(&hd, layout.h_buckets);
+	r->oldbuckets = HDR_U64(&hd, layout.h_oldbuckets);
+	r->nevacuate = HDR_U64(&hd, layout.h_nevacuate);
 }
 
 static __always_inline struct mw_mapstate *state_get(__u64 h, bool create)
@@ -442,11 +443,15 @@ struct iterpos {
 
 static __always_inline void read_iter(struct iterpos *p, __u64 it)
 {
-	p->bptr = rd_u64(it + layout.it_bptr);
-	p->buckets = rd_u64(it + layout.it_buckets);
-	p->bucket = rd_u64(it + layout.it_bucket);
-	p->B = rd_u8(it + layout.it_B);
-	p->i = rd_u8(it + layout.it_i);
+	struct hdr hd;
+
+	if (rd_hdr(&hd, it, 96))	/* hiter: Go's 96 bytes */
+		return;
+	p->bptr = HDR_U64(&hd, layout.it_bptr);
+	p->buckets = HDR_U64(&hd, layout.it_buckets);
+	p->bucket = HDR_U64(&hd, layout.it_bucket);
+	p->B = HDR_U8(&hd, layout.it_B);
+	p->i = HDR_U8(&hd, layout.it_i);
 }
 
 /* Does evacuating old bucket `bucket` (at baddr, bsize bytes) retire the

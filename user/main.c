@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -331,7 +332,8 @@ struct live {
 	struct mw_findings *findings;
 	struct mw_symbolizer *sym;	/* live: /proc/PID/maps */
 	struct mw_symbolizer *sym_dead;	/* after the target is gone: its last maps */
-	char *maps_text;		/* the last non-empty /proc/PID/maps */
+	char *maps_text;		/* the last /proc/PID/maps that maps the probed module */
+	char module[PATH_MAX];		/* the probed module, canonical, as /proc/PID/maps names it */
 	char big[65536];		/* alert lines with stacks (the trace reader's line limit) */
 };
 
@@ -395,6 +397,21 @@ static char *read_maps(int pid)
 	return buf;
 }
 
+/* The target's maps, only once they map the probed module: with -- CMD
+ * the first reads are of the child before its exec (mapwatch's own image),
+ * and symbols looked up there would be wrong for good (stacks are resolved
+ * once per id). */
+static char *read_maps_of_target(struct live *lv)
+{
+	char *maps = read_maps(lv->pid);
+
+	if (maps && lv->module[0] && !strstr(maps, lv->module)) {
+		free(maps);
+		return NULL;
+	}
+	return maps;
+}
+
 /* Keep the target's latest maps while it runs: a short-lived target may be
  * gone (its maps empty) by the time its alerts are consumed. Often at first
  * (exec, then the dynamic loader maps libraries), then once a second. */
@@ -408,7 +425,7 @@ static void maps_poll(struct live *lv, uint64_t now, uint64_t since_start)
 	if (now - last < every)
 		return;
 	last = now;
-	if ((maps = read_maps(lv->pid))) {
+	if ((maps = read_maps_of_target(lv))) {
 		free(lv->maps_text);
 		lv->maps_text = maps;
 	}
@@ -418,7 +435,7 @@ static void maps_poll(struct live *lv, uint64_t now, uint64_t since_start)
  * from the last maps seen (the binaries are read by path). */
 static struct mw_symbolizer *symbolizer(struct live *lv)
 {
-	char *maps = read_maps(lv->pid);
+	char *maps = read_maps_of_target(lv);
 
 	if (maps) {
 		free(lv->maps_text);
@@ -514,7 +531,9 @@ static void plain_alert(struct live *lv, const struct mw_alert *a)
 		return;
 	}
 	/* (stacks: printed by on_alert) */
-	if (a->kind == MW_KIND_ITER_WRITE)
+	if (a->kind == MW_KIND_ITER_WRITE && a->op == MW_OP_NONE)
+		what = "writes";	/* a write already in flight when the iteration started */
+	else if (a->kind == MW_KIND_ITER_WRITE)
 		what = mw_op_name(a->op);
 	else if (a->rec_type == MW_REC_EVACUATE)
 		what = "evacuates";
@@ -764,12 +783,44 @@ static pid_t spawn_stopped(char **cmd, int *release_fd)
 	return pid;
 }
 
+/* The command's exit status, with its ptrace stops handled on the way.
+ * With -- CMD the child is traced (PTRACE_SEIZE + PTRACE_O_TRACEEXIT) for
+ * one reason: its exit then stops it with its address space intact, so its
+ * maps are read even when it ran too briefly for any other look — stacks
+ * are symbolized from them after it is gone. Signals pass through untouched
+ * and group-stops stay stops (PTRACE_LISTEN). Returns 1 when *status is the
+ * child's end, 0 when it still runs (only without block). */
+static int reap_child(struct live *lv, pid_t pid, int *status, int block)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, status, __WALL | (block ? 0 : WNOHANG));
+		if (r != pid)
+			return r < 0 && errno == ECHILD ? 1 : 0;
+		if (!WIFSTOPPED(*status))
+			return 1;
+		int ev = (unsigned)*status >> 16, sig = 0;
+		if (ev == PTRACE_EVENT_EXIT) {
+			char *m = lv ? read_maps_of_target(lv) : NULL;
+			if (m) {
+				free(lv->maps_text);
+				lv->maps_text = m;
+			}
+		} else if (ev == PTRACE_EVENT_STOP) {
+			ptrace(PTRACE_LISTEN, pid, 0, 0);
+			continue;
+		} else {
+			sig = WSTOPSIG(*status);
+		}
+		ptrace(PTRACE_CONT, pid, 0, (void *)(long)sig);
+	}
+}
+
 static void kill_child(pid_t pid)
 {
 	int status;
 
 	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
+	reap_child(NULL, pid, &status, 1);
 }
 
 static int pidfd_open_(int pid)
@@ -897,6 +948,8 @@ int main(int argc, char **argv)
 		env.pid = child_pid;
 	}
 	lv.pid = env.pid;
+	if (!realpath(tgt.module, lv.module))
+		snprintf(lv.module, sizeof(lv.module), "%s", tgt.module);
 	lv.mode = env.mode;
 	lv.rt = rt;
 	lv.stab = mw_stacktab_new();
@@ -974,8 +1027,12 @@ int main(int argc, char **argv)
 	}
 #endif
 
-	/* The probes are in: let the command run. */
+	/* The probes are in: let the command run (traced only for its exit stop,
+	 * see reap_child; without ptrace it just runs). */
 	if (release_fd >= 0) {
+		if (ptrace(PTRACE_SEIZE, child_pid, 0, (void *)(long)PTRACE_O_TRACEEXIT) && env.verbose)
+			fprintf(stderr, "mapwatch: cannot trace %d for its exit: %s (stacks of a "
+				"short-lived command may stay unsymbolized)\n", child_pid, strerror(errno));
 		if (write(release_fd, "g", 1) != 1) {
 			fprintf(stderr, "mapwatch: cannot start %s: %s\n", env.cmd[0], strerror(errno));
 			rc = 1;
@@ -1038,7 +1095,7 @@ int main(int argc, char **argv)
 		}
 		if (child_pid > 0) {
 			int status;
-			if (waitpid(child_pid, &status, WNOHANG) == child_pid) {
+			if (reap_child(&lv, child_pid, &status, 0)) {
 				child_rc = exit_status_of(status, lv.st.exit_how, sizeof(lv.st.exit_how));
 				have_child_status = 1;
 				child_pid = 0;
@@ -1061,12 +1118,12 @@ int main(int argc, char **argv)
 		int status;
 		kill(child_pid, SIGTERM);
 		for (int i = 0; i < 200; i++) {
-			if (waitpid(child_pid, &status, WNOHANG) == child_pid)
+			if (reap_child(&lv, child_pid, &status, 0))
 				break;
 			usleep(10000);
 			if (i == 199) {
 				kill(child_pid, SIGKILL);
-				waitpid(child_pid, &status, 0);
+				reap_child(&lv, child_pid, &status, 1);
 			}
 		}
 		child_rc = exit_status_of(status, lv.st.exit_how, sizeof(lv.st.exit_how));
