@@ -753,6 +753,25 @@ static int save_trace_cb(void *ctx, char *path, size_t len)
 /* ---- target ---------------------------------------------------------------------- */
 
 /* Fork CMD stopped before exec: it waits on a pipe until the probes are in. */
+/* With the live view open, the command's own output would scribble over the
+ * screen: it goes to an unlinked temporary file instead, replayed on stderr
+ * once the screen is closed. */
+static int child_out_fd = -1;
+
+static void replay_child_output(void)
+{
+	char buf[65536];
+	ssize_t n;
+
+	if (child_out_fd < 0 || lseek(child_out_fd, 0, SEEK_SET) < 0)
+		return;
+	while ((n = read(child_out_fd, buf, sizeof(buf))) > 0)
+		if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+			break;
+	close(child_out_fd);
+	child_out_fd = -1;
+}
+
 static pid_t spawn_stopped(char **cmd, int *release_fd)
 {
 	int p[2];
@@ -774,6 +793,11 @@ static pid_t spawn_stopped(char **cmd, int *release_fd)
 		if (read(p[0], &c, 1) != 1)
 			_exit(127);	/* mapwatch gave up: never run unwatched */
 		close(p[0]);
+		if (child_out_fd >= 0) {
+			dup2(child_out_fd, STDOUT_FILENO);
+			dup2(child_out_fd, STDERR_FILENO);
+			close(child_out_fd);
+		}
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "mapwatch: cannot run %s: %s\n", cmd[0], strerror(errno));
 		_exit(127);
@@ -940,6 +964,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (env.cmd) {
+		if (env.mode == OUT_TUI) {
+			char tmpl[] = "/tmp/mapwatch-cmd-XXXXXX";
+			child_out_fd = mkostemp(tmpl, O_CLOEXEC);
+			if (child_out_fd >= 0)
+				unlink(tmpl);
+		}
 		child_pid = spawn_stopped(env.cmd, &release_fd);
 		if (child_pid < 0) {
 			fprintf(stderr, "mapwatch: cannot fork: %s\n", strerror(errno));
@@ -1151,6 +1181,7 @@ int main(int argc, char **argv)
 		mw_tui_close(lv.tui);
 		lv.tui = NULL;
 	}
+	replay_child_output();
 
 	struct mw_summary s;
 	mw_corr_summary(lv.corr, &s);
@@ -1241,6 +1272,7 @@ cleanup:
 		close(pidfd);
 	if (lv.tui)
 		mw_tui_close(lv.tui);
+	replay_child_output();
 #if HAVE_TRACE
 	if (lv.trace)
 		mw_trace_close(lv.trace);
