@@ -91,6 +91,7 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	l->skel->rodata->target_tgid = (__u32)o->pid;
 	l->skel->rodata->record_all = o->record_all ? 1 : 0;
 	l->skel->rodata->capture_stacks = o->no_stacks ? 0 : 1;
+	l->skel->rodata->iter_records = o->no_iter_records ? 0 : 1;
 	memcpy((void *)&l->skel->rodata->layout, &o->rt->layout, sizeof(o->rt->layout));
 
 	e = mapwatch_bpf__load(l->skel);

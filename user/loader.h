@@ -20,6 +20,7 @@ struct mw_loader_opts {
 	int record_all;			/* every probe hit emits a record (trace recording) */
 	int verbose;			/* libbpf messages and probe placement on stderr */
 	int no_stacks;			/* do not capture user stacks */
+	int no_iter_records;		/* iteration start/end only as overlaps need (headless) */
 	const struct mw_runtime *rt;
 	const struct mw_target *target;	/* where to attach */
 	mw_record_fn on_record;

@@ -994,7 +994,8 @@ int main(int argc, char **argv)
 	}
 
 	struct mw_loader_opts lo = {
-		.pid = env.pid, .record_all = env.out || env.perfetto, .verbose = env.verbose,
+		.pid = env.pid, .record_all = env.out || env.perfetto,
+		.no_iter_records = env.mode != OUT_TUI, .verbose = env.verbose,
 		.no_stacks = env.no_stacks,
 		.rt = rt, .target = &tgt, .on_record = on_record, .ctx = &lv,
 	};
