@@ -9,7 +9,7 @@
  * of the array from a random bucket and slot offset; when an entry has moved
  * they look it up again, and while a grow is in progress they pick entries
  * out of old buckets that have not moved yet (checkBucket). See
- * /work/shared/gomap-spec.md for the algorithm, which this file follows step
+ * the design notes' gomap-spec.md for the algorithm, which this file follows step
  * by step.
  *
  * Memory. Go's GC keeps retired arrays alive while iterators read them; C

@@ -1,6 +1,6 @@
 /* gomap.h — libgomap: a C port of Go 1.19's classic hash map runtime.
  *
- * The algorithm is Go's (see /work/shared/gomap-spec.md): 8-slot buckets
+ * The algorithm is Go's (see the design notes' gomap-spec.md): 8-slot buckets
  * (tophash[8], keys[8], elems[8], overflow pointer last), load factor 6.5,
  * incremental evacuation during doubling and same-size grows, iterators with
  * a random start that stay correct across growth. The exported functions keep

@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 		}
 	}
 	snprintf(tg.comm, sizeof(tg.comm), "fakesvc");
-	snprintf(tg.probed, sizeof(tg.probed), "/work/main/build/libgomap.so");
+	snprintf(tg.probed, sizeof(tg.probed), "build/libgomap.so");
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
