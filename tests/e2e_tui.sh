@@ -256,6 +256,29 @@ else
 	fi
 	keys w q
 	kill "$svc_pid" 2>/dev/null; wait "$svc_pid" 2>/dev/null
+
+	# -- CMD under the live view: the command's own output must not land on
+	# the screen while it is open, and comes back once it closes.
+	tm kill-session -t w 2>/dev/null
+	shell c 100 30
+	run c "GOMAP_ONRACE=count build/mapwatch -- build/mapsvc --mode unsafe --duration 30; echo cmd-rc=\$?"
+	if wait_for c 8 'Quit'; then
+		sleep 3
+		s=$(screen c)
+		if ! grep -q 'mapsvc:' <<<"$s" && grep -q 'iter-write' <<<"$s"; then
+			ok "real: -- CMD keeps the command's output off the live view"
+		else
+			bad "real: -- CMD output on the live view"; printf '%s\n' "$s" | grep -n 'mapsvc:' | head -3 | sed 's/^/    | /'
+		fi
+		keys c q
+		if wait_for c 10 'cmd-rc=' && screen c | grep -q 'mapsvc: pid [0-9]* mode unsafe'; then
+			ok "real: -- CMD output replayed after the view closed"
+		else
+			bad "real: -- CMD output not replayed"; screen c | grep -v '^$' | tail -5 | sed 's/^/    | /'
+		fi
+	else
+		bad "real: -- CMD view did not open"; bad "real: -- CMD output not replayed"
+	fi
 fi
 
 finish
