@@ -717,7 +717,7 @@ int BPF_KPROBE(mw_evacuate)
 
 	if (!ours(&tid))
 		return 0;
-	__u64 t = arg(ctx, 0);
+	__u64 t = arg(ctx, layout.arg_t);
 	__u64 h = arg(ctx, layout.arg_h);
 	__u64 oldbucket = arg(ctx, layout.arg_evac_bucket);
 	if (!h)

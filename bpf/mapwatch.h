@@ -156,7 +156,8 @@ struct mw_layout {
 	__u8  arg_fatal_h;	/* hmap */
 	__u8  arg_fatal_kind;	/* which check failed */
 	__u8  fatal_iter_write;	/* kind value of "concurrent map iteration and map write" */
-	__u8  pad[6];
+	__u8  arg_t;		/* maptype in evacuate (for its bucket size) */
+	__u8  pad[5];
 };
 
 #endif /* MAPWATCH_H */

@@ -19,7 +19,7 @@ static const struct mw_runtime runtimes[] = {
 			.t_bucketsize = 2,
 			.flag_writing = 4, .flag_samesize = 8,
 			.max_B = 40,
-			.arg_fatal_h = 0, .arg_fatal_kind = 1,
+			.arg_fatal_h = 0, .arg_fatal_kind = 1, .arg_t = 0,
 			.fatal_iter_write = 2,	/* GOMAP_RACE_ITER_WRITE */
 		},
 		.sym = {
@@ -106,7 +106,7 @@ int mw_layout_check(const struct mw_layout *l)
 	if (l->abi > MW_ABI_GOREG)
 		return -1;
 	if (l->arg_h > 5 || l->arg_init_it > 5 || l->arg_done_it > 5 || l->arg_evac_bucket > 5 ||
-	    l->arg_fatal_h > 5 || l->arg_fatal_kind > 5)
+	    l->arg_fatal_h > 5 || l->arg_fatal_kind > 5 || l->arg_t > 5)
 		return -1;
 	for (size_t i = 0; i < sizeof(h8) / sizeof(h8[0]); i++)
 		if (h8[i] + 8 > 48 || h8[i] % 8)
