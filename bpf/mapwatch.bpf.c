@@ -464,6 +464,16 @@ static __always_inline void read_iter(struct iterpos *p, __u64 it)
 	p->i = HDR_U8(&hd, layout.it_i);
 }
 
+/* The iterator's position, as a record carries it. */
+static __always_inline void set_iterpos(struct mw_record *r, const struct iterpos *p)
+{
+	r->iter_bptr = p->bptr;
+	r->iter_buckets = p->buckets;
+	r->iter_bucket = p->bucket;
+	r->iter_B = p->B;
+	r->iter_i = p->i;
+}
+
 /* Does evacuating old bucket `bucket` (at baddr, bsize bytes) retire the
  * bucket the iterator stands in? */
 static __always_inline bool evac_hits(const struct iterpos *p, __u64 old, __u64 bucket,
@@ -524,11 +534,7 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 		return 0;
 	r->op = e->op;
 	r->hiter = it;
-	r->iter_bptr = p.bptr;
-	r->iter_buckets = p.buckets;
-	r->iter_bucket = p.bucket;
-	r->iter_B = p.B;
-	r->iter_i = p.i;
+	set_iterpos(r, &p);
 	fill_h(r, e->h);
 	if (e->type == MW_REC_EVACUATE) {
 		r->bucket = e->bucket;
@@ -590,6 +596,21 @@ static __always_inline int emit_iter_overlaps(struct pt_regs *ctx, struct mw_map
 	for (__u32 i = 0; i < MW_MAX_ITERS; i++)
 		subs += emit_slot(st, i, &e);
 	return subs;
+}
+
+/* A record of an event that meets nothing (record_all, or a grow). */
+static __always_inline void emit_plain(__u16 type, __u8 op, __u32 tid, __u64 now, __u64 h,
+				       __u64 bucket, __u64 baddr)
+{
+	struct mw_record *r = rec_new(type, tid, now, h);
+
+	if (!r)
+		return;
+	r->op = op;
+	fill_h(r, h);
+	r->bucket = bucket;
+	r->bucket_addr = baddr;
+	rec_submit(r);
 }
 
 static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
@@ -657,12 +678,7 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 	if (record_all && !emitted) {
 		if (!now)
 			now = bpf_ktime_get_ns();
-		struct mw_record *r = rec_new(MW_REC_WRITE, tid, now, h);
-		if (r) {
-			r->op = op;
-			fill_h(r, h);
-			rec_submit(r);
-		}
+		emit_plain(MW_REC_WRITE, op, tid, now, h, MW_NO_BUCKET, 0);
 	}
 	return 0;
 }
@@ -701,11 +717,7 @@ int BPF_KPROBE(mw_grow)
 				       0, 0, 0, 0, &sid, &caller);
 	/* A grow is rare: always worth a record. */
 	if (!n) {
-		struct mw_record *r = rec_new(MW_REC_GROW, tid, now, h);
-		if (r) {
-			fill_h(r, h);
-			rec_submit(r);
-		}
+		emit_plain(MW_REC_GROW, 0, tid, now, h, MW_NO_BUCKET, 0);
 	}
 	return 0;
 }
@@ -743,13 +755,7 @@ int BPF_KPROBE(mw_evacuate)
 		n = emit_iter_overlaps(ctx, st, MW_REC_EVACUATE, MW_KIND_ITER_GROW, 0, tid, now, h,
 				       old, oldbucket, baddr, bsize, &sid, &caller);
 	if (record_all && !n) {
-		struct mw_record *r = rec_new(MW_REC_EVACUATE, tid, now, h);
-		if (r) {
-			fill_h(r, h);
-			r->bucket = oldbucket;
-			r->bucket_addr = baddr;
-			rec_submit(r);
-		}
+		emit_plain(MW_REC_EVACUATE, 0, tid, now, h, oldbucket, baddr);
 	}
 	return 0;
 }
@@ -796,11 +802,7 @@ int BPF_KPROBE(mw_fatal)
 		r->kind = MW_KIND_ITER_WRITE;
 		r->repeat = 1;
 		r->hiter = it;
-		r->iter_bptr = p.bptr;
-		r->iter_buckets = p.buckets;
-		r->iter_bucket = p.bucket;
-		r->iter_B = p.B;
-		r->iter_i = p.i;
+		set_iterpos(r, &p);
 		r->other_tid = tid;
 		r->other_ts = sl->start_ts;
 		r->other_stack_id = sl->stack_id;

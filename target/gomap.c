@@ -739,19 +739,23 @@ static void *lookupAny(const maptype *t, hmap *h, const void *key, void **kout)
 	}
 }
 
+/* lookup specialised on the type's fast kind (constant-folded per branch). */
+static inline __attribute__((always_inline)) void *lookupByKind(const maptype *t, hmap *h, const void *key)
+{
+	if (t->fastkind == GOMAP_KIND_U64)
+		return lookup(t, h, key, NULL, GOMAP_KIND_U64);
+	if (t->fastkind == GOMAP_KIND_STR)
+		return lookup(t, h, key, NULL, GOMAP_KIND_STR);
+	return lookup(t, h, key, NULL, K_ANY);
+}
+
 GOMAP_PROBE void *mapaccess1(const maptype *t, hmap *h, const void *key)
 {
 	if (!h || h->count == 0)
 		return zeroVal;
 	if (flags_load(h) & GOMAP_HASHWRITING)
 		mapfatal(h, GOMAP_RACE_READ_WRITE);
-	void *e;
-	if (t->fastkind == GOMAP_KIND_U64)
-		e = lookup(t, h, key, NULL, GOMAP_KIND_U64);
-	else if (t->fastkind == GOMAP_KIND_STR)
-		e = lookup(t, h, key, NULL, GOMAP_KIND_STR);
-	else
-		e = lookup(t, h, key, NULL, K_ANY);
+	void *e = lookupByKind(t, h, key);
 	return e ? e : zeroVal;
 }
 
@@ -764,13 +768,7 @@ GOMAP_PROBE void *mapaccess2(const maptype *t, hmap *h, const void *key, bool *p
 	}
 	if (flags_load(h) & GOMAP_HASHWRITING)
 		mapfatal(h, GOMAP_RACE_READ_WRITE);
-	void *e;
-	if (t->fastkind == GOMAP_KIND_U64)
-		e = lookup(t, h, key, NULL, GOMAP_KIND_U64);
-	else if (t->fastkind == GOMAP_KIND_STR)
-		e = lookup(t, h, key, NULL, GOMAP_KIND_STR);
-	else
-		e = lookup(t, h, key, NULL, K_ANY);
+	void *e = lookupByKind(t, h, key);
 	if (present)
 		*present = e != NULL;
 	return e ? e : zeroVal;
