@@ -17,6 +17,21 @@
  * before `push %rbp`, the frame-pointer walk misses the immediate caller;
  * the return address at [sp] is read here and travels in the record.
  *
+ * Go (layout.go): the actor is the goroutine (goid read through R14 = g),
+ * never the thread — a range loop migrates between threads and a thread runs
+ * many goroutines. An iteration has no end event unless it runs to its end
+ * (the end-of-iteration block of mapiternext is probed); `break`, `return`
+ * and panics leave none, and Go copies stacks, so a hiter moves. An open
+ * slot therefore records where its hiter lives relative to the top of its
+ * goroutine's stack, and at a foreign write it is checked against the
+ * target's memory: the goroutine still alive with the same goid, the hiter
+ * still on this map with a key. If not, the slot expires. If so, the alert
+ * goes out *pending*: a `break` that parks in the loop's own frame still
+ * looks alive. It becomes real when the iteration is seen to move on — its
+ * position differs at a later look, its end block runs, or the runtime's own
+ * check fires from it — which a CONFIRM record (or the end record) tells
+ * userspace; alerts never confirmed are reported apart, not counted.
+ *
  * The traced process's memory is untrusted: every read is checked, B and
  * sizes are bounded, and loops are bounded by MW_MAX_ITERS.
  */
@@ -80,6 +95,18 @@ struct {
 
 
 
+/* Go: the map of each goroutine's latest iteration start, for runtime.fatal
+ * (which is passed only the message). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} giter SEC(".maps");
+
+/* Iteration numbers (global, from 1). */
+__u64 iter_seq_next = 0;
+
 /* A zeroed value to create per-map state from. */
 const volatile struct mw_mapstate zero_state = {};
 
@@ -97,14 +124,36 @@ static __always_inline struct mw_counters *pcpu(void)
 	return bpf_map_lookup_elem(&pcpu_counters, &zero);
 }
 
+/* Who acts: the OS thread, and the actor that owns iterations and writes —
+ * the thread itself for libgomap, the goroutine for Go (g in R14). */
+struct who {
+	__u64 actor;	/* tid, or goid */
+	__u64 g;	/* Go: the g pointer */
+	__u32 tid;
+};
+
+static __always_inline void bad_read(void);
+
 /* The filter every probe starts with: the traced process only. */
-static __always_inline bool ours(__u32 *tid)
+static __always_inline bool ours(struct pt_regs *ctx, struct who *w)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
 	if (target_tgid && (__u32)(id >> 32) != target_tgid)
 		return false;
-	*tid = (__u32)id;
+	w->tid = (__u32)id;
+	w->actor = w->tid;
+	w->g = 0;
+	if (layout.go) {
+		__u64 g = ctx->r14, goid = 0;
+		if (!g || bpf_probe_read_user(&goid, sizeof(goid), (void *)(g + layout.g_goid)) ||
+		    !goid) {
+			bad_read();
+			return false;
+		}
+		w->g = g;
+		w->actor = goid;
+	}
 	struct mw_counters *pc = pcpu();
 	if (pc)
 		pc->hits++;
@@ -175,9 +224,6 @@ static __always_inline int rd_hdr(struct hdr *h, __u64 addr, __u32 len)
 	return 0;
 }
 
-/* This thread's user stack: its id in `stacks` (or -1), and the return
- * address at [sp] in *caller (the frame the FP walk skips from a probe on
- * the first instruction). */
 /* Frame-pointer walk of the user stack, from a probe at a function's first
  * instruction (before its push %rbp): ip, the return address at [sp], then
  * the rbp chain. A frame must lie above the last one and within 1 MiB of the
@@ -189,9 +235,13 @@ static __always_inline __u32 walk_stack(struct pt_regs *ctx, struct mw_ustack *s
 	__u32 n = 0;
 
 	st->ip[n++] = PT_REGS_IP(ctx);
-	if (bpf_probe_read_user(&st->ip[n], sizeof(__u64), (void *)sp) || !st->ip[n])
-		return n;
-	n++;
+	/* A site after the frame is set up (Go 1.19's post-prologue sites, the
+	 * end block of mapiternext): the rbp chain starts with the caller. */
+	if (!(bpf_get_attach_cookie(ctx) & MW_COOKIE_FRAME)) {
+		if (bpf_probe_read_user(&st->ip[n], sizeof(__u64), (void *)sp) || !st->ip[n])
+			return n;
+		n++;
+	}
 	for (int i = 0; i < MW_MAX_STACK - 2; i++) {
 		struct { __u64 next, ret; } fr;
 
@@ -210,9 +260,13 @@ static __always_inline __u32 walk_stack(struct pt_regs *ctx, struct mw_ustack *s
 
 /* The walk goes into this function's own frame: a per-CPU scratch buffer
  * would be shared with another thread's probe that preempts this one (uprobe
- * programs run preemptibly), mixing two threads' stacks. */
-static __noinline __s32 grab_stack_walk(struct pt_regs *ctx, __u64 *caller)
+ * programs run preemptibly), mixing two threads' stacks. A global function:
+ * the verifier checks the walk once per program, not once per call site
+ * (that made loading take over a second). */
+__noinline __s32 grab_stack_walk(struct pt_regs *ctx, __u64 *caller)
 {
+	if (!ctx || !caller)
+		return -1;
 	struct mw_ustack stk, *st = &stk;
 	__u64 hsh = 0xcbf29ce484222325ULL;
 	__u32 n, id;
@@ -252,7 +306,7 @@ static __always_inline __s32 grab_stack(struct pt_regs *ctx, __u64 *caller)
 	return grab_stack_walk(ctx, caller);
 }
 
-static __always_inline struct mw_record *rec_new(__u16 type, __u32 tid, __u64 now, __u64 h)
+static __always_inline struct mw_record *rec_new(__u16 type, const struct who *w, __u64 now, __u64 h)
 {
 	struct mw_record *r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
 
@@ -262,7 +316,8 @@ static __always_inline struct mw_record *rec_new(__u16 type, __u32 tid, __u64 no
 	}
 	__builtin_memset(r, 0, sizeof(*r));
 	r->type = type;
-	r->tid = tid;
+	r->tid = w->tid;
+	r->gid = layout.go ? w->actor : 0;
 	r->pid = bpf_get_current_pid_tgid() >> 32;
 	r->ts = now;
 	r->map = h;
@@ -310,14 +365,203 @@ static __always_inline struct mw_mapstate *state_get(__u64 h, bool create)
 	return bpf_map_lookup_elem(&mapstate, &h);
 }
 
+/* ---- Go: where a hiter lives, and whether an iteration is still alive ------- */
+
+/* The slot key of a hiter at address it, for goroutine g: its offset from
+ * the top of g's stack when it is on that stack (stable across stack
+ * copies), else the address itself (a heap hiter: reflect's MapIter). */
+static __always_inline __u64 go_hiter_key(__u64 g, __u64 it)
+{
+	__u64 lo = rd_u64(g + layout.g_stack_lo), hi = rd_u64(g + layout.g_stack_hi);
+
+	if (it >= lo && it < hi)
+		return MW_HITER_STACK | (hi - it);
+	return it;
+}
+
+/* The hiter's address now, from its slot key; 0 when g has no stack. */
+static __always_inline __u64 go_hiter_addr(__u64 g, __u64 key)
+{
+	if (!(key & MW_HITER_STACK))
+		return key;
+	__u64 hi = rd_u64(g + layout.g_stack_hi);
+	__u64 off = key & ~MW_HITER_STACK;
+	return hi > off ? hi - off : 0;
+}
+
+/* The iterator's position, read from its hiter now. */
+struct iterpos {
+	__u64 bptr, buckets, bucket, h, key;
+	__u8 B, i, wrapped;
+};
+
+static __always_inline int read_iter(struct iterpos *p, __u64 it)
+{
+	struct hdr hd;
+
+	if (rd_hdr(&hd, it, 96))	/* hiter: Go's 96 bytes */
+		return -1;
+	p->bptr = HDR_U64(&hd, layout.it_bptr);
+	p->buckets = HDR_U64(&hd, layout.it_buckets);
+	p->bucket = HDR_U64(&hd, layout.it_bucket);
+	p->h = HDR_U64(&hd, layout.it_h);
+	p->key = HDR_U64(&hd, layout.it_key);
+	p->B = HDR_U8(&hd, layout.it_B);
+	p->i = HDR_U8(&hd, layout.it_i);
+	p->wrapped = HDR_U8(&hd, layout.it_wrapped);
+	return 0;
+}
+
+/* Where the iterator stands, as one number: it changes whenever mapiternext
+ * moves it on. */
+static __always_inline __u64 pos_print(const struct iterpos *p)
+{
+	__u64 x = p->key * 0x9e3779b97f4a7c15ULL;
+
+	x ^= p->bptr + 0x632be59bd9b4e019ULL + (x << 6) + (x >> 2);
+	x ^= (p->bucket << 16 | (__u64)p->i << 8 | p->wrapped) + (x << 6) + (x >> 2);
+	return x | 1;
+}
+
+/* Release a slot whose owner is `owner`: exactly one caller wins. */
+static __always_inline bool slot_release(struct mw_mapstate *st, struct mw_iter_slot *sl, __u64 owner)
+{
+	if (!owner || __sync_val_compare_and_swap(&sl->owner, owner, 0) != owner)
+		return false;
+	barrier();
+	sl->hiter = 0;
+	__sync_fetch_and_add(&st->n_iters, -1);
+	return true;
+}
+
+/* An iteration record (start, end, confirm) for slot values read before. */
+static __always_inline void emit_iter_rec(__u16 type, const struct who *w, __u64 h, __u64 hiter,
+					  __u64 seq, __u64 start, __u8 flags, __u64 gid, __u32 tid)
+{
+	struct mw_record *r = rec_new(type, w, bpf_ktime_get_ns(), h);
+
+	if (!r)
+		return;
+	r->hiter = hiter;
+	r->iter_seq = seq;
+	r->other_ts = start;
+	r->flags = flags;
+	/* Written on behalf of the iteration's owner (an expiry or a confirmation
+	 * found by another goroutine's probe). */
+	r->gid = gid;
+	r->tid = tid;
+	fill_h(r, h);
+	rec_submit(r);
+}
+
+/* Go: is the iteration in slot sl still alive? If it is not, the slot is
+ * released (and an abandoned-end record sent when it has pending alerts or
+ * the outputs want every end). If it is, *p holds its position. */
+static __always_inline bool go_slot_alive(struct mw_mapstate *st, struct mw_iter_slot *sl, __u64 h,
+					  __u64 it_key, __u64 owner, const struct who *w,
+					  struct iterpos *p, __u64 *addr)
+{
+	__u64 g = READ_ONCE(sl->g);
+	__u64 goid = rd_u64(g + layout.g_goid);
+	__u32 status = 0;
+
+	if (bpf_probe_read_user(&status, sizeof(status), (void *)(g + layout.g_status)))
+		status = layout.g_dead;
+	*addr = 0;
+	if (goid == owner && status != layout.g_dead) {
+		*addr = go_hiter_addr(g, it_key);
+		if (*addr && !read_iter(p, *addr) && p->h == h && p->key)
+			return true;
+	}
+	__u64 seq = READ_ONCE(sl->seq), start = READ_ONCE(sl->start_ts);
+	__u32 pending = READ_ONCE(sl->pending), tid = READ_ONCE(sl->tid);
+	if (slot_release(st, sl, owner)) {
+		__sync_fetch_and_add(&counters.expired, 1);
+		if (pending || iter_records || record_all)
+			emit_iter_rec(MW_REC_ITER_END, w, h, it_key, seq, start, MW_RF_ABANDONED,
+				      owner, tid);
+	}
+	return false;
+}
+
 /* ---- iterations ------------------------------------------------------------ */
+
+/* Go: a full slot table may hold iterations left by break or return. Check
+ * each against memory and release the dead ones. A global function, so the
+ * verifier sees it once. */
+__noinline int go_reap(struct mw_mapstate *st, __u64 h, __u64 tid_gid)
+{
+	int freed = 0;
+
+	if (!st)
+		return 0;
+	for (int i = 0; i < MW_MAX_ITERS; i++) {
+		struct mw_iter_slot *sl = &st->iters[i];
+		__u64 key = READ_ONCE(sl->hiter), owner = READ_ONCE(sl->owner);
+		struct iterpos p = {};
+		struct who w = { .actor = tid_gid };
+		__u64 addr;
+
+		if (!key || !owner)
+			continue;
+		if (!go_slot_alive(st, sl, h, key, owner, &w, &p, &addr))
+			freed++;
+	}
+	return freed;
+}
+
+static __always_inline struct mw_iter_slot *slot_claim(struct mw_mapstate *st, __u64 key,
+						       const struct who *w, __u64 now, __s32 sid,
+						       __u64 caller, __u64 seq)
+{
+	/* A stale slot for the same (hiter, actor) is reused: the previous
+	 * iteration on this hiter ended without an event. Otherwise claim a
+	 * free slot with a compare-and-swap on its hiter: two threads starting
+	 * iterations of one map at once must not tear a slot (a slot owned by
+	 * nobody would stay open forever). The owner is stored last; writers
+	 * skip slots whose owner is not set yet. */
+	for (int i = 0; i < MW_MAX_ITERS; i++) {
+		struct mw_iter_slot *s = &st->iters[i];
+		if (s->hiter == key && s->owner == w->actor) {
+			s->flagged_write = 0;
+			s->start_ts = now;
+			s->stack_id = sid;
+			s->caller = caller;
+			s->seq = seq;
+			s->pending = 0;
+			s->pos = 0;
+			s->g = w->g;
+			s->tid = w->tid;
+			return s;
+		}
+	}
+	for (int i = 0; i < MW_MAX_ITERS; i++) {
+		struct mw_iter_slot *s = &st->iters[i];
+		if (s->hiter || __sync_val_compare_and_swap(&s->hiter, 0, key) != 0)
+			continue;
+		s->flagged_write = 0;
+		s->start_ts = now;
+		s->stack_id = sid;
+		s->caller = caller;
+		s->seq = seq;
+		s->pending = 0;
+		s->pos = 0;
+		s->g = w->g;
+		s->tid = w->tid;
+		barrier();
+		s->owner = w->actor;
+		__sync_fetch_and_add(&st->n_iters, 1);
+		return s;
+	}
+	return NULL;
+}
 
 SEC("uprobe")
 int BPF_KPROBE(mw_iterinit)
 {
-	__u32 tid;
+	struct who w;
 
-	if (!ours(&tid))
+	if (!ours(ctx, &w))
 		return 0;
 	__u64 h = arg(ctx, layout.arg_h);
 	__u64 it = arg(ctx, layout.arg_init_it);
@@ -325,72 +569,49 @@ int BPF_KPROBE(mw_iterinit)
 		return 0;
 	/* Not skipped when the map looks empty here: a write may fill it before
 	 * mapiterinit reads count. An iteration that ends at once still ends
-	 * through mapiterdone, which frees the slot. */
+	 * through mapiterdone (libgomap), or is found dead later (Go). */
 
 	__u64 now = bpf_ktime_get_ns();
 	struct mw_mapstate *st = state_get(h, true);
 	if (!st)
 		return 0;
 	st->iterations++;
+	__u64 key = it;
+	if (layout.go) {
+		key = go_hiter_key(w.g, it);
+		bpf_map_update_elem(&giter, &w.actor, &h, BPF_ANY);
+	}
+	__u64 seq = __sync_fetch_and_add(&iter_seq_next, 1) + 1;
 	/* The iterator's stack, for any write that meets this iteration later. */
 	__u64 caller;
 	__s32 sid = grab_stack(ctx, &caller);
 
-	/* A stale slot for the same (hiter, thread) is reused: the previous
-	 * iteration on this hiter ended without an event. Otherwise claim a
-	 * free slot with a compare-and-swap on its hiter: two threads starting
-	 * iterations of one map at once must not tear a slot (a slot owned by
-	 * nobody would stay open forever). The owner's tid is stored last;
-	 * writers skip slots whose tid is not set yet. */
-	bool claimed = false;
-	struct mw_iter_slot *mine = NULL;
-	for (int i = 0; i < MW_MAX_ITERS; i++) {
-		struct mw_iter_slot *s = &st->iters[i];
-		if (s->hiter == it && s->tid == tid) {
-			mine = s;
-			s->flagged_write = 0;
-			s->start_ts = now;
-			s->stack_id = sid;
-			s->caller = caller;
-			claimed = true;
-			break;
-		}
-	}
-	for (int i = 0; i < MW_MAX_ITERS && !claimed; i++) {
-		struct mw_iter_slot *s = &st->iters[i];
-		if (s->hiter || __sync_val_compare_and_swap(&s->hiter, 0, it) != 0)
-			continue;
-		mine = s;
-		s->flagged_write = 0;
-		s->start_ts = now;
-		s->stack_id = sid;
-		s->caller = caller;
-		barrier();
-		s->tid = tid;
-		__sync_fetch_and_add(&st->n_iters, 1);
-		claimed = true;
-	}
-	if (!claimed)
+	struct mw_iter_slot *mine = slot_claim(st, key, &w, now, sid, caller, seq);
+	if (!mine && layout.go && go_reap(st, h, w.actor))
+		mine = slot_claim(st, key, &w, now, sid, caller, seq);
+	if (!mine)
 		__sync_fetch_and_add(&counters.slots_full, 1);
 
 	if (!iter_records && !record_all) {
-		__u32 lw0 = READ_ONCE(st->last_writer);
-		if (!(rd_u8(h + layout.h_flags) & layout.flag_writing) || !lw0 || lw0 == tid)
+		__u64 lw0 = READ_ONCE(st->last_writer);
+		if (!(rd_u8(h + layout.h_flags) & layout.flag_writing) || !lw0 || lw0 == w.actor)
 			return 0;
 	}
-	struct mw_record *r = rec_new(MW_REC_ITER_START, tid, now, h);
+	struct mw_record *r = rec_new(MW_REC_ITER_START, &w, now, h);
 	if (!r)
 		return 0;
-	r->hiter = it;
+	r->hiter = key;
+	r->iter_seq = seq;
 	r->stack_id = sid;
 	r->caller = caller;
 	fill_h(r, h);
-	/* Started inside another thread's write in flight. last_writer is read
-	 * once: every use must see the same, non-zero thread. */
-	__u32 lw = READ_ONCE(st->last_writer);
-	if ((r->hflags & layout.flag_writing) && lw && lw != tid) {
+	/* Started inside another actor's write in flight. last_writer is read
+	 * once: every use must see the same, non-zero actor. */
+	__u64 lw = READ_ONCE(st->last_writer);
+	if ((r->hflags & layout.flag_writing) && lw && lw != w.actor) {
 		r->kind = MW_KIND_ITER_WRITE;
-		r->other_tid = lw;
+		r->other_tid = READ_ONCE(st->last_writer_tid);
+		r->other_gid = layout.go ? lw : 0;
 		r->other_ts = st->last_write_ts;
 		if (mine)
 			mine->flagged_write = READ_ONCE(st->writes);
@@ -399,12 +620,15 @@ int BPF_KPROBE(mw_iterinit)
 	return 0;
 }
 
+/* The end of an iteration: libgomap's mapiterdone(it), or the end block of
+ * Go's mapiternext (reached only when the iteration has walked every
+ * bucket; AX = it). */
 SEC("uprobe")
 int BPF_KPROBE(mw_iterdone)
 {
-	__u32 tid;
+	struct who w;
 
-	if (!ours(&tid))
+	if (!ours(ctx, &w))
 		return 0;
 	__u64 it = arg(ctx, layout.arg_done_it);
 	if (!it)
@@ -416,53 +640,28 @@ int BPF_KPROBE(mw_iterdone)
 	struct mw_mapstate *st = state_get(h, false);
 	if (!st || !st->n_iters)
 		return 0;
-	__u64 start = 0;
+	__u64 key = layout.go ? go_hiter_key(w.g, it) : it;
+	__u64 start = 0, seq = 0;
+	__u32 pending = 0;
 	bool found = false;
 	for (int i = 0; i < MW_MAX_ITERS; i++) {
 		struct mw_iter_slot *s = &st->iters[i];
-		if (s->hiter == it && s->tid == tid) {
+		if (s->hiter == key && s->owner == w.actor) {
 			start = s->start_ts;
-			/* tid first: a slot with hiter set and tid 0 is "being claimed". */
-			s->tid = 0;
-			barrier();
-			s->hiter = 0;
-			__sync_fetch_and_add(&st->n_iters, -1);
-			found = true;
+			seq = s->seq;
+			pending = s->pending;
+			found = slot_release(st, s, w.actor);
 			break;
 		}
 	}
-	if (!found || (!iter_records && !record_all))
+	/* The loop ran to its end: every alert raised against it is real. */
+	if (!found || (!pending && !iter_records && !record_all))
 		return 0;
-	struct mw_record *r = rec_new(MW_REC_ITER_END, tid, bpf_ktime_get_ns(), h);
-	if (!r)
-		return 0;
-	r->hiter = it;
-	r->other_ts = start;
-	fill_h(r, h);
-	rec_submit(r);
+	emit_iter_rec(MW_REC_ITER_END, &w, h, key, seq, start, 0, layout.go ? w.actor : 0, w.tid);
 	return 0;
 }
 
 /* ---- writes ------------------------------------------------------------------ */
-
-/* The iterator's position, read from its hiter now. */
-struct iterpos {
-	__u64 bptr, buckets, bucket;
-	__u8 B, i;
-};
-
-static __always_inline void read_iter(struct iterpos *p, __u64 it)
-{
-	struct hdr hd;
-
-	if (rd_hdr(&hd, it, 96))	/* hiter: Go's 96 bytes */
-		return;
-	p->bptr = HDR_U64(&hd, layout.it_bptr);
-	p->buckets = HDR_U64(&hd, layout.it_buckets);
-	p->bucket = HDR_U64(&hd, layout.it_bucket);
-	p->B = HDR_U8(&hd, layout.it_B);
-	p->i = HDR_U8(&hd, layout.it_i);
-}
 
 /* The iterator's position, as a record carries it. */
 static __always_inline void set_iterpos(struct mw_record *r, const struct iterpos *p)
@@ -494,8 +693,10 @@ static __always_inline bool evac_hits(const struct iterpos *p, __u64 old, __u64 
 struct emit_ctx {
 	__u64 now, h, old, bucket, baddr;
 	__u64 wseq;	/* WRITE: the write's sequence number on the map */
-	__u64 caller;	/* the event thread's return address at [sp] */
-	__s32 stack_id;	/* the event thread's stack, or -1 */
+	__u64 caller;	/* the event actor's return address */
+	__u64 actor;	/* tid or goid */
+	__u64 g;
+	__s32 stack_id;	/* the event actor's stack, or -1 */
 	__u32 tid;
 	__u16 type, bsize;
 	__u8 kind, op;
@@ -503,7 +704,7 @@ struct emit_ctx {
 	__u8 pad;
 };
 
-/* The record for one open iteration slot of another thread. A global
+/* The record for one open iteration slot of another actor. A global
  * (separately verified) function: inlined into the slot loop it made the
  * evacuate program's state space explode. Returns 1 when a record went out.
  * An evacuation is an alert only where it meets the iterator's bucket
@@ -516,24 +717,44 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 	__u32 idx = i;
 	barrier_var(idx);
 	struct mw_iter_slot *sl = &st->iters[idx & (MW_MAX_ITERS - 1)];
-	/* Each field read once: a slot being claimed or released shows tid 0. */
+	/* Each field read once: a slot being claimed or released shows owner 0. */
 	__u64 it = READ_ONCE(sl->hiter);
-	__u32 otid = READ_ONCE(sl->tid);
-	if (!it || !otid || otid == e->tid)
+	__u64 owner = READ_ONCE(sl->owner);
+	if (!it || !owner || owner == e->actor)
 		return 0;
+	struct who w = { .actor = e->actor, .g = e->g, .tid = e->tid };
 	struct iterpos p = {};
-	read_iter(&p, it);
+	__u8 flags = 0;
+	if (layout.go) {
+		__u64 addr;
+		if (!go_slot_alive(st, sl, e->h, it, owner, &w, &p, &addr))
+			return 0;
+		/* The iterator moved on since the last foreign write met it: it
+		 * was alive then, so the alerts raised then are real. */
+		__u64 pos = pos_print(&p);
+		__u64 was = READ_ONCE(sl->pos);
+		if (READ_ONCE(sl->pending) && was && was != pos) {
+			sl->pending = 0;
+			emit_iter_rec(MW_REC_CONFIRM, &w, e->h, it, READ_ONCE(sl->seq),
+				      READ_ONCE(sl->start_ts), 0, owner, READ_ONCE(sl->tid));
+		}
+		sl->pos = pos;
+		flags = MW_RF_PENDING;
+	} else {
+		read_iter(&p, it);
+	}
 	__u8 k = e->kind;
 	if (e->type == MW_REC_EVACUATE && !evac_hits(&p, e->old, e->bucket, e->baddr, e->bsize)) {
 		if (!record_all)
 			return 0;
 		k = MW_KIND_NONE;
 	}
-	struct mw_record *r = rec_new(e->type, e->tid, e->now, e->h);
+	struct mw_record *r = rec_new(e->type, &w, e->now, e->h);
 	if (!r)
 		return 0;
 	r->op = e->op;
 	r->hiter = it;
+	r->iter_seq = READ_ONCE(sl->seq);
 	set_iterpos(r, &p);
 	fill_h(r, e->h);
 	if (e->type == MW_REC_EVACUATE) {
@@ -544,13 +765,17 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 	r->repeat = e->records > 0;
 	if (k != MW_KIND_NONE) {
 		r->kind = k;
-		r->other_tid = otid;
+		r->flags = flags;
+		r->other_tid = READ_ONCE(sl->tid);
+		r->other_gid = layout.go ? owner : 0;
 		r->other_ts = sl->start_ts;
 		r->other_stack_id = sl->stack_id;
 		r->other_caller = sl->caller;
 		r->stack_id = e->stack_id;
 		r->caller = e->caller;
 		r->bucket_hit = e->type == MW_REC_EVACUATE;
+		if (flags & MW_RF_PENDING)
+			__sync_fetch_and_add(&sl->pending, 1);
 		/* mw_fatal must not flag this write against this iteration again. */
 		if (e->type == MW_REC_WRITE)
 			sl->flagged_write = e->wseq;
@@ -560,34 +785,34 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 	return 1;
 }
 
-/* One record per open iteration of another thread; the second and later
- * ones are repeats of the same event. Returns the number of records. */
-/* Is an iteration of another thread open on this map? (Decides whether the
+/* Is an iteration of another actor open on this map? (Decides whether the
  * event's stack is worth capturing: a write that meets none pays nothing.) */
-static __always_inline bool foreign_iter(struct mw_mapstate *st, __u32 tid)
+static __always_inline bool foreign_iter(struct mw_mapstate *st, __u64 actor)
 {
 	for (int i = 0; i < MW_MAX_ITERS; i++) {
-		__u32 otid = READ_ONCE(st->iters[i].tid);
-		if (otid && otid != tid && READ_ONCE(st->iters[i].hiter))
+		__u64 o = READ_ONCE(st->iters[i].owner);
+		if (o && o != actor && READ_ONCE(st->iters[i].hiter))
 			return true;
 	}
 	return false;
 }
 
+/* One record per open iteration of another actor; the second and later
+ * ones are repeats of the same event. Returns the number of records. */
 static __always_inline int emit_iter_overlaps(struct pt_regs *ctx, struct mw_mapstate *st,
 					      __u16 type, __u8 kind,
-					      __u8 op, __u32 tid, __u64 now, __u64 h,
+					      __u8 op, const struct who *w, __u64 now, __u64 h,
 					      __u64 old, __u64 bucket, __u64 baddr, __u16 bsize,
 					      __s32 *sid, __u64 *caller)
 {
 	struct emit_ctx e = {
 		.now = now, .h = h, .old = old, .bucket = bucket, .baddr = baddr,
-		.tid = tid, .type = type, .bsize = bsize, .kind = kind, .op = op,
-		.stack_id = -1, .wseq = READ_ONCE(st->writes),
+		.actor = w->actor, .g = w->g, .tid = w->tid, .type = type, .bsize = bsize,
+		.kind = kind, .op = op, .stack_id = -1, .wseq = READ_ONCE(st->writes),
 	};
 	int subs = 0;
 
-	if (foreign_iter(st, tid)) {
+	if (foreign_iter(st, w->actor)) {
 		e.stack_id = grab_stack(ctx, &e.caller);
 		*sid = e.stack_id;
 		*caller = e.caller;
@@ -599,10 +824,10 @@ static __always_inline int emit_iter_overlaps(struct pt_regs *ctx, struct mw_map
 }
 
 /* A record of an event that meets nothing (record_all, or a grow). */
-static __always_inline void emit_plain(__u16 type, __u8 op, __u32 tid, __u64 now, __u64 h,
+static __always_inline void emit_plain(__u16 type, __u8 op, const struct who *w, __u64 now, __u64 h,
 				       __u64 bucket, __u64 baddr)
 {
-	struct mw_record *r = rec_new(type, tid, now, h);
+	struct mw_record *r = rec_new(type, w, now, h);
 
 	if (!r)
 		return;
@@ -615,9 +840,9 @@ static __always_inline void emit_plain(__u16 type, __u8 op, __u32 tid, __u64 now
 
 static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 {
-	__u32 tid;
+	struct who w;
 
-	if (!ours(&tid))
+	if (!ours(ctx, &w))
 		return 0;
 	__u64 h = arg(ctx, layout.arg_h);
 	if (!h)
@@ -637,26 +862,27 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 	bool have_stack = false;
 	if (st->n_iters) {
 		now = bpf_ktime_get_ns();
-		n = emit_iter_overlaps(ctx, st, MW_REC_WRITE, MW_KIND_ITER_WRITE, op, tid, now, h,
+		n = emit_iter_overlaps(ctx, st, MW_REC_WRITE, MW_KIND_ITER_WRITE, op, &w, now, h,
 				       0, 0, 0, 0, &sid, &caller);
 		have_stack = sid >= 0 || caller;
 	}
 
-	__u32 lw = READ_ONCE(st->last_writer);
+	__u64 lw = READ_ONCE(st->last_writer);
 	bool emitted = n > 0;
-	if (lw != tid && !now)
+	if (lw != w.actor && !now)
 		now = bpf_ktime_get_ns();
-	if (lw && lw != tid) {
-		/* Another thread wrote last: is its write still in flight? */
+	if (lw && lw != w.actor) {
+		/* Another actor wrote last: is its write still in flight? */
 		__u8 fl = rd_u8(h + layout.h_flags);
 		if (fl & layout.flag_writing) {
 			if (!have_stack)
 				sid = grab_stack(ctx, &caller);
-			struct mw_record *r = rec_new(MW_REC_WRITE, tid, now, h);
+			struct mw_record *r = rec_new(MW_REC_WRITE, &w, now, h);
 			if (r) {
 				r->op = op;
 				r->kind = MW_KIND_WRITE_WRITE;
-				r->other_tid = lw;
+				r->other_tid = READ_ONCE(st->last_writer_tid);
+				r->other_gid = layout.go ? lw : 0;
 				r->other_ts = st->last_write_ts;
 				r->stack_id = sid;
 				r->caller = caller;
@@ -668,17 +894,18 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 			}
 		}
 	}
-	/* last_write_ts is when the last writer's run of writes began: a thread
+	/* last_write_ts is when the last writer's run of writes began: an actor
 	 * writing again after itself changes nothing (no clock, no store). */
-	if (lw != tid) {
+	if (lw != w.actor) {
 		st->last_write_ts = now;
-		st->last_writer = tid;
+		st->last_writer_tid = w.tid;
+		st->last_writer = w.actor;
 	}
 
 	if (record_all && !emitted) {
 		if (!now)
 			now = bpf_ktime_get_ns();
-		emit_plain(MW_REC_WRITE, op, tid, now, h, MW_NO_BUCKET, 0);
+		emit_plain(MW_REC_WRITE, op, &w, now, h, MW_NO_BUCKET, 0);
 	}
 	return 0;
 }
@@ -692,14 +919,60 @@ int BPF_KPROBE(mw_delete) { return on_write(ctx, MW_OP_DELETE); }
 SEC("uprobe")
 int BPF_KPROBE(mw_clear) { return on_write(ctx, MW_OP_CLEAR); }
 
+/* ---- reads (--reads) --------------------------------------------------------- */
+
+/* A lookup while another actor's write is in flight (hashWriting set, and
+ * the last writer is someone else): Go's "concurrent map read and map
+ * write", caught at the read's entry, before the runtime's own check. A
+ * read that meets nothing costs the trap and one byte read. */
+SEC("uprobe")
+int BPF_KPROBE(mw_read)
+{
+	struct who w;
+
+	if (!ours(ctx, &w))
+		return 0;
+	__u64 h = arg(ctx, layout.arg_h);
+	if (!h)
+		return 0;
+	__u8 fl = 0;
+	if (bpf_probe_read_user(&fl, 1, (void *)(h + layout.h_flags)))
+		return 0;
+	if (!(fl & layout.flag_writing)) {
+		if (record_all)
+			emit_plain(MW_REC_READ, 0, &w, bpf_ktime_get_ns(), h, MW_NO_BUCKET, 0);
+		return 0;
+	}
+	struct mw_mapstate *st = state_get(h, false);
+	if (!st)
+		return 0;
+	__u64 lw = READ_ONCE(st->last_writer);
+	if (!lw || lw == w.actor)
+		return 0;
+	__u64 caller;
+	__s32 sid = grab_stack(ctx, &caller);
+	struct mw_record *r = rec_new(MW_REC_READ, &w, bpf_ktime_get_ns(), h);
+	if (!r)
+		return 0;
+	r->kind = MW_KIND_READ_WRITE;
+	r->other_tid = READ_ONCE(st->last_writer_tid);
+	r->other_gid = layout.go ? lw : 0;
+	r->other_ts = st->last_write_ts;
+	r->stack_id = sid;
+	r->caller = caller;
+	fill_h(r, h);
+	rec_submit(r);
+	return 0;
+}
+
 /* ---- grows ------------------------------------------------------------------- */
 
 SEC("uprobe")
 int BPF_KPROBE(mw_grow)
 {
-	__u32 tid;
+	struct who w;
 
-	if (!ours(&tid))
+	if (!ours(ctx, &w))
 		return 0;
 	__u64 h = arg(ctx, layout.arg_h);
 	if (!h)
@@ -713,21 +986,20 @@ int BPF_KPROBE(mw_grow)
 	__s32 sid = -1;
 	__u64 caller = 0;
 	if (st->n_iters)
-		n = emit_iter_overlaps(ctx, st, MW_REC_GROW, MW_KIND_ITER_GROW, 0, tid, now, h,
+		n = emit_iter_overlaps(ctx, st, MW_REC_GROW, MW_KIND_ITER_GROW, 0, &w, now, h,
 				       0, 0, 0, 0, &sid, &caller);
 	/* A grow is rare: always worth a record. */
-	if (!n) {
-		emit_plain(MW_REC_GROW, 0, tid, now, h, MW_NO_BUCKET, 0);
-	}
+	if (!n)
+		emit_plain(MW_REC_GROW, 0, &w, now, h, MW_NO_BUCKET, 0);
 	return 0;
 }
 
 SEC("uprobe")
 int BPF_KPROBE(mw_evacuate)
 {
-	__u32 tid;
+	struct who w;
 
-	if (!ours(&tid))
+	if (!ours(ctx, &w))
 		return 0;
 	__u64 t = arg(ctx, layout.arg_t);
 	__u64 h = arg(ctx, layout.arg_h);
@@ -752,58 +1024,97 @@ int BPF_KPROBE(mw_evacuate)
 	__s32 sid = -1;
 	__u64 caller = 0;
 	if (overlap)
-		n = emit_iter_overlaps(ctx, st, MW_REC_EVACUATE, MW_KIND_ITER_GROW, 0, tid, now, h,
+		n = emit_iter_overlaps(ctx, st, MW_REC_EVACUATE, MW_KIND_ITER_GROW, 0, &w, now, h,
 				       old, oldbucket, baddr, bsize, &sid, &caller);
-	if (record_all && !n) {
-		emit_plain(MW_REC_EVACUATE, 0, tid, now, h, oldbucket, baddr);
-	}
+	if (record_all && !n)
+		emit_plain(MW_REC_EVACUATE, 0, &w, now, h, oldbucket, baddr);
 	return 0;
 }
 
 /* ---- the runtime's own race check ------------------------------------------ */
 
-/* mapfatal(h, kind): the runtime saw hashWriting set from another thread —
- * in Go it is about to print `fatal error: …` and exit. For "concurrent map
- * iteration and map write" the checking thread is the iterator: if one of
- * its iterations of h is open and the write in flight (the last writer's)
- * was not flagged against it at the write's entry (the write entered just
- * before the iteration started and set hashWriting just after), flag it
- * now, before the process dies. The record is that write seen again
- * (repeat = 1: the model does not count it twice), from the writer's side. */
+/* The runtime saw hashWriting set by another actor — it is about to print
+ * `fatal error: …` and exit. libgomap calls mapfatal(h, kind); Go calls
+ * runtime.fatal(s string), told apart by the message's length, with no map:
+ * for "concurrent map iteration and map write" the checking goroutine is the
+ * iterator, and its map is the one its latest iteration started on.
+ *
+ * A FATAL record says the runtime caught a race (of that kind). For an
+ * iteration race: the checking actor's iteration is alive (it is inside
+ * mapiternext), so its pending alerts are confirmed; and if the write in
+ * flight (the last writer's) was not flagged against it at the write's
+ * entry (the write entered just before the iteration started and set
+ * hashWriting just after), it is flagged now, before the process dies — the
+ * record is that write seen again (repeat = 1), from the writer's side. */
 SEC("uprobe")
 int BPF_KPROBE(mw_fatal)
 {
-	__u32 tid;
+	struct who w;
 
-	if (!ours(&tid))
+	if (!ours(ctx, &w))
 		return 0;
-	__u64 h = arg(ctx, layout.arg_fatal_h);
-	__u64 kind = arg(ctx, layout.arg_fatal_kind);
-	if (!h || (__u8)kind != layout.fatal_iter_write)
+	__u64 code = arg(ctx, layout.arg_fatal_kind);
+	__u8 kind = MW_KIND_NONE;
+	if (code == layout.fatal_iter_write)
+		kind = MW_KIND_ITER_WRITE;
+	else if (layout.fatal_writes && code == layout.fatal_writes)
+		kind = MW_KIND_WRITE_WRITE;
+	else if (layout.fatal_read && code == layout.fatal_read)
+		kind = MW_KIND_READ_WRITE;
+	else if (layout.fatal_clone && code == layout.fatal_clone)
+		kind = MW_KIND_CLONE_WRITE;
+	if (kind == MW_KIND_NONE)
+		return 0;
+	__u64 h = 0;
+	if (!layout.go) {
+		h = arg(ctx, layout.arg_fatal_h);
+	} else if (kind == MW_KIND_ITER_WRITE) {
+		__u64 *hp = bpf_map_lookup_elem(&giter, &w.actor);
+		h = hp ? *hp : 0;
+	}
+	__u64 caller;
+	__s32 sid = grab_stack(ctx, &caller);
+	struct mw_record *fr = rec_new(MW_REC_FATAL, &w, bpf_ktime_get_ns(), h);
+	if (fr) {
+		fr->kind = kind;
+		fr->stack_id = sid;
+		fr->caller = caller;
+		fill_h(fr, h);
+		rec_submit(fr);
+	}
+	if (kind != MW_KIND_ITER_WRITE || !h)
 		return 0;
 	struct mw_mapstate *st = state_get(h, false);
 	if (!st)
 		return 0;
-	__u32 lw = READ_ONCE(st->last_writer);
+	__u64 lw = READ_ONCE(st->last_writer);
 	__u64 wseq = READ_ONCE(st->writes);
-	if (!lw || lw == tid)
-		return 0;
 	for (int i = 0; i < MW_MAX_ITERS; i++) {
 		struct mw_iter_slot *sl = &st->iters[i];
 		__u64 it = READ_ONCE(sl->hiter);
-		if (!it || READ_ONCE(sl->tid) != tid || READ_ONCE(sl->flagged_write) == wseq)
+		if (!it || READ_ONCE(sl->owner) != w.actor)
+			continue;
+		if (READ_ONCE(sl->pending)) {
+			sl->pending = 0;
+			emit_iter_rec(MW_REC_CONFIRM, &w, h, it, READ_ONCE(sl->seq),
+				      READ_ONCE(sl->start_ts), 0, layout.go ? w.actor : 0, w.tid);
+		}
+		if (!lw || lw == w.actor || READ_ONCE(sl->flagged_write) == wseq)
 			continue;
 		sl->flagged_write = wseq;
 		struct iterpos p = {};
-		read_iter(&p, it);
-		struct mw_record *r = rec_new(MW_REC_WRITE, lw, bpf_ktime_get_ns(), h);
+		read_iter(&p, layout.go ? go_hiter_addr(w.g, it) : it);
+		struct who wr = { .actor = lw, .tid = READ_ONCE(st->last_writer_tid) };
+		struct mw_record *r = rec_new(MW_REC_WRITE, &wr, bpf_ktime_get_ns(), h);
 		if (!r)
 			return 0;
 		r->kind = MW_KIND_ITER_WRITE;
 		r->repeat = 1;
 		r->hiter = it;
+		r->iter_seq = READ_ONCE(sl->seq);
 		set_iterpos(r, &p);
-		r->other_tid = tid;
+		r->other_tid = w.tid;
+		r->other_gid = layout.go ? w.actor : 0;
 		r->other_ts = sl->start_ts;
 		r->other_stack_id = sl->stack_id;
 		r->other_caller = sl->caller;

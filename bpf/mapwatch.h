@@ -4,7 +4,7 @@
  * BPF side keeps in a hash map (userspace reads it for rates), the counters
  * BPF keeps for what it could not deliver, and the struct-layout table the
  * loader writes into rodata. Fixed-width types only; every record starts
- * with its type tag. user/wire.c pins the sizes with _Static_assert.
+ * with its type tag. user/trace.c pins the record size with _Static_assert.
  */
 #ifndef MAPWATCH_H
 #define MAPWATCH_H
@@ -15,7 +15,7 @@
 
 #define MW_MAX_ITERS   8      /* open iterations tracked per map */
 #define MW_MAX_MAPS    16384  /* maps tracked at once */
-#define MW_MAX_STACK   32     /* user stack frames captured (bpf_get_stackid) */
+#define MW_MAX_STACK   32     /* user stack frames captured (own frame-pointer walk) */
 #define MW_STACK_ENTRIES 16384 /* distinct stacks kept (BPF hash of struct mw_ustack) */
 #define MW_NO_BUCKET   (~0ULL)
 
@@ -27,6 +27,9 @@ enum mw_rec_type {
 	MW_REC_GROW       = 4,	/* hashGrow entry */
 	MW_REC_EVACUATE   = 5,	/* evacuate entry */
 	MW_REC_STATS      = 6,	/* synthesized by the loader once a second: BPF counters */
+	MW_REC_CONFIRM    = 7,	/* Go: iteration iter_seq was seen moving on: its pending alerts are real */
+	MW_REC_FATAL      = 8,	/* the runtime's own race check failed (Go: runtime.fatal); kind says which */
+	MW_REC_READ       = 9,	/* a map read (--reads) */
 	MW_REC_TYPE_MAX
 };
 
@@ -46,10 +49,21 @@ enum mw_kind {
 	MW_KIND_ITER_WRITE  = 1,
 	MW_KIND_ITER_GROW   = 2,
 	MW_KIND_WRITE_WRITE = 3,
+	MW_KIND_READ_WRITE  = 4,	/* a read while another goroutine/thread's write is in flight */
+	MW_KIND_CLONE_WRITE = 5,	/* Go 1.21+ maps.Clone (runtime.mapclone2) vs a write in flight */
 	MW_KIND_MAX
 };
 
-/* One ring-buffer record: 168 bytes. */
+/* mw_record.flags */
+#define MW_RF_PENDING   0x01	/* Go iter-*: raised against an iteration whose liveness is not yet
+				 * proven (it may have been left by break); real once a CONFIRM or
+				 * the iteration's end names its iter_seq */
+#define MW_RF_ABANDONED 0x02	/* ITER_END: the iteration was found dead (goroutine gone, hiter
+				 * reused), not seen ending: its pending alerts are dropped */
+#define MW_RF_RUNTIME   0x04	/* FATAL: the runtime caught it; no alert of mapwatch's own matched */
+#define MW_RF_CLONE     0x08	/* ITER_START/END: a maps.Clone read of the map, not a range loop */
+
+/* One ring-buffer record: 200 bytes. */
 struct mw_record {
 	__u16 type;		/* enum mw_rec_type */
 	__u8  op;		/* enum mw_op (WRITE) */
@@ -87,6 +101,12 @@ struct mw_record {
 	 * frame, kept here per record (the stack map stays deduplicated). */
 	__u64 caller;		/* with stack_id; 0 if unknown */
 	__u64 other_caller;	/* with other_stack_id; 0 if unknown */
+	/* Go: goroutine ids (0 for libgomap, where tid is the actor). */
+	__u64 gid;		/* goroutine doing this event */
+	__u64 other_gid;	/* kind != NONE: the iterating goroutine, or the other writer */
+	__u64 iter_seq;		/* the iteration this record is about (ITER_*, iter-* kinds, CONFIRM), or 0 */
+	__u8  flags;		/* MW_RF_* */
+	__u8  pad2[7];
 };
 
 /* One captured user stack (the value of the BPF stack table): return
@@ -97,18 +117,29 @@ struct mw_ustack {
 
 /* Per-map state kept in BPF, keyed by hmap address. */
 struct mw_iter_slot {
-	__u64 hiter;		/* 0 = free slot */
+	__u64 hiter;		/* 0 = free slot. libgomap: the hiter's address; Go: where the hiter
+				 * lives: MW_HITER_STACK | (g.stack.hi - hiter) for a hiter on the
+				 * goroutine's stack (Go copies stacks; the offset from the top is
+				 * stable), else its address */
 	__u64 start_ts;
-	__u32 tid;		/* 0 while the slot is being claimed or released */
-	__s32 stack_id;		/* the iterating thread's stack at mapiterinit, or -1 */
-	__u64 caller;		/* its return address at [sp] (see mw_record.caller) */
+	__u64 owner;		/* the actor: tid (libgomap) or goid (Go); 0 while being claimed or released */
+	__u64 g;		/* Go: the iterating goroutine's g */
+	__u64 caller;		/* its return address (see mw_record.caller) */
 	__u64 flagged_write;	/* sequence number (mw_mapstate.writes) of the last foreign write flagged against it */
+	__u64 seq;		/* iteration number (global, from 1) */
+	__u64 pos;		/* Go: fingerprint of the hiter's position at the last foreign write */
+	__u32 tid;		/* the thread that started it */
+	__s32 stack_id;		/* the iterating thread's stack at mapiterinit, or -1 */
+	__u32 pending;		/* Go: alerts raised against it and not yet confirmed */
+	__u32 pad;
 };
+#define MW_HITER_STACK (1ULL << 63)
 
 struct mw_mapstate {
 	struct mw_iter_slot iters[MW_MAX_ITERS];
 	__u64 last_write_ts;	/* when the last writer's run of writes began (its first write after another thread's) */
-	__u32 last_writer;	/* its thread; a write by the same thread skips all work */
+	__u64 last_writer;	/* its actor (tid or goid); a write by the same actor skips all work */
+	__u32 last_writer_tid;	/* its thread */
 	__u32 n_iters;		/* open iterations (slots in use) */
 	__u64 writes;		/* probe-hit counters, read by userspace for rates */
 	__u64 iterations;
@@ -124,7 +155,8 @@ struct mw_counters {
 	__u64 map_full;		/* per-map state could not be created */
 	__u64 slots_full;	/* an iteration could not be tracked: all slots in use */
 	__u64 bad_reads;	/* reads of target memory that failed */
-	__u64 stack_fails;	/* user stacks that could not be captured (bpf_get_stackid < 0) */
+	__u64 stack_fails;	/* user stacks that could not be captured (own walk: hash collision, table full) */
+	__u64 expired;		/* Go: open iterations found dead at a foreign write (goroutine gone, hiter reused) */
 };
 
 /* Which registers carry arguments in the probed code. */
@@ -157,7 +189,23 @@ struct mw_layout {
 	__u8  arg_fatal_kind;	/* which check failed */
 	__u8  fatal_iter_write;	/* kind value of "concurrent map iteration and map write" */
 	__u8  arg_t;		/* maptype in evacuate (for its bucket size) */
-	__u8  pad[5];
+	/* the other race checks' codes in arg_fatal_kind (0: none). libgomap
+	 * passes a kind number; Go's runtime.fatal(s string) is told apart by
+	 * the message's length. */
+	__u8  fatal_writes;	/* "concurrent map writes" */
+	__u8  fatal_read;	/* "concurrent map read and map write" */
+	__u8  fatal_clone;	/* "concurrent map clone and map write" */
+	__u8  go;		/* 1: a Go runtime (goroutine actors, hiter liveness) */
+	__u8  g_dead;		/* Go: g.atomicstatus of a dead goroutine (_Gdead) */
+	/* Go: runtime.g (R14 holds g) */
+	__u16 g_stack_lo, g_stack_hi, g_status, g_goid;
+	/* hiter: key (nil once the iteration is over), wrapped */
+	__u16 it_key, it_wrapped;
+	__u8  pad[4];
 };
+
+/* bpf_cookie of each attached probe: how the site sits in its function. */
+#define MW_COOKIE_FRAME 1	/* rbp already points at the function's own frame: the return
+				 * address is at [rbp+8], not at [sp] */
 
 #endif /* MAPWATCH_H */

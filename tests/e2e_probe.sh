@@ -210,10 +210,10 @@ nopid=4242
 while kill -0 "$nopid" 2>/dev/null; do nopid=$((nopid + 1)); done
 err_case "no such pid" 1 "^mapwatch: cannot attach to pid $nopid: no such process$" "$MW" -p "$nopid"
 sleep 30 & sp=$!; bg+=("$sp")
-err_case "no runtime in /bin/sleep" 1 "cannot attach to pid $sp: libgomap symbols not found: mapiterinit, mapiterdone, mapassign, mapdelete, mapclear, hashGrow, evacuate, mapfatal (looked in .*sleep.*libc" "$MW" -p "$sp"
+err_case "no runtime in /bin/sleep" 1 "cannot attach to pid $sp: not a Go program, and libgomap symbols not found: mapiterinit, mapiterdone, mapassign, mapdelete, mapclear, hashGrow, evacuate, mapfatal (looked in .*sleep.*libc" "$MW" -p "$sp"
 kill "$sp"
 cp build/progs/races "$tmp/races-stripped" && strip "$tmp/races-stripped"
-err_case "stripped program" 1 "cannot trace $tmp/races-stripped: libgomap symbols not found: .*mapassign.*(looked in $tmp/races-stripped" "$MW" -- "$tmp/races-stripped" iterwrite 1
+err_case "stripped program" 1 "cannot trace $tmp/races-stripped: not a Go program, and libgomap symbols not found: .*mapassign.*(looked in $tmp/races-stripped" "$MW" -- "$tmp/races-stripped" iterwrite 1
 err_case "no such command" 1 "mapwatch: cannot run /nonexistent/x: No such file or directory" "$MW" -- /nonexistent/x
 err_case "nothing to trace" 2 "nothing to trace" "$MW" --plain
 err_case "bad pid" 2 "invalid pid: abc" "$MW" -p abc

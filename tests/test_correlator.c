@@ -757,7 +757,9 @@ TEST(summary_json_exact)
 	struct mw_summary s = summary(c);
 	int n = mw_summary_json(&s, buf, sizeof(buf));
 	const char *want = "{\"type\":\"summary\",\"events\":4,\"drops\":5,\"alerts\":2,"
-		"\"alerts_by_kind\":{\"iter-write\":1,\"iter-grow\":0,\"write-write\":1},"
+		"\"alerts_by_kind\":{\"iter-write\":1,\"iter-grow\":0,\"write-write\":1,"
+		"\"read-write\":0,\"clone-write\":0},\"unconfirmed\":0,"
+		"\"runtime_caught\":{\"iter-write\":0,\"write-write\":0,\"read-write\":0,\"clone-write\":0},"
 		"\"rows\":2,\"maps\":2,\"rb_drops\":4,\"map_drops\":1,\"probe_hits\":99,"
 		"\"first_ts\":100,\"last_ts\":300}";
 	CHECK_EQ_STR(buf, want);
@@ -838,7 +840,9 @@ TEST(empty_corr)
 	struct mw_summary s = summary(c);
 	mw_summary_json(&s, buf, sizeof(buf));
 	CHECK_EQ_STR(buf, "{\"type\":\"summary\",\"events\":0,\"drops\":0,\"alerts\":0,"
-		"\"alerts_by_kind\":{\"iter-write\":0,\"iter-grow\":0,\"write-write\":0},"
+		"\"alerts_by_kind\":{\"iter-write\":0,\"iter-grow\":0,\"write-write\":0,"
+		"\"read-write\":0,\"clone-write\":0},\"unconfirmed\":0,"
+		"\"runtime_caught\":{\"iter-write\":0,\"write-write\":0,\"read-write\":0,\"clone-write\":0},"
 		"\"rows\":0,\"maps\":0,\"rb_drops\":0,\"map_drops\":0,\"probe_hits\":0,"
 		"\"first_ts\":0,\"last_ts\":0}");
 	CHECK(mw_corr_map(c, 0) == NULL);

@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include "check.h"
 #include "placement.h"
+#include <string.h>
 #include "layout.h"
 #include "gomap.h"
 
@@ -95,8 +96,8 @@ TEST(libgomap_layout_matches_gomap_h)
 TEST(probe_table)
 {
 	const struct mw_runtime *rt = mw_runtime_find("libgomap");
-	CHECK_EQ_STR(rt->sym[MW_P_ITERINIT], "mapiterinit");
-	CHECK_EQ_STR(rt->sym[MW_P_EVACUATE], "evacuate");
+	CHECK_EQ_STR(rt->sym[MW_P_ITERINIT][0], "mapiterinit");
+	CHECK_EQ_STR(rt->sym[MW_P_EVACUATE][0], "evacuate");
 	CHECK_EQ_STR(mw_probe_prog(MW_P_ASSIGN), "mw_assign");
 	CHECK(mw_probe_prog(MW_P_N) == NULL);
 	CHECK_EQ_STR(mw_probe_name(MW_P_N), "?");
@@ -104,7 +105,37 @@ TEST(probe_table)
 	CHECK(mw_runtime_find(NULL) == NULL);
 	CHECK(mw_runtime_at(mw_runtime_count()) == NULL);
 	for (int p = 0; p < MW_P_N; p++)
-		CHECK(rt->sym[p] && mw_probe_prog(p));
+		CHECK(rt->sym[p][0] && mw_probe_prog(p));
+}
+
+/* The Go rows: which version each serves, their layouts, their symbols. */
+TEST(go_rows)
+{
+	CHECK_EQ_STR(mw_runtime_for_go(19, 0)->name, "go1.19");
+	CHECK(mw_runtime_for_go(20, 0) == NULL);	/* not measured: refused, not guessed */
+	CHECK_EQ_STR(mw_runtime_for_go(21, 0)->name, "go1.21");
+	CHECK_EQ_STR(mw_runtime_for_go(22, 0)->name, "go1.21");
+	CHECK_EQ_STR(mw_runtime_for_go(23, 0)->name, "go1.23");
+	CHECK(mw_runtime_for_go(24, 0) == NULL);	/* Swiss tables */
+	CHECK_EQ_STR(mw_runtime_for_go(24, 1)->name, "go1.24-noswissmap");
+	CHECK(mw_runtime_for_go(25, 1) == NULL);
+	CHECK_EQ_U64(mw_runtime_for_go(21, 0)->layout.g_goid, 152);
+	CHECK_EQ_U64(mw_runtime_for_go(23, 0)->layout.g_goid, 160);
+	CHECK_EQ_U64(mw_runtime_for_go(23, 0)->layout.g_status, 152);
+	for (size_t i = 0; i < mw_runtime_count(); i++) {
+		const struct mw_runtime *rt = mw_runtime_at(i);
+		CHECK_EQ_U64(mw_layout_check(&rt->layout), 0);
+		if (!rt->go_min)
+			continue;
+		CHECK_EQ_U64(rt->layout.abi, MW_ABI_GOREG);
+		CHECK_EQ_U64(rt->layout.fatal_iter_write, strlen("concurrent map iteration and map write"));
+		CHECK_EQ_U64(rt->layout.fatal_writes, strlen("concurrent map writes"));
+		CHECK_EQ_U64(rt->layout.fatal_read, strlen("concurrent map read and map write"));
+		CHECK_EQ_U64(rt->layout.fatal_clone, strlen("concurrent map clone and map write"));
+		CHECK_EQ_STR(rt->sym[MW_P_ASSIGN][3], "runtime.mapassign_fast64");
+		CHECK_EQ_U64(rt->site_rule[MW_P_ITERDONE], MW_SITE_GO_ITEREND);
+	}
+	CHECK(strstr(mw_runtime_go_supported(), "1.21-1.22") != NULL);
 }
 
 TEST(layout_check_rejects_nonsense)

@@ -15,6 +15,13 @@
  * ghost iteration, and a start older than an iteration already open on the
  * same hiter and thread is known to be over already.
  *
+ * Go's pending alerts. A write that meets a Go iteration whose liveness is
+ * not proven yet (a `break` leaves no trace) arrives flagged PENDING with the
+ * iteration's number. It is held here, not counted, until a CONFIRM record
+ * or the iteration's end names that number (then every alert held for it is
+ * raised, in order), or an abandoned end drops them; what is still held when
+ * the run ends is reported as unconfirmed.
+ *
  * Pure C: libc only, no clock of its own.
  */
 #include <stdio.h>
@@ -24,6 +31,7 @@
 #include "correlator.h"
 
 #define HFLAG_SAMESIZE	8	/* hmap.flags bit: the grow keeps B (Go's sameSizeGrow) */
+#define PENDING_MAX	65536	/* pending (unconfirmed) alert groups kept */
 #define EARLY_ENDS	64	/* iteration ends remembered until their start arrives */
 #define TABLE_MIN	64	/* initial hash-table capacity (a power of two) */
 
@@ -41,7 +49,7 @@ struct map_ent {
 struct early_end {
 	uint64_t map, hiter, ts;
 	uint64_t start;		/* the start BPF paired it with (other_ts), 0 if unknown */
-	uint32_t tid;
+	uint64_t tid;		/* the actor */
 };
 
 /* Open addressing, linear probing; a slot holds an array index + 1, 0 = empty. */
@@ -51,8 +59,17 @@ struct table {
 	size_t n;
 };
 
+/* Alerts held for one iteration; equal consecutive ones share an entry. */
+struct pending {
+	uint64_t seq;		/* 0 = unused */
+	uint64_t n;		/* occurrences */
+	struct mw_alert a;	/* the latest of them */
+};
+
 struct mw_corr {
 	struct mw_corr_opts opts;
+	struct pending *pend;
+	size_t npend, pend_cap;
 	struct mw_summary sum;
 	int have_ts;			/* sum.first_ts/last_ts are set */
 
@@ -85,9 +102,16 @@ static inline uint64_t mix64(uint64_t x)
 	return x;
 }
 
-static inline uint64_t row_hash(unsigned kind, uint64_t map, uint32_t wtid, uint32_t itid)
+static inline uint64_t row_hash(unsigned kind, uint64_t map, uint64_t w, uint64_t i)
 {
-	return mix64(map ^ mix64(((uint64_t)wtid << 32 | itid) + kind));
+	return mix64(map ^ mix64(mix64(w) ^ (i * 0x9e3779b97f4a7c15ULL) ^ kind));
+}
+
+/* The actor of a record (the goroutine for Go, else the thread) and of its other side. */
+static inline uint64_t rec_actor(const struct mw_record *r) { return r->gid ? r->gid : r->tid; }
+static inline uint64_t rec_other(const struct mw_record *r)
+{
+	return r->other_gid ? r->other_gid : r->other_tid;
 }
 
 static inline uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
@@ -142,14 +166,15 @@ static int table_grow(struct table *t, uint64_t (*hash)(const struct mw_corr *, 
 static uint64_t row_hash_at(const struct mw_corr *c, size_t i)
 {
 	const struct mw_alert_row *r = &c->rows[i];
-	return row_hash(r->kind, r->map, r->writer_tid, r->iter_tid);
+	return row_hash(r->kind, r->map, r->writer_gid ? r->writer_gid : r->writer_tid,
+			r->iter_gid ? r->iter_gid : r->iter_tid);
 }
 
 /* The row for this occurrence's key, created (zeroed, id set) if new; NULL on OOM. */
 static struct mw_alert_row *row_get(struct mw_corr *c, const struct mw_alert *a)
 {
 	struct table *t = &c->row_tab;
-	uint64_t h = row_hash(a->kind, a->map, a->writer_tid, a->iter_tid);
+	uint64_t h = row_hash(a->kind, a->map, mw_alert_writer(a), mw_alert_iter(a));
 	struct mw_alert_row *row;
 	size_t j;
 
@@ -157,7 +182,8 @@ static struct mw_alert_row *row_get(struct mw_corr *c, const struct mw_alert *a)
 		for (j = h & (t->cap - 1); t->slot[j]; j = (j + 1) & (t->cap - 1)) {
 			row = &c->rows[t->slot[j] - 1];
 			if (row->kind == a->kind && row->map == a->map &&
-			    row->writer_tid == a->writer_tid && row->iter_tid == a->iter_tid)
+			    row->writer_tid == a->writer_tid && row->iter_tid == a->iter_tid &&
+			    row->writer_gid == a->writer_gid && row->iter_gid == a->iter_gid)
 				return row;
 		}
 	}
@@ -176,6 +202,8 @@ static struct mw_alert_row *row_get(struct mw_corr *c, const struct mw_alert *a)
 	row->map = a->map;
 	row->writer_tid = a->writer_tid;
 	row->iter_tid = a->iter_tid;
+	row->writer_gid = a->writer_gid;
+	row->iter_gid = a->iter_gid;
 	row->first_ts = a->ts;
 	row->last_ts = a->ts;
 	row->last = *a;
@@ -275,7 +303,7 @@ static void recent_push(struct mw_map_model *m, uint64_t addr, uint8_t kind, int
 
 /* ---- iterations ------------------------------------------------------------ */
 
-static void early_remember(struct mw_corr *c, uint64_t map, uint64_t hiter, uint32_t tid,
+static void early_remember(struct mw_corr *c, uint64_t map, uint64_t hiter, uint64_t tid,
 			   uint64_t ts, uint64_t start)
 {
 	c->early[c->early_next] = (struct early_end){ .map = map, .hiter = hiter, .ts = ts,
@@ -286,7 +314,7 @@ static void early_remember(struct mw_corr *c, uint64_t map, uint64_t hiter, uint
 }
 
 /* Was an end for this start already seen? If so, forget it (it is used up). */
-static int early_take(struct mw_corr *c, uint64_t map, uint64_t hiter, uint32_t tid, uint64_t start)
+static int early_take(struct mw_corr *c, uint64_t map, uint64_t hiter, uint64_t tid, uint64_t start)
 {
 	for (size_t i = 0; i < c->n_early; i++) {
 		struct early_end *x = &c->early[i];
@@ -317,16 +345,22 @@ static void iter_clear(struct map_ent *e, int slot)
 
 /* The slot of the iteration open through (hiter, tid), or -1. One thread
  * cannot walk two iterations through one hiter at once, so there is at most one. */
-static int iter_find(const struct mw_map_model *m, uint64_t hiter, uint32_t tid)
+static inline uint64_t iter_actor(const struct mw_iter_model *it)
+{
+	return it->gid ? it->gid : it->tid;
+}
+
+static int iter_find(const struct mw_map_model *m, uint64_t hiter, uint64_t actor)
 {
 	for (int i = 0; i < MW_MAX_ITERS; i++)
-		if (m->iters[i].hiter == hiter && m->iters[i].tid == tid)
+		if (m->iters[i].hiter == hiter && iter_actor(&m->iters[i]) == actor)
 			return i;
 	return -1;
 }
 
-static void iter_open(struct mw_corr *c, struct map_ent *e, uint64_t hiter, uint32_t tid, uint64_t ts)
+static void iter_open(struct mw_corr *c, struct map_ent *e, uint64_t hiter, const struct mw_record *r)
 {
+	uint64_t tid = rec_actor(r), ts = r->ts;
 	struct mw_map_model *m = &e->m;
 	int slot;
 
@@ -357,13 +391,14 @@ static void iter_open(struct mw_corr *c, struct map_ent *e, uint64_t hiter, uint
 			if (m->iters[i].start_ts < m->iters[slot].start_ts)
 				slot = i;
 	}
-	m->iters[slot] = (struct mw_iter_model){ .hiter = hiter, .start_ts = ts, .tid = tid };
+	m->iters[slot] = (struct mw_iter_model){ .hiter = hiter, .start_ts = ts, .tid = r->tid,
+						 .gid = r->gid };
 	e->pos_ts[slot] = 0;
 	iter_count(m);
 }
 
 /* `start` is the start BPF paired this end with (the record's other_ts), or 0. */
-static void iter_close(struct mw_corr *c, struct map_ent *e, uint64_t hiter, uint32_t tid,
+static void iter_close(struct mw_corr *c, struct map_ent *e, uint64_t hiter, uint64_t tid,
 		       uint64_t ts, uint64_t start)
 {
 	struct mw_map_model *m = &e->m;
@@ -394,7 +429,7 @@ static void iter_position(struct map_ent *e, const struct mw_record *r)
 
 	for (int i = 0; i < MW_MAX_ITERS; i++) {
 		struct mw_iter_model *it = &m->iters[i];
-		if (it->hiter != r->hiter || it->tid != r->other_tid || !it->hiter)
+		if (it->hiter != r->hiter || iter_actor(it) != rec_other(r) || !it->hiter)
 			continue;
 		if (r->ts + 1 < e->pos_ts[i])
 			return;		/* older than what we know: no rollback */
@@ -423,13 +458,13 @@ static void model_update(struct mw_corr *c, struct map_ent *e, const struct mw_r
 	case MW_REC_ITER_START:
 		if (fresh) {
 			m->iter_starts++;
-			iter_open(c, e, r->hiter, r->tid, r->ts);
+			iter_open(c, e, r->hiter, r);
 		}
 		break;
 	case MW_REC_ITER_END:
 		if (fresh) {
 			m->iter_ends++;
-			iter_close(c, e, r->hiter, r->tid, r->ts, r->other_ts);
+			iter_close(c, e, r->hiter, rec_actor(r), r->ts, r->other_ts);
 		}
 		break;
 	case MW_REC_WRITE:
@@ -464,10 +499,10 @@ static void model_update(struct mw_corr *c, struct map_ent *e, const struct mw_r
 		iter_position(e, r);
 }
 
-static int raise_alert(struct mw_corr *c, struct map_ent *e, const struct mw_record *r)
+/* The alert a record describes. */
+static void alert_of(const struct mw_corr *c, const struct mw_record *r, struct mw_alert *out)
 {
 	struct mw_alert a;
-	struct mw_alert_row *row;
 
 	memset(&a, 0, sizeof(a));
 	a.seq = c->sum.alerts + 1;
@@ -481,6 +516,8 @@ static int raise_alert(struct mw_corr *c, struct map_ent *e, const struct mw_rec
 		 * flight: the record's own thread is the iterating one. */
 		a.writer_tid = r->other_tid;
 		a.iter_tid = r->tid;
+		a.writer_gid = r->other_gid;
+		a.iter_gid = r->gid;
 		a.writer_stack = r->other_stack_id;
 		a.iter_stack = r->stack_id;
 		a.writer_caller = r->other_caller;
@@ -488,6 +525,8 @@ static int raise_alert(struct mw_corr *c, struct map_ent *e, const struct mw_rec
 	} else {
 		a.writer_tid = r->tid;
 		a.iter_tid = r->other_tid;
+		a.writer_gid = r->gid;
+		a.iter_gid = r->other_gid;
 		a.writer_stack = r->stack_id;
 		a.iter_stack = r->other_stack_id;
 		a.writer_caller = r->caller;
@@ -499,8 +538,18 @@ static int raise_alert(struct mw_corr *c, struct map_ent *e, const struct mw_rec
 		a.hiter = r->hiter;
 		a.bucket = r->iter_bptr;
 		a.bucket2 = r->type == MW_REC_EVACUATE ? r->bucket_addr : 0;
+		a.iter_seq = r->iter_seq;
 	}
+	*out = a;
+}
 
+/* Count one occurrence: summary, row, kept list, callback. */
+static int count_alert(struct mw_corr *c, struct map_ent *e, struct mw_alert *ap)
+{
+	struct mw_alert a = *ap;
+	struct mw_alert_row *row;
+
+	a.seq = c->sum.alerts + 1;
 	c->sum.alerts++;
 	c->sum.alerts_by_kind[a.kind]++;
 	if (e)
@@ -528,6 +577,83 @@ static int raise_alert(struct mw_corr *c, struct map_ent *e, const struct mw_rec
 	return 1;
 }
 
+static int raise_alert(struct mw_corr *c, struct map_ent *e, const struct mw_record *r)
+{
+	struct mw_alert a;
+
+	alert_of(c, r, &a);
+	return count_alert(c, e, &a);
+}
+
+/* ---- pending (Go) ------------------------------------------------------------ */
+
+static int same_side(const struct mw_alert *x, const struct mw_alert *y)
+{
+	return x->kind == y->kind && x->map == y->map && x->writer_tid == y->writer_tid &&
+	       x->writer_gid == y->writer_gid && x->writer_stack == y->writer_stack &&
+	       x->writer_caller == y->writer_caller && x->op == y->op;
+}
+
+static void pend_add(struct mw_corr *c, const struct mw_record *r)
+{
+	struct mw_alert a;
+
+	alert_of(c, r, &a);
+	/* The same write seen again for this iteration adds nothing. */
+	for (size_t i = c->npend; i-- > 0;) {
+		struct pending *p = &c->pend[i];
+		if (p->seq != r->iter_seq)
+			continue;
+		if (same_side(&p->a, &a)) {
+			p->n += !r->repeat;
+			p->a = a;
+			return;
+		}
+		break;
+	}
+	if (r->repeat)
+		return;
+	if (c->npend >= PENDING_MAX ||
+	    grow_array((void **)&c->pend, &c->pend_cap, c->npend + 1, sizeof(*c->pend))) {
+		c->sum.unconfirmed++;
+		return;
+	}
+	c->pend[c->npend++] = (struct pending){ .seq = r->iter_seq, .n = 1, .a = a };
+}
+
+/* Raise (confirm) or drop every alert held for iteration seq. */
+static int pend_settle(struct mw_corr *c, uint64_t seq, int confirm)
+{
+	size_t j = 0;
+	int raised = 0;
+
+	for (size_t i = 0; i < c->npend; i++) {
+		struct pending *p = &c->pend[i];
+		if (p->seq != seq) {
+			c->pend[j++] = *p;
+			continue;
+		}
+		if (!confirm) {
+			c->sum.unconfirmed += p->n;
+			continue;
+		}
+		struct map_ent *e = map_find(c, p->a.map);
+		for (uint64_t k = 0; k < p->n; k++)
+			raised += count_alert(c, e, &p->a);
+	}
+	c->npend = j;
+	return raised;
+}
+
+size_t mw_corr_npending(const struct mw_corr *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->npend; i++)
+		n += c->pend[i].n;
+	return n;
+}
+
 int mw_corr_feed(struct mw_corr *c, const struct mw_record *r)
 {
 	struct map_ent *e = NULL;
@@ -553,13 +679,28 @@ int mw_corr_feed(struct mw_corr *c, const struct mw_record *r)
 		return 0;
 	}
 
+	if (r->type == MW_REC_FATAL) {
+		c->sum.runtime_caught[r->kind]++;
+		return 0;
+	}
+	if (r->type == MW_REC_CONFIRM)
+		return pend_settle(c, r->iter_seq, 1);
+
 	if (r->map) {
 		e = map_get(c, r->map, r->ts);
 		if (e)
 			model_update(c, e, r);
 	}
+	/* An iteration's end settles what was held for it: confirmed when it
+	 * ran to its end, dropped when it was found abandoned. */
+	if (r->type == MW_REC_ITER_END && r->iter_seq && c->npend)
+		return pend_settle(c, r->iter_seq, !(r->flags & MW_RF_ABANDONED));
 	if (r->kind == MW_KIND_NONE)
 		return 0;
+	if (r->flags & MW_RF_PENDING) {
+		pend_add(c, r);
+		return 0;
+	}
 	return raise_alert(c, e, r);
 }
 
@@ -618,6 +759,7 @@ void mw_corr_free(struct mw_corr *c)
 {
 	if (!c)
 		return;
+	free(c->pend);
 	free(c->rows);
 	free(c->row_tab.slot);
 	free(c->alerts);
@@ -629,6 +771,7 @@ void mw_corr_free(struct mw_corr *c)
 void mw_corr_summary(const struct mw_corr *c, struct mw_summary *s)
 {
 	*s = c->sum;
+	s->unconfirmed += mw_corr_npending(c);
 	s->rows = c->nrows;
 	s->maps = c->nmaps;
 }
@@ -664,7 +807,8 @@ const struct mw_map_model *mw_corr_find_map(const struct mw_corr *c, uint64_t ma
 
 const char *mw_kind_name(unsigned kind)
 {
-	static const char *const names[] = { "none", "iter-write", "iter-grow", "write-write" };
+	static const char *const names[] = { "none", "iter-write", "iter-grow", "write-write",
+					     "read-write", "clone-write" };
 	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }
 
@@ -684,7 +828,10 @@ int mw_summary_json(const struct mw_summary *s, char *buf, size_t len)
 {
 	return snprintf(buf, len,
 		"{\"type\":\"summary\",\"events\":%llu,\"drops\":%llu,\"alerts\":%llu,"
-		"\"alerts_by_kind\":{\"iter-write\":%llu,\"iter-grow\":%llu,\"write-write\":%llu},"
+		"\"alerts_by_kind\":{\"iter-write\":%llu,\"iter-grow\":%llu,\"write-write\":%llu,"
+		"\"read-write\":%llu,\"clone-write\":%llu},\"unconfirmed\":%llu,"
+		"\"runtime_caught\":{\"iter-write\":%llu,\"write-write\":%llu,\"read-write\":%llu,"
+		"\"clone-write\":%llu},"
 		"\"rows\":%llu,\"maps\":%llu,\"rb_drops\":%llu,\"map_drops\":%llu,"
 		"\"probe_hits\":%llu,\"first_ts\":%llu,\"last_ts\":%llu}",
 		(unsigned long long)s->events, (unsigned long long)s->drops,
@@ -692,6 +839,13 @@ int mw_summary_json(const struct mw_summary *s, char *buf, size_t len)
 		(unsigned long long)s->alerts_by_kind[MW_KIND_ITER_WRITE],
 		(unsigned long long)s->alerts_by_kind[MW_KIND_ITER_GROW],
 		(unsigned long long)s->alerts_by_kind[MW_KIND_WRITE_WRITE],
+		(unsigned long long)s->alerts_by_kind[MW_KIND_READ_WRITE],
+		(unsigned long long)s->alerts_by_kind[MW_KIND_CLONE_WRITE],
+		(unsigned long long)s->unconfirmed,
+		(unsigned long long)s->runtime_caught[MW_KIND_ITER_WRITE],
+		(unsigned long long)s->runtime_caught[MW_KIND_WRITE_WRITE],
+		(unsigned long long)s->runtime_caught[MW_KIND_READ_WRITE],
+		(unsigned long long)s->runtime_caught[MW_KIND_CLONE_WRITE],
 		(unsigned long long)s->rows, (unsigned long long)s->maps,
 		(unsigned long long)s->rb_drops, (unsigned long long)s->map_drops,
 		(unsigned long long)s->bpf_hits,
@@ -700,15 +854,21 @@ int mw_summary_json(const struct mw_summary *s, char *buf, size_t len)
 
 int mw_alert_json(const struct mw_alert *a, char *buf, size_t len)
 {
+	char gids[64] = "";
+
+	/* Go: the goroutines too (libgomap's lines stay as they were). */
+	if (a->writer_gid || a->iter_gid)
+		snprintf(gids, sizeof(gids), "\"writer_goid\":%llu,\"iter_goid\":%llu,",
+			 (unsigned long long)a->writer_gid, (unsigned long long)a->iter_gid);
 	return snprintf(buf, len,
 		"{\"type\":\"alert\",\"seq\":%llu,\"ts\":%llu,\"kind\":\"%s\",\"map\":\"0x%llx\","
 		"\"bucket\":\"0x%llx\",\"bucket2\":\"0x%llx\",\"hiter\":\"0x%llx\","
-		"\"writer_tid\":%u,\"iter_tid\":%u,\"overlap_ns\":%llu,\"confidence\":\"%s\","
+		"\"writer_tid\":%u,\"iter_tid\":%u,%s\"overlap_ns\":%llu,\"confidence\":\"%s\","
 		"\"op\":\"%s\",\"writer_stack_id\":%d,\"iter_stack_id\":%d}",
 		(unsigned long long)a->seq, (unsigned long long)a->ts, mw_kind_name(a->kind),
 		(unsigned long long)a->map, (unsigned long long)a->bucket,
 		(unsigned long long)a->bucket2, (unsigned long long)a->hiter,
-		(unsigned)a->writer_tid, (unsigned)a->iter_tid,
+		(unsigned)a->writer_tid, (unsigned)a->iter_tid, gids,
 		(unsigned long long)a->overlap_ns, mw_conf_name(a->confidence),
 		mw_op_name(a->op), (int)a->writer_stack, (int)a->iter_stack);
 }

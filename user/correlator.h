@@ -37,6 +37,9 @@ struct mw_alert {
 	uint64_t overlap_ns;	/* ts - start of the other window */
 	uint32_t writer_tid;	/* writer or grower; for write-write the later writer */
 	uint32_t iter_tid;	/* iterating thread; for write-write the earlier writer */
+	uint64_t writer_gid;	/* Go: the goroutines (0 for libgomap, where threads are the actors) */
+	uint64_t iter_gid;
+	uint64_t iter_seq;	/* the iteration's number, or 0 */
 	int32_t  writer_stack;	/* stack ids as in the record, -1 if none */
 	int32_t  iter_stack;
 	uint64_t writer_caller;	/* the return addresses at [sp] that go with them (mw_record.caller) */
@@ -56,6 +59,7 @@ struct mw_alert_row {
 	uint64_t map;
 	uint32_t writer_tid;
 	uint32_t iter_tid;
+	uint64_t writer_gid, iter_gid;	/* Go: the goroutines that key the row (threads do for libgomap) */
 	uint64_t count;
 	uint64_t first_ts, last_ts;
 	uint64_t max_overlap_ns;
@@ -68,6 +72,7 @@ struct mw_iter_model {
 	uint64_t hiter;		/* 0 = unused */
 	uint64_t start_ts;
 	uint32_t tid;
+	uint64_t gid;		/* Go: the iterating goroutine */
 	uint64_t bptr;		/* last known position (from an alert record), or 0 */
 	uint64_t buckets;	/* its bucket-array snapshot, if known */
 	uint64_t next_bucket;	/* its next bucket index, if known */
@@ -110,6 +115,11 @@ struct mw_summary {
 	uint64_t first_ts, last_ts;
 	uint64_t bpf_hits;		/* probe hits (latest STATS) */
 	uint64_t rb_drops, map_drops;	/* the two halves of drops */
+	/* Go: alerts raised against an iteration that was never seen moving on
+	 * afterwards (possibly left by break): not counted in alerts. */
+	uint64_t unconfirmed;
+	/* The runtime's own race checks that fired (FATAL records), by kind. */
+	uint64_t runtime_caught[MW_KIND_MAX];
 };
 
 struct mw_corr;
@@ -126,7 +136,8 @@ struct mw_corr_opts {
 struct mw_corr *mw_corr_new(const struct mw_corr_opts *opts);
 void mw_corr_free(struct mw_corr *c);
 
-/* Feed one record. Returns the number of alert occurrences it raised (0 or 1). */
+/* Feed one record. Returns the number of alert occurrences it raised (a
+ * confirmation may raise several pending ones at once). */
 int mw_corr_feed(struct mw_corr *c, const struct mw_record *r);
 
 /* A sample the live loader takes about once a second for each map in BPF's
@@ -151,6 +162,20 @@ const struct mw_alert_row *mw_corr_row(const struct mw_corr *c, size_t i);
 size_t mw_corr_nmaps(const struct mw_corr *c);
 const struct mw_map_model *mw_corr_map(const struct mw_corr *c, size_t i);	/* in order first seen */
 const struct mw_map_model *mw_corr_find_map(const struct mw_corr *c, uint64_t map);
+
+/* The actor of each side: the goroutine for Go, else the thread. */
+static inline uint64_t mw_alert_writer(const struct mw_alert *a)
+{
+	return a->writer_gid ? a->writer_gid : a->writer_tid;
+}
+static inline uint64_t mw_alert_iter(const struct mw_alert *a)
+{
+	return a->iter_gid ? a->iter_gid : a->iter_tid;
+}
+
+/* Pending alerts still unconfirmed now (they become `unconfirmed` in the
+ * summary when the run ends without a confirmation). */
+size_t mw_corr_npending(const struct mw_corr *c);
 
 /* Names used in every output: "iter-write", "iter-grow", "write-write";
  * "assign", "delete", "clear"; "bucket", "window". */

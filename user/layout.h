@@ -1,10 +1,15 @@
 /* layout.h — the one table that knows a map runtime: struct layouts,
- * argument registers and probe symbol names.
+ * argument registers, goroutine fields, probe symbols and how each probe's
+ * site is found, and which versions a row serves.
  *
- * Today there is one runtime, libgomap (the C port of Go's classic map,
- * target/). Real Go binaries (Go 1.19–1.23 classic maps, ABIInternal) are
- * the next entry: same hmap/hiter offsets, other registers and symbols. No
- * other file in bpf/ or user/ may hard-code an offset or a symbol name.
+ * Rows: libgomap (the C port of Go's classic map, target/; SysV), and real
+ * Go binaries with the classic map, Go 1.19 and 1.21–1.23 (ABIInternal).
+ * Their hmap/hiter/maptype layouts are one and the same (DWARF of all four,
+ * go-versions.md §4); what differs is the offset of goid and atomicstatus in
+ * runtime.g (1.23 inserted a field) and the prologue the site finder sees.
+ * A probe point may need several symbols (mapassign and its fast variants);
+ * a binary links only the variants it uses. No other file in bpf/ or user/
+ * may hard-code an offset, a register or a symbol name.
  * Pure: unit-tested without root.
  */
 #ifndef MW_LAYOUT_H
@@ -16,33 +21,55 @@
 /* The probe points, in the order they are attached. */
 enum mw_probe {
 	MW_P_ITERINIT = 0,	/* iteration start: (t, h, it) */
-	MW_P_ITERDONE,		/* iteration end: (it) */
+	MW_P_ITERDONE,		/* iteration end: (it) — libgomap's mapiterdone, Go's end block in mapiternext */
 	MW_P_ASSIGN,		/* write: (t, h, key) */
 	MW_P_DELETE,		/* write: (t, h, key) */
 	MW_P_CLEAR,		/* write: (t, h) */
 	MW_P_GROW,		/* grow start: (t, h) */
 	MW_P_EVACUATE,		/* grow step: (t, h, oldbucket) */
-	MW_P_FATAL,		/* the runtime's own race check failed: (h, kind) */
+	MW_P_FATAL,		/* the runtime's own race check failed: (h, kind) or Go's fatal(msg) */
+	MW_P_READ,		/* a lookup: (t, h, key) — only with --reads */
 	MW_P_N
 };
 
 #define MW_RT_FRAMES 24
+#define MW_P_SYMS 10	/* symbols per probe point */
+
+/* How a probe's site is found in its function. */
+enum mw_site_rule {
+	MW_SITE_C = 0,		/* placement.c on the first bytes (libgomap) */
+	MW_SITE_GO_ENTRY,	/* after Go's stack check: the push, or (1.19) the first emulated instruction */
+	MW_SITE_GO_ITEREND,	/* the end-of-iteration block of mapiternext */
+};
 
 struct mw_runtime {
-	const char *name;		/* "libgomap" */
+	const char *name;		/* "libgomap", "go1.21" */
 	const char *desc;		/* one line for -v and the man page */
+	int go_min, go_max;		/* Go 1.x minor versions served; 0: not Go */
+	int classic_opt_in;		/* served only when built with GOEXPERIMENT=noswissmap */
 	struct mw_layout layout;	/* written into BPF rodata */
-	const char *sym[MW_P_N];	/* symbol of each probe point */
+	const char *sym[MW_P_N][MW_P_SYMS];	/* symbols of each probe point (NULL-terminated) */
+	unsigned required;		/* probe points that must have a symbol (bit per enum mw_probe) */
+	unsigned char site_rule[MW_P_N];	/* enum mw_site_rule */
 	const char *lib_hint;		/* shared-library name stem ("libgomap"), or NULL */
 	/* The runtime's own functions as they appear on stacks: a finding is
-	 * keyed by the first frame that is none of these (the caller's code). */
+	 * keyed by the first frame that is none of these (the caller's code).
+	 * An entry ending in '*' is a prefix. */
 	const char *frames[MW_RT_FRAMES];
+	/* Go: names of runtime.g's fields in DWARF, read when present (the
+	 * table's offsets are the fallback for stripped binaries). */
+	const char *dwarf_g;		/* "runtime.g", or NULL */
 };
 
 /* The table, and lookups into it. */
 size_t mw_runtime_count(void);
 const struct mw_runtime *mw_runtime_at(size_t i);
 const struct mw_runtime *mw_runtime_find(const char *name);
+/* The Go row serving Go 1.minor (noswiss: built with GOEXPERIMENT=noswissmap),
+ * or NULL (unsupported). */
+const struct mw_runtime *mw_runtime_for_go(int minor, int noswiss);
+/* "1.19, 1.21–1.23": the Go versions served, for messages. */
+const char *mw_runtime_go_supported(void);
 /* The BPF program each probe point runs (names in bpf/mapwatch.bpf.c). */
 const char *mw_probe_prog(enum mw_probe p);
 /* Short name of a probe point: "iterinit", "assign", … */

@@ -14,7 +14,7 @@
 struct mw_loader {
 	struct mapwatch_bpf *skel;
 	struct ring_buffer *rb;
-	struct bpf_link *links[MW_P_N];
+	struct bpf_link *links[MW_MAX_SITES];
 	int nlinks;
 	int ncpu;
 	mw_record_fn on_record;
@@ -79,8 +79,8 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	l->ctx = o->ctx;
 	l->ncpu = libbpf_num_possible_cpus();
 
-	if (mw_layout_check(&o->rt->layout)) {
-		snprintf(err, errlen, "the %s layout table is inconsistent", o->rt->name);
+	if (mw_layout_check(&o->target->rt->layout)) {
+		snprintf(err, errlen, "the %s layout table is inconsistent", o->target->rt->name);
 		goto fail;
 	}
 	l->skel = mapwatch_bpf__open();
@@ -92,7 +92,7 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	l->skel->rodata->record_all = o->record_all ? 1 : 0;
 	l->skel->rodata->capture_stacks = o->no_stacks ? 0 : 1;
 	l->skel->rodata->iter_records = o->no_iter_records ? 0 : 1;
-	memcpy((void *)&l->skel->rodata->layout, &o->rt->layout, sizeof(o->rt->layout));
+	memcpy((void *)&l->skel->rodata->layout, &o->target->rt->layout, sizeof(o->target->rt->layout));
 
 	e = mapwatch_bpf__load(l->skel);
 	if (e) {
@@ -101,18 +101,18 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 		goto fail;
 	}
 
-	for (int p = 0; p < MW_P_N; p++) {
-		const struct mw_site *s = &o->target->site[p];
-		struct bpf_program *prog = prog_by_name(l->skel, mw_probe_prog(p));
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false);
+	for (int i = 0; i < o->target->nsites; i++) {
+		const struct mw_site *s = &o->target->site[i];
+		struct bpf_program *prog = prog_by_name(l->skel, mw_probe_prog(s->point));
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false, .bpf_cookie = s->cookie);
 
 		if (!prog) {
-			snprintf(err, errlen, "BPF program %s missing", mw_probe_prog(p));
+			snprintf(err, errlen, "BPF program %s missing", mw_probe_prog(s->point));
 			goto fail;
 		}
-		l->links[p] = bpf_program__attach_uprobe_opts(prog, o->pid > 0 ? o->pid : -1,
+		l->links[i] = bpf_program__attach_uprobe_opts(prog, o->pid > 0 ? o->pid : -1,
 							      o->target->module, s->probe_off, &uo);
-		if (!l->links[p]) {
+		if (!l->links[i]) {
 			e = -errno;
 			snprintf(err, errlen, "cannot attach uprobe to %s in %s at 0x%llx: %s", s->sym,
 				 o->target->module, (unsigned long long)s->probe_off, strerror(-e));
@@ -120,11 +120,10 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 		}
 		l->nlinks++;
 		if (o->verbose)
-			fprintf(stderr, "mapwatch: probe %-12s %s+0x%llx (file offset 0x%llx): %s — %s, %s\n",
-				s->sym, o->target->is_exe ? "exe" : "lib",
+			fprintf(stderr, "mapwatch: probe %s (%s) at +0x%llx, file offset 0x%llx: %s — %s\n",
+				s->sym, mw_probe_name(s->point),
 				(unsigned long long)(s->probe_off - s->file_off),
-				(unsigned long long)s->probe_off, s->place.insn, s->place.how,
-				o->target->module);
+				(unsigned long long)s->probe_off, s->place.insn, s->place.how);
 	}
 
 	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.rb), on_sample, l, NULL);
@@ -163,6 +162,7 @@ void mw_loader_counters(struct mw_loader *l, struct mw_counters *c)
 	c->slots_full = b->slots_full;
 	c->bad_reads = b->bad_reads;
 	c->stack_fails = b->stack_fails;
+	c->expired = b->expired;
 	pc = calloc((size_t)l->ncpu, sizeof(*pc));
 	if (pc && !bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.pcpu_counters), &zero, pc)) {
 		for (int i = 0; i < l->ncpu; i++) {
@@ -210,9 +210,9 @@ int mw_loader_nprobes(const struct mw_loader *l)
 
 void mw_loader_detach(struct mw_loader *l)
 {
-	for (int p = 0; p < MW_P_N; p++) {
-		bpf_link__destroy(l->links[p]);
-		l->links[p] = NULL;
+	for (int i = 0; i < MW_MAX_SITES; i++) {
+		bpf_link__destroy(l->links[i]);
+		l->links[i] = NULL;
 	}
 }
 
@@ -221,8 +221,8 @@ void mw_loader_free(struct mw_loader *l)
 	if (!l)
 		return;
 	ring_buffer__free(l->rb);
-	for (int p = 0; p < MW_P_N; p++)
-		bpf_link__destroy(l->links[p]);
+	for (int i = 0; i < MW_MAX_SITES; i++)
+		bpf_link__destroy(l->links[i]);
 	mapwatch_bpf__destroy(l->skel);
 	free(l);
 }

@@ -21,8 +21,7 @@ struct mw_loader_opts {
 	int verbose;			/* libbpf messages and probe placement on stderr */
 	int no_stacks;			/* do not capture user stacks */
 	int no_iter_records;		/* iteration start/end only as overlaps need (headless) */
-	const struct mw_runtime *rt;
-	const struct mw_target *target;	/* where to attach */
+	const struct mw_target *target;	/* where to attach, and the runtime's row */
 	mw_record_fn on_record;
 	void *ctx;
 };

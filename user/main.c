@@ -87,13 +87,14 @@ static struct env {
 	const char *out;		/* -o trace file */
 	int force;
 	const char *perfetto;
-	const char *runtime;
+	int reads;			/* --reads: watch lookups too (read-write races) */
 	int no_stacks;
 	char **cmd;			/* -- CMD ARGS */
-} env = { .pid = -1, .mode = OUT_AUTO, .runtime = "libgomap" };
+} env = { .pid = -1, .mode = OUT_AUTO };
 
 static const char doc[] =
-"mapwatch: watch a process's map runtime for iterate/write/grow races, through eBPF uprobes.\n"
+"mapwatch: watch a process's maps for iterate/write/grow races, through eBPF uprobes:\n"
+"unmodified Go programs (Go 1.19, 1.21-1.23; stripped or not) and libgomap.\n"
 "\n"
 "USAGE: mapwatch [-p PID] [-d SEC] [--plain|--json] [-o TRACE] [--perfetto FILE]\n"
 "                [--fail-on-race] [-v] [-- CMD [ARGS...]]\n"
@@ -120,6 +121,9 @@ static const char doc[] =
 "      --perfetto FILE   write a Perfetto timeline to FILE\n"
 "      --fail-on-race    exit 3 when any race was flagged\n"
 "      --no-stacks       do not capture the threads' user stacks\n"
+"      --reads           also watch lookups: a read during another goroutine's\n"
+"                        write is a read-write race (lookups are the hottest map\n"
+"                        operation: this costs a probe hit per read)\n"
 "      --ascii           live view without UTF-8 line drawing\n"
 "      --frames N        live view: quit after N refreshes\n"
 "  -v, --verbose         libbpf messages and where each probe landed\n"
@@ -132,7 +136,7 @@ static const char doc[] =
 
 enum {
 	OPT_PLAIN = 256, OPT_JSON, OPT_FORCE, OPT_PERFETTO, OPT_FAIL, OPT_ASCII, OPT_FRAMES,
-	OPT_VERSION, OPT_RUNTIME, OPT_NO_STACKS,
+	OPT_VERSION, OPT_READS, OPT_NO_STACKS,
 };
 
 static const struct option long_opts[] = {
@@ -149,7 +153,7 @@ static const struct option long_opts[] = {
 	{ "ascii", no_argument, NULL, OPT_ASCII },
 	{ "frames", required_argument, NULL, OPT_FRAMES },
 	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "runtime", required_argument, NULL, OPT_RUNTIME },
+	{ "reads", no_argument, NULL, OPT_READS },
 	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 	{ 0 },
 };
@@ -196,7 +200,7 @@ static void parse_args(int argc, char **argv)
 				usage_error("invalid frame count: %s", optarg);
 			break;
 		case OPT_VERSION: printf("mapwatch %s\n", MW_VERSION); exit(0);
-		case OPT_RUNTIME: env.runtime = optarg; break;
+		case OPT_READS: env.reads = 1; break;
 		case OPT_NO_STACKS: env.no_stacks = 1; break;
 		default:
 			fprintf(stderr, "Try 'mapwatch --help' for more information.\n");
@@ -515,17 +519,52 @@ static void plain_stack(const char *label, const struct mw_rstack *s)
 		printf("    %-9s … %d more\n", "", s->n - PLAIN_FRAMES);
 }
 
+/* An actor as outputs name it: "goroutine 19 (tid 4242)" for Go, "tid 4242". */
+static const char *who(char *buf, size_t len, uint32_t tid, uint64_t gid)
+{
+	if (gid)
+		snprintf(buf, len, "goroutine %" PRIu64 " (tid %u)", gid, tid);
+	else
+		snprintf(buf, len, "tid %u", tid);
+	return buf;
+}
+
+/* A Go hiter lives on its goroutine's stack: show where, not the key. */
+static void fmt_hiter(uint64_t h, char *buf, size_t len)
+{
+	if (h & MW_HITER_STACK)
+		snprintf(buf, len, "stack top-0x%" PRIx64, (uint64_t)(h & ~MW_HITER_STACK));
+	else
+		snprintf(buf, len, "0x%" PRIx64, h);
+}
+
+/* ", read-write N, clone-write N" for the kinds beyond the three classic ones, when seen. */
+static const char *extra_kinds(const struct mw_summary *s, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (int k = MW_KIND_READ_WRITE; k < MW_KIND_MAX && n < len; k++)
+		if (s->alerts_by_kind[k] || (k == MW_KIND_READ_WRITE && env.reads))
+			n += (size_t)snprintf(buf + n, len - n, ", %s %" PRIu64, mw_kind_name(k),
+					      s->alerts_by_kind[k]);
+	return buf;
+}
+
 static void plain_alert(struct live *lv, const struct mw_alert *a)
 {
-	char ov[32], ev[48] = "";
+	char ov[32], ev[48] = "", w[64], it[64], hi[48];
 	const char *what;
 
 	fmt_ns(a->overlap_ns, ov, sizeof(ov));
-	if (a->kind == MW_KIND_WRITE_WRITE) {
+	who(w, sizeof(w), a->writer_tid, a->writer_gid);
+	who(it, sizeof(it), a->iter_tid, a->iter_gid);
+	if (a->kind == MW_KIND_WRITE_WRITE || a->kind == MW_KIND_READ_WRITE) {
 		snprintf(lv->line, sizeof(lv->line),
-			 "ALERT #%" PRIu64 " write-write map 0x%" PRIx64 ": tid %u %s while tid %u's write "
+			 "ALERT #%" PRIu64 " %s map 0x%" PRIx64 ": %s %s while %s's write "
 			 "is in flight (overlap %s, confidence %s)",
-			 a->seq, a->map, a->writer_tid, mw_op_name(a->op), a->iter_tid, ov,
+			 a->seq, mw_kind_name(a->kind), a->map, w,
+			 a->kind == MW_KIND_READ_WRITE ? "reads" : mw_op_name(a->op), it, ov,
 			 mw_conf_name(a->confidence));
 		out_line(lv->line);
 		return;
@@ -541,11 +580,28 @@ static void plain_alert(struct live *lv, const struct mw_alert *a)
 		what = "grows the map";
 	if (a->bucket2)
 		snprintf(ev, sizeof(ev), ", evacuated bucket 0x%" PRIx64, a->bucket2);
+	fmt_hiter(a->hiter, hi, sizeof(hi));
 	snprintf(lv->line, sizeof(lv->line),
-		 "ALERT #%" PRIu64 " %s map 0x%" PRIx64 ": tid %u %s while tid %u iterates "
-		 "(hiter 0x%" PRIx64 ", iterator bucket 0x%" PRIx64 "%s, overlap %s, confidence %s)",
-		 a->seq, mw_kind_name(a->kind), a->map, a->writer_tid, what, a->iter_tid, a->hiter,
+		 "ALERT #%" PRIu64 " %s map 0x%" PRIx64 ": %s %s while %s iterates "
+		 "(hiter %s, iterator bucket 0x%" PRIx64 "%s, overlap %s, confidence %s)",
+		 a->seq, mw_kind_name(a->kind), a->map, w, what, it, hi,
 		 a->bucket, ev, ov, mw_conf_name(a->confidence));
+	out_line(lv->line);
+}
+
+/* The runtime's own check fired (Go's `fatal error: concurrent map …`):
+ * said at once, since the process is about to die. */
+static void plain_fatal(struct live *lv, const struct mw_record *r)
+{
+	char w[64];
+	struct mw_summary s;
+
+	mw_corr_summary(lv->corr, &s);
+	snprintf(lv->line, sizeof(lv->line),
+		 "RUNTIME the runtime caught a %s race in %s (map 0x%" PRIx64 "); %s",
+		 mw_kind_name(r->kind), who(w, sizeof(w), r->tid, r->gid), (uint64_t)r->map,
+		 s.alerts_by_kind[r->kind] ? "mapwatch flagged this kind before it"
+					   : "mapwatch had not flagged it (caught by the runtime only)");
 	out_line(lv->line);
 }
 
@@ -631,6 +687,17 @@ static void on_alert(void *ctx, const struct mw_alert *a, const struct mw_alert_
 static void feed(struct live *lv, const struct mw_record *r)
 {
 	mw_corr_feed(lv->corr, r);
+	if (r->type == MW_REC_FATAL) {
+		if (lv->mode == OUT_PLAIN) {
+			plain_fatal(lv, r);
+		} else if (lv->mode == OUT_JSON) {
+			snprintf(lv->line, sizeof(lv->line),
+				 "{\"type\":\"runtime\",\"kind\":\"%s\",\"ts\":%" PRIu64 ",\"map\":\"0x%" PRIx64
+				 "\",\"tid\":%u,\"goid\":%" PRIu64 "}", mw_kind_name(r->kind), (uint64_t)r->ts, (uint64_t)r->map,
+				 r->tid, (uint64_t)r->gid);
+			out_line(lv->line);
+		}
+	}
 	if (lv->tui && mw_tui_event)
 		mw_tui_event(lv->tui, r);
 #if HAVE_TRACE
@@ -655,7 +722,7 @@ static void on_record(void *ctx, const struct mw_record *r)
 static void sample_map(void *ctx, uint64_t map, const struct mw_mapstate *st)
 {
 	struct live *lv = ctx;
-	const struct mw_layout *L = &mw_runtime_find(env.runtime)->layout;
+	const struct mw_layout *L = &lv->rt->layout;
 	struct mw_map_sample s = { .map = map, .ts = mono_ns() };
 	unsigned char h[48];
 	struct iovec local = { h, sizeof(h) }, remote = { (void *)(uintptr_t)map, sizeof(h) };
@@ -883,6 +950,7 @@ int main(int argc, char **argv)
 	static struct live lv;
 	const struct mw_runtime *rt;
 	char exe[PATH_MAX], err[1024], comm[64] = "";
+	int e;
 	int release_fd = -1, pidfd = -1, rc = 0, child_rc = 0, have_child_status = 0;
 	uint64_t start, last_tick = 0;
 	struct mw_tui_target tt = { 0 };
@@ -895,11 +963,6 @@ int main(int argc, char **argv)
 		return mw_analyze_main(argc - 1, argv + 1);
 	}
 	parse_args(argc, argv);
-	rt = mw_runtime_find(env.runtime);
-	if (!rt) {
-		fprintf(stderr, "mapwatch: unknown runtime %s\n", env.runtime);
-		return 2;
-	}
 	if (env.mode == OUT_AUTO)
 		env.mode = isatty(STDOUT_FILENO) && mw_tui_open ? OUT_TUI : OUT_PLAIN;
 	if (!HAVE_PERFETTO && env.perfetto) {
@@ -936,25 +999,45 @@ int main(int argc, char **argv)
 		/* A replaced or deleted binary, or another mount namespace: the magic link still works. */
 		if (access(exe, R_OK) || strstr(exe, " (deleted)"))
 			snprintf(exe, sizeof(exe), "%s", path);
-		if (mw_find_target(exe, env.pid, 1, rt, &tgt)) {
-			fprintf(stderr, "mapwatch: cannot attach to pid %d: %s symbols not found: %s "
-				"(looked in %s)\n", env.pid, rt->name, tgt.missing, tgt.looked);
+		e = mw_find_target(exe, env.pid, 1, env.reads, &tgt);
+		if (e == -ENOTSUP) {
+			fprintf(stderr, "mapwatch: cannot attach to pid %d: %s\n", env.pid, tgt.why);
+			return 1;
+		}
+		if (e) {
+			fprintf(stderr, "mapwatch: cannot attach to pid %d: not a Go program, and libgomap "
+				"symbols not found: %s (looked in %s)\n", env.pid, tgt.missing, tgt.looked);
 			return 1;
 		}
 		read_comm(env.pid, comm, sizeof(comm));
 	} else {
-		int e = find_cmd(env.cmd[0], exe, sizeof(exe));
+		e = find_cmd(env.cmd[0], exe, sizeof(exe));
 		if (e) {
 			fprintf(stderr, "mapwatch: cannot run %s: %s\n", env.cmd[0], strerror(-e));
 			return 1;
 		}
-		if (mw_find_target(exe, 0, 0, rt, &tgt)) {
-			fprintf(stderr, "mapwatch: cannot trace %s: %s symbols not found: %s "
-				"(looked in %s)\n", env.cmd[0], rt->name, tgt.missing, tgt.looked);
+		e = mw_find_target(exe, 0, 0, env.reads, &tgt);
+		if (e == -ENOTSUP) {
+			fprintf(stderr, "mapwatch: cannot trace %s: %s\n", env.cmd[0], tgt.why);
+			return 1;
+		}
+		if (e) {
+			fprintf(stderr, "mapwatch: cannot trace %s: not a Go program, and libgomap "
+				"symbols not found: %s (looked in %s)\n", env.cmd[0], tgt.missing,
+				tgt.looked);
 			return 1;
 		}
 		const char *b = strrchr(exe, '/');
 		snprintf(comm, sizeof(comm), "%.15s", b ? b + 1 : exe);
+	}
+
+	rt = tgt.rt;
+	if (env.verbose) {
+		if (rt->go_min)
+			fprintf(stderr, "mapwatch: %s: %s (%s%s), layout %s: %s\n", tgt.module, tgt.version,
+				tgt.symsrc, tgt.pie ? ", PIE" : "", rt->name, rt->desc);
+		else
+			fprintf(stderr, "mapwatch: %s: layout %s: %s\n", tgt.module, rt->name, rt->desc);
 	}
 
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -997,7 +1080,7 @@ int main(int argc, char **argv)
 		.pid = env.pid, .record_all = env.out || env.perfetto,
 		.no_iter_records = env.mode != OUT_TUI, .verbose = env.verbose,
 		.no_stacks = env.no_stacks,
-		.rt = rt, .target = &tgt, .on_record = on_record, .ctx = &lv,
+		.target = &tgt, .on_record = on_record, .ctx = &lv,
 	};
 	lv.ldr = mw_loader_start(&lo, err, sizeof(err));
 	if (!lv.ldr) {
@@ -1238,10 +1321,17 @@ int main(int argc, char **argv)
 		       (uint64_t)lv.ctr.map_full, (uint64_t)lv.ctr.slots_full,
 		       (uint64_t)lv.ctr.bad_reads, (uint64_t)lv.ctr.stack_fails);
 		printf("mapwatch: %" PRIu64 " alerts: iter-write %" PRIu64 ", iter-grow %" PRIu64
-		       ", write-write %" PRIu64 " (%" PRIu64 " rows, %" PRIu64 " maps)\n",
+		       ", write-write %" PRIu64 "%s (%" PRIu64 " rows, %" PRIu64 " maps)\n",
 		       s.alerts, s.alerts_by_kind[MW_KIND_ITER_WRITE],
 		       s.alerts_by_kind[MW_KIND_ITER_GROW], s.alerts_by_kind[MW_KIND_WRITE_WRITE],
-		       s.rows, s.maps);
+		       extra_kinds(&s, lv.line, sizeof(lv.line)), s.rows, s.maps);
+		if (s.unconfirmed)
+			printf("mapwatch: %" PRIu64 " more not counted: writes into a Go iteration never seen "
+			       "moving on afterwards (possibly left by break or return)\n", s.unconfirmed);
+		for (int k = 1; k < MW_KIND_MAX; k++)
+			if (s.runtime_caught[k])
+				printf("mapwatch: the runtime itself caught %" PRIu64 " %s race%s\n",
+				       s.runtime_caught[k], mw_kind_name(k), s.runtime_caught[k] > 1 ? "s" : "");
 		if (lv.st.exit_how[0])
 			printf("mapwatch: pid %d %s\n", env.pid, lv.st.exit_how);
 		fflush(stdout);

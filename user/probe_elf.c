@@ -40,7 +40,7 @@ static int vaddr_to_off(Elf *e, uint64_t va, uint64_t *off)
 
 /* Search one symbol table section for the runtime's symbols. */
 static void scan_symtab(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, const struct mw_runtime *rt,
-			struct mw_site site[MW_P_N], int *found)
+			int want_reads, struct mw_target *t)
 {
 	Elf_Data *d = elf_getdata(scn, NULL);
 
@@ -57,27 +57,67 @@ static void scan_symtab(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, const struct 
 		if (!name)
 			continue;
 		for (int p = 0; p < MW_P_N; p++) {
-			if (site[p].vaddr || strcmp(name, rt->sym[p]))
+			if (p == MW_P_READ && !want_reads)
 				continue;
-			uint64_t off;
-			if (vaddr_to_off(e, s.st_value, &off))
-				continue;
-			site[p].vaddr = s.st_value;
-			site[p].file_off = off;
-			(*found)++;
+			for (int k = 0; k < MW_P_SYMS && rt->sym[p][k]; k++) {
+				if (strcmp(name, rt->sym[p][k]))
+					continue;
+				int dup = 0;
+				for (int x = 0; x < t->nsites && !dup; x++)
+					dup = t->site[x].sym == rt->sym[p][k];
+				uint64_t off;
+				if (dup || t->nsites >= MW_MAX_SITES || vaddr_to_off(e, s.st_value, &off))
+					continue;
+				struct mw_site *st = &t->site[t->nsites++];
+				st->point = p;
+				st->sym = rt->sym[p][k];
+				st->vaddr = s.st_value;
+				st->file_off = off;
+			}
 		}
 	}
 }
 
-int mw_elf_sites(const char *path, const struct mw_runtime *rt, struct mw_site site[MW_P_N])
+int mw_elf_vaddr_to_off(const char *path, uint64_t va, uint64_t *off)
 {
-	int fd, found = 0;
+	int fd, rc = -1;
 	Elf *e;
 
 	elf_init();
-	memset(site, 0, sizeof(*site) * MW_P_N);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (e && elf_kind(e) == ELF_K_ELF)
+		rc = vaddr_to_off(e, va, off);
+	if (e)
+		elf_end(e);
+	close(fd);
+	return rc;
+}
+
+/* Probe points with at least one site. */
+static int points_found(const struct mw_target *t, unsigned *mask)
+{
+	unsigned m = 0;
+	int n = 0;
+
+	for (int i = 0; i < t->nsites; i++)
+		m |= 1u << t->site[i].point;
 	for (int p = 0; p < MW_P_N; p++)
-		site[p].sym = rt->sym[p];
+		n += !!(m & (1u << p));
+	if (mask)
+		*mask = m;
+	return n;
+}
+
+int mw_elf_sites(const char *path, const struct mw_runtime *rt, int want_reads, struct mw_target *t)
+{
+	int fd;
+	Elf *e;
+
+	elf_init();
+	t->nsites = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -89,28 +129,27 @@ int mw_elf_sites(const char *path, const struct mw_runtime *rt, struct mw_site s
 		return -ENOEXEC;
 	}
 	/* .symtab first (has static functions too), then .dynsym for what is left. */
-	for (int pass = 0; pass < 2 && found < MW_P_N; pass++) {
+	for (int pass = 0; pass < 2; pass++) {
 		Elf_Scn *scn = NULL;
 		while ((scn = elf_nextscn(e, scn))) {
 			GElf_Shdr sh;
 			if (!gelf_getshdr(scn, &sh))
 				continue;
 			if (sh.sh_type == (pass ? SHT_DYNSYM : SHT_SYMTAB))
-				scan_symtab(e, scn, &sh, rt, site, &found);
+				scan_symtab(e, scn, &sh, rt, want_reads, t);
 		}
 	}
-	for (int p = 0; p < MW_P_N; p++) {
+	for (int i = 0; i < t->nsites; i++) {
+		struct mw_site *s = &t->site[i];
 		uint8_t code[16] = { 0 };
-		ssize_t n = 0;
-		if (!site[p].vaddr)
-			continue;
-		n = pread(fd, code, sizeof(code), (off_t)site[p].file_off);
-		mw_place(code, n > 0 ? (size_t)n : 0, &site[p].place);
-		site[p].probe_off = site[p].file_off + site[p].place.skip;
+		ssize_t n = pread(fd, code, sizeof(code), (off_t)s->file_off);
+		mw_place(code, n > 0 ? (size_t)n : 0, &s->place);
+		s->probe_off = s->file_off + s->place.skip;
+		s->cookie = 0;
 	}
 	elf_end(e);
 	close(fd);
-	return found;
+	return points_found(t, NULL);
 }
 
 /* ---- libraries ------------------------------------------------------------- */
@@ -246,14 +285,22 @@ static void append(char *buf, size_t len, const char *s)
 	snprintf(buf + n, len - n, "%s%s", n ? ", " : "", s);
 }
 
-int mw_find_target(const char *exe, int pid, int use_maps, const struct mw_runtime *rt,
-		   struct mw_target *t)
+int mw_find_target(const char *exe, int pid, int use_maps, int want_reads, struct mw_target *t)
 {
 	static char cand[128][PATH_MAX];
+	static struct mw_target cur;
+	const struct mw_runtime *rt = mw_runtime_find("libgomap");
 	int ncand = 0, best = -1;
-	struct mw_site site[MW_P_N], best_site[MW_P_N];
+	unsigned best_mask = 0;
 
 	memset(t, 0, sizeof(*t));
+	/* A Go executable carries its own runtime. */
+	int g = mw_go_target(exe, want_reads, t);
+	if (g > 0)
+		return 0;
+	if (g < 0)
+		return -ENOTSUP;
+
 	snprintf(cand[ncand++], PATH_MAX, "%s", exe);
 	if (use_maps && pid > 0)
 		ncand += maps_libs(pid, cand + ncand, 128 - ncand);
@@ -265,26 +312,32 @@ int mw_find_target(const char *exe, int pid, int use_maps, const struct mw_runti
 		real_exe[0] = 0;
 	for (int i = 0; i < ncand; i++) {
 		char real[PATH_MAX];
+		unsigned mask;
 		/* The exe shows up again in its own maps. */
 		if (i > 0 && realpath(cand[i], real) && !strcmp(real, real_exe))
 			continue;
-		int n = mw_elf_sites(cand[i], rt, site);
+		memset(&cur, 0, sizeof(cur));
+		int n = mw_elf_sites(cand[i], rt, want_reads, &cur);
 		if (n < 0)
 			continue;
 		append(t->looked, sizeof(t->looked), cand[i]);
-		if (n == MW_P_N) {
-			snprintf(t->module, sizeof(t->module), "%s", cand[i]);
-			t->is_exe = i == 0;
-			memcpy(t->site, site, sizeof(site));
+		points_found(&cur, &mask);
+		if ((mask & rt->required) == rt->required) {
+			snprintf(cur.module, sizeof(cur.module), "%s", cand[i]);
+			snprintf(cur.looked, sizeof(cur.looked), "%s", t->looked);
+			cur.is_exe = i == 0;
+			cur.rt = rt;
+			snprintf(cur.symsrc, sizeof(cur.symsrc), "symbols");
+			*t = cur;
 			return 0;
 		}
 		if (n > best) {
 			best = n;
-			memcpy(best_site, site, sizeof(site));
+			best_mask = mask;
 		}
 	}
 	for (int p = 0; p < MW_P_N; p++)
-		if (best < 0 || !best_site[p].vaddr)
-			append(t->missing, sizeof(t->missing), rt->sym[p]);
+		if ((rt->required & (1u << p)) && (best < 0 || !(best_mask & (1u << p))))
+			append(t->missing, sizeof(t->missing), rt->sym[p][0]);
 	return -ENOENT;
 }

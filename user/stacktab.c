@@ -343,9 +343,16 @@ int mw_runtime_frame(const struct mw_runtime *rt, const char *sym)
 	if (!rt || !sym)
 		return 0;
 	n = strcspn(sym, "+");
-	for (int i = 0; i < MW_RT_FRAMES && rt->frames[i]; i++)
-		if (strlen(rt->frames[i]) == n && !memcmp(rt->frames[i], sym, n))
+	/* An entry ending in '*' names every function it starts ("runtime.map*"). */
+	for (int i = 0; i < MW_RT_FRAMES && rt->frames[i]; i++) {
+		size_t k = strlen(rt->frames[i]);
+		if (k && rt->frames[i][k - 1] == '*') {
+			if (n >= k - 1 && !memcmp(rt->frames[i], sym, k - 1))
+				return 1;
+		} else if (k == n && !memcmp(rt->frames[i], sym, n)) {
 			return 1;
+		}
+	}
 	return 0;
 }
 

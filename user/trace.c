@@ -82,13 +82,18 @@ static const struct field fields[] = {
 	/* Optional from here on: version 1 traces have none of them. */
 	FLD(caller, F_ADDR, caller),
 	FLD(other_caller, F_ADDR, other_caller),
+	/* Go (written only when non-zero, so libgomap traces read as before). */
+	FLD(gid, F_U64, gid),
+	FLD(other_gid, F_U64, other_gid),
+	FLD(iter_seq, F_U64, iter_seq),
+	FLD(flags, F_U8, flags),
 	FLD(pad, F_PAD, pad),		/* written only when non-zero */
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 #define FIELD_PAD (NFIELDS - 1)
-#define N_REQUIRED (NFIELDS - 3)
+#define N_REQUIRED (NFIELDS - 7)
 _Static_assert(NFIELDS <= 63, "field mask is a uint64_t");
-_Static_assert(sizeof(struct mw_record) == 168, "struct mw_record: 168 bytes (bpf/mapwatch.h)");
+_Static_assert(sizeof(struct mw_record) == 200, "struct mw_record: 200 bytes (bpf/mapwatch.h)");
 #define REQUIRED_MASK ((1ull << N_REQUIRED) - 1)
 
 static const char *const ev_names[MW_REC_TYPE_MAX] = {
@@ -98,9 +103,13 @@ static const char *const ev_names[MW_REC_TYPE_MAX] = {
 	[MW_REC_GROW]       = "grow",
 	[MW_REC_EVACUATE]   = "evacuate",
 	[MW_REC_STATS]      = "stats",
+	[MW_REC_CONFIRM]    = "confirm",
+	[MW_REC_FATAL]      = "fatal",
+	[MW_REC_READ]       = "read",
 };
 static const char *const op_names[] = { "none", "assign", "delete", "clear" };
-static const char *const kind_names[MW_KIND_MAX] = { "none", "iter-write", "iter-grow", "write-write" };
+static const char *const kind_names[MW_KIND_MAX] = { "none", "iter-write", "iter-grow", "write-write",
+						     "read-write", "clone-write" };
 
 const char *mw_rec_type_name(unsigned type)
 {
@@ -212,6 +221,12 @@ size_t mw_trace_format_record(const struct mw_record *r, char *buf)
 	KEY(",\"aux2\":");		p = put_u64(p, r->aux2);
 	KEY(",\"caller\":");		p = put_hex(p, r->caller);
 	KEY(",\"other_caller\":");	p = put_hex(p, r->other_caller);
+	if (r->gid || r->other_gid || r->iter_seq || r->flags) {
+		KEY(",\"gid\":");		p = put_u64(p, r->gid);
+		KEY(",\"other_gid\":");	p = put_u64(p, r->other_gid);
+		KEY(",\"iter_seq\":");	p = put_u64(p, r->iter_seq);
+		KEY(",\"flags\":");		p = put_u64(p, r->flags);
+	}
 	if (r->pad[0] || r->pad[1]) {
 		uint16_t u16;
 
