@@ -20,8 +20,10 @@
 //	iter-delete   W deletes R's current key and another existing one
 //	iter-clear    W clears m (clear(m) in go1.21+, the range-delete idiom before)
 //	iter-grow     m is filled to the load limit; W's inserts start a grow and
-//	              evacuate part of it while R is mid-loop (grew= counts the
-//	              rounds where B really changed; n/a on Swiss-table maps)
+//	              evacuate part of it while R is mid-loop (size= is the fill,
+//	              grew= counts the rounds where B really changed, growing=
+//	              those where old buckets were left for R to meet; both n/a
+//	              on Swiss-table maps)
 //	iter-write-func  iter-write through `range maps.Keys(m)` (go1.23+)
 //
 // Tight racy modes: both goroutines loop flat out for a bounded time per
@@ -104,11 +106,14 @@ func keepMap(m map[uint64]uint64) map[uint64]uint64 {
 // newMap returns a kept map holding keys 0..n-1, sized for n up front so
 // that no grow is left in progress.
 func newMap(n int) map[uint64]uint64 {
-	m := make(map[uint64]uint64, n)
+	return keepMap(fill(make(map[uint64]uint64, n), n))
+}
+
+func fill(m map[uint64]uint64, n int) map[uint64]uint64 {
 	for i := 0; i < n; i++ {
 		m[uint64(i)] = uint64(i) * 3
 	}
-	return keepMap(m)
+	return m
 }
 
 // goid parses the current goroutine's id from its traceback header.
@@ -147,7 +152,8 @@ func (rv *rendezvous) handOff(k uint64) {
 }
 
 type forcedMode struct {
-	size int // entries in R's map
+	size   int  // entries in R's map
+	noHint bool // R's map grows to its size (no make hint)
 	// rangeFn is R: it must call rv.handOff exactly once.
 	rangeFn func(m map[uint64]uint64, rv *rendezvous) int
 	// foreignFn is W, run while R is in handOff; returns map ops done.
@@ -163,7 +169,12 @@ type forcedResult struct {
 func runForced(f forcedMode, rounds int) forcedResult {
 	var res forcedResult
 	for r := 0; r < rounds; r++ {
-		m := newMap(f.size)
+		var m map[uint64]uint64
+		if f.noHint {
+			m = keepMap(fill(make(map[uint64]uint64), f.size))
+		} else {
+			m = newMap(f.size)
+		}
 		wm := m
 		if f.other != nil {
 			wm = f.other()
@@ -265,14 +276,33 @@ func iterClearClear(m map[uint64]uint64, k uint64, round int) int {
 	return 1
 }
 
-// iter-grow: the map is filled to exactly its load limit (6.5 × 2^B entries
-// for a classic map), so W's first insert starts a doubling grow and the next
-// ones evacuate old buckets; the grow is still in progress when R resumes.
+// iter-grow: the map is filled to exactly its load limit at B = 5, so W's
+// first insert starts a doubling grow and the next ones evacuate old buckets;
+// the grow is still in progress when R resumes. The limit is found by
+// growing a scratch map, because it differs: 6.5 × 32 = 208 entries, but
+// 6 × 32 = 192 in Go 1.21, whose load factor constant lost its .5 to integer
+// division. The map is filled without a size hint (1.21 also sizes
+// make(map, 192) at B = 6); the fill's own grows are over long before the
+// limit (each insert evacuates 2 old buckets of 16).
 
-const growSize = 208  // 6.5 × 32: B = 5, full
 const growInserts = 8 // hashGrow + up to 2 evacuations per insert, of 32 old buckets
 
-var grewRounds int64
+// growFill returns the entry count that fills a classic map to its load limit
+// at B = 5 (208 on Swiss-table maps, where it means nothing in particular).
+func growFill() int {
+	if !classicMaps {
+		return 208
+	}
+	m := keepMap(make(map[uint64]uint64))
+	for i := 0; mapB(m) <= 5; i++ {
+		m[uint64(i)] = 0
+	}
+	return len(m) - 1
+}
+
+// Rounds where W's inserts changed B, and where the grow was still in
+// progress (old buckets left) when W released R.
+var grewRounds, growingRounds int64
 
 //go:noinline
 func iterGrowRange(m map[uint64]uint64, rv *rendezvous) int {
@@ -294,6 +324,9 @@ func iterGrowInsert(m map[uint64]uint64, k uint64, round int) int {
 	}
 	if b0 >= 0 && mapB(m) > b0 {
 		atomic.AddInt64(&grewRounds, 1)
+	}
+	if mapGrowing(m) {
+		atomic.AddInt64(&growingRounds, 1)
 	}
 	return growInserts
 }
@@ -965,7 +998,6 @@ var forcedModes = map[string]forcedMode{
 	"iter-write":        {size: 64, rangeFn: iterWriteRange, foreignFn: iterWriteWrite},
 	"iter-delete":       {size: 64, rangeFn: iterDeleteRange, foreignFn: iterDeleteDelete},
 	"iter-clear":        {size: 64, rangeFn: iterClearRange, foreignFn: iterClearClear},
-	"iter-grow":         {size: growSize, rangeFn: iterGrowRange, foreignFn: iterGrowInsert},
 	"different-maps":    {size: 64, rangeFn: differentMapsRange, foreignFn: differentMapsWrite, other: func() map[uint64]uint64 { return newMap(64) }},
 	"break-then-write":  {size: 64, rangeFn: breakThenWriteRange, foreignFn: breakThenWriteWrite},
 	"return-then-write": {size: 64, rangeFn: returnThenWriteRange, foreignFn: returnThenWriteWrite},
@@ -1023,15 +1055,16 @@ func main() {
 	}
 
 	var extra string
-	if f, ok := forcedModes[mode]; ok {
-		extra = forcedLine(runForced(f, rounds), rounds)
-		if mode == "iter-grow" {
-			if !classicMaps {
-				extra += " grew=n/a"
-			} else {
-				extra += fmt.Sprintf(" grew=%d", atomic.LoadInt64(&grewRounds))
-			}
+	if mode == "iter-grow" {
+		f := forcedMode{size: growFill(), noHint: true, rangeFn: iterGrowRange, foreignFn: iterGrowInsert}
+		extra = forcedLine(runForced(f, rounds), rounds) + fmt.Sprintf(" size=%d", f.size)
+		if classicMaps {
+			extra += fmt.Sprintf(" grew=%d growing=%d", atomic.LoadInt64(&grewRounds), atomic.LoadInt64(&growingRounds))
+		} else {
+			extra += " grew=n/a growing=n/a"
 		}
+	} else if f, ok := forcedModes[mode]; ok {
+		extra = forcedLine(runForced(f, rounds), rounds)
 	} else if t, ok := tightModes[mode]; ok {
 		extra = fmt.Sprintf("ops=%d", runTight(t, rounds))
 		if mode == "clone-write" {

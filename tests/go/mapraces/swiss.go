@@ -7,3 +7,5 @@ package main
 const classicMaps = false
 
 func mapB(m map[uint64]uint64) int { return -1 }
+
+func mapGrowing(m map[uint64]uint64) bool { return false }
