@@ -27,7 +27,7 @@ GO_1_24 := $(OUTPUT)/go-1.24/usr/lib/go-1.24/bin/go
 GO_NOSWISS := 1.24-noswiss
 GO_SVC_VERSION := 1.23
 
-GO_ENV := env -u GOROOT -u GOOS -u GOARCH -u GOAMD64 -u GOEXPERIMENT \
+GO_ENV := env -u GOROOT -u GOOS -u GOARCH -u GOAMD64 \
 	GO111MODULE=off GOFLAGS=-buildvcs=false GOTOOLCHAIN=local CGO_ENABLED=0 \
 	GOENV=off GOPATH=$(abspath $(OUTPUT))/gopath GOCACHE=$(abspath $(OUTPUT))/gocache
 

@@ -61,11 +61,15 @@
 // `round N map 0x… iter_goid R writer_goid W` (W's map follows as `wmap 0x…`
 // in different-maps; tight modes print the map only).
 //
-// The statements the tests look for carry a marker comment,
-// `// MARK:<mode>-<what>` (what = range, write, insert, delete, clear, read,
-// clone), one per line, so `grep -n 'MARK:iter-write-write'` gives the line a
-// stack must name. Work functions are //go:noinline and named after their
-// mode (main.iterWriteRange, main.iterWriteWrite, main.rangeLoop, ...).
+// The statements the tests look for carry a marker comment at the end of
+// their line, "MARK:" then the mode and what the line does (range, write,
+// insert, add, delete, other, clear, read, clone, ...), e.g. the iter-write
+// mode's range statement is marked iter-write-range. Each marker occurs once
+// and none is a prefix of another, so grepping the sources for one gives the
+// line a stack must name. The version-specific helpers' lines are marked
+// clear-builtin and clone-maps-clone (go1.21+), clear-idiom and
+// clone-copy-loop (before). Work functions are //go:noinline and named after
+// their mode (main.iterWriteRange, main.iterWriteWrite, main.rangeLoop, ...).
 //
 // Exit status: 0 done, 2 usage (or Go's fatal error), 3 mode needs a newer Go.
 package main
@@ -252,7 +256,7 @@ func iterDeleteRange(m map[uint64]uint64, rv *rendezvous) int {
 //go:noinline
 func iterDeleteDelete(m map[uint64]uint64, k uint64, round int) int {
 	delete(m, k)        // MARK:iter-delete-delete
-	delete(m, (k+1)%64) // MARK:iter-delete-delete2
+	delete(m, (k+1)%64) // MARK:iter-delete-other
 	return 2
 }
 
@@ -374,7 +378,7 @@ func breakThenWriteRange(m map[uint64]uint64, rv *rendezvous) int {
 func breakThenWriteWrite(m map[uint64]uint64, k uint64, round int) int {
 	m[k] = k + 1                // MARK:break-then-write-write
 	m[newKey(round, 0)] = k     // MARK:break-then-write-insert
-	m[newKey(round, 1)] = k     // MARK:break-then-write-insert2
+	m[newKey(round, 1)] = k     // MARK:break-then-write-add
 	delete(m, newKey(round, 0)) // MARK:break-then-write-delete
 	return 4
 }
@@ -427,7 +431,7 @@ func returnThenWriteRange(m map[uint64]uint64, rv *rendezvous) int {
 func returnThenWriteWrite(m map[uint64]uint64, k uint64, round int) int {
 	m[k] = k + 1                // MARK:return-then-write-write
 	m[newKey(round, 0)] = k     // MARK:return-then-write-insert
-	m[newKey(round, 1)] = k     // MARK:return-then-write-insert2
+	m[newKey(round, 1)] = k     // MARK:return-then-write-add
 	delete(m, newKey(round, 0)) // MARK:return-then-write-delete
 	return 4
 }
