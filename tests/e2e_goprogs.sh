@@ -3,7 +3,8 @@
 # toolchain in mk/go.mk's GO_VERSIONS (and 1.24-noswiss) whose build exists,
 # every legal mode of build/go/V/mapraces and every forced racy mode (their
 # interleaving leaves Go's own check nothing to see) exits 0 with its
-# `rounds=N mode=M ok` line, and build/go/V/gosvc --mode mutex runs 1 s and
+# `rounds=N mode=M ok` line, iter-grow grows and stackgrow copies the stack in
+# every round, and build/go/V/gosvc --mode mutex runs 1 s and
 # prints its summary. Builds nothing (make test-build does). Ends with
 # `RESULT <passed> <failed>`; non-zero exit on any failure.
 set -u
@@ -64,6 +65,13 @@ for v in "${versions[@]}"; do
 		ok "$v mapraces iter-grow: a grow in progress in every round ($g)"
 	else
 		bad "$v mapraces iter-grow: grew/growing '$g', want '$rounds $rounds' (or n/a on Swiss maps)" "$tmp/$v-iter-grow.out"
+	fi
+	# stackgrow must really copy the stack under the loop.
+	mv=$(sed -n 's/.* moved=\([0-9]*\).*/\1/p' "$tmp/$v-stackgrow.out")
+	if [ "$mv" = "$rounds" ]; then
+		ok "$v mapraces stackgrow: the stack moved under the loop in every round"
+	else
+		bad "$v mapraces stackgrow: moved '$mv', want $rounds" "$tmp/$v-stackgrow.out"
 	fi
 done
 

@@ -48,8 +48,9 @@
 //	                  while W writes 4 times
 //	return-then-write R breaks by returning, runs a stack-hungry call, blocks
 //	                  in another function while W writes 4 times
-//	stackgrow         R's loop body recurses deep enough to copy the stack;
-//	                  W writes after R's loop has ended
+//	stackgrow         R's loop body recurses deep enough to copy the stack
+//	                  (moved= counts the rounds where it was copied); W
+//	                  writes after R's loop has ended
 //	mutex, rwmutex    writers, iterators (and readers) serialized by a lock
 //	syncmap           sync.Map Range, Store, Load, Delete from several goroutines
 //	cow               readers range atomic.Pointer snapshots; a writer copies,
@@ -84,6 +85,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 const defaultRounds = 50
@@ -285,9 +287,9 @@ func iterClearClear(m map[uint64]uint64, k uint64, round int) int {
 // the grow is still in progress when R resumes. The limit is found by
 // growing a scratch map, because it differs: 6.5 × 32 = 208 entries, but
 // 6 × 32 = 192 in Go 1.21, whose load factor constant lost its .5 to integer
-// division. The map is filled without a size hint (1.21 also sizes
-// make(map, 192) at B = 6); the fill's own grows are over long before the
-// limit (each insert evacuates 2 old buckets of 16).
+// division (so make(map, 208) is B = 6 there). The map is filled without a
+// size hint; the fill's own grows are over long before the limit (each
+// insert evacuates 2 old buckets of 16).
 
 const growInserts = 8 // hashGrow + up to 2 evacuations per insert, of 32 old buckets
 
@@ -458,12 +460,20 @@ func stackgrowRange(m map[uint64]uint64, rv *rendezvous) int {
 		seen++
 		last = k
 		if seen == 3 {
+			// A stack copy moves every frame: last's address changes.
+			before := uintptr(unsafe.Pointer(&last))
 			atomic.AddUint64(&sink, deep(2000))
+			if uintptr(unsafe.Pointer(&last)) != before {
+				atomic.AddInt64(&stackMoves, 1)
+			}
 		}
 	}
 	rv.handOff(last)
 	return seen
 }
+
+// Rounds where the stack really was copied under R's loop.
+var stackMoves int64
 
 //go:noinline
 func stackgrowWrite(m map[uint64]uint64, k uint64, round int) int {
@@ -1069,6 +1079,9 @@ func main() {
 		}
 	} else if f, ok := forcedModes[mode]; ok {
 		extra = forcedLine(runForced(f, rounds), rounds)
+		if mode == "stackgrow" {
+			extra += fmt.Sprintf(" moved=%d", atomic.LoadInt64(&stackMoves))
+		}
 	} else if t, ok := tightModes[mode]; ok {
 		extra = fmt.Sprintf("ops=%d", runTight(t, rounds))
 		if mode == "clone-write" {
