@@ -4,6 +4,7 @@
 #   make test       install what is missing, build the sanitized test suite, run it
 #   make demo       start mapsvc (unsafe mode) and open the live view on it
 #   make bench      regenerate the benchmark tables in README.md
+#   make go         build the Go test programs and gosvc with every Go toolchain
 #   make deps       install the Debian packages the project needs
 #   make install    install mapwatch and its man page (PREFIX=/usr/local)
 #   V=1             show the full commands
@@ -141,6 +142,9 @@ $(OUTPUT)/asan/mapwatch: $(ASAN_USER_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(ASAN_CFLAGS) $^ -o $@ $(LIBS_MW)
 
+# ---- Go programs: tests/go/* and target/gosvc, every toolchain --------------
+include mk/go.mk
+
 # ---- tests -----------------------------------------------------------------
 # Named explicitly so make treats them as buildable and picks this rule over
 # test_% below even before they exist.
@@ -180,7 +184,8 @@ $(OUTPUT)/fuzz/fuzz_%: tests/fuzz_%.c $(PURE_SRCS) $(USER_HDRS) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CC) $(BASEFLAGS) -O1 -fsanitize=fuzzer,address,undefined $< $(PURE_SRCS) -o $@ $(LIBS_XXH) -lpthread -lm
 
-test-build: all $(UNIT_BINS) $(PROG_BINS) $(OUTPUT)/races-stripped $(FUZZ_BINS) $(if $(USER_SRCS),$(OUTPUT)/asan/mapwatch)
+test-build: all $(UNIT_BINS) $(PROG_BINS) $(OUTPUT)/races-stripped $(FUZZ_BINS) $(if $(USER_SRCS),$(OUTPUT)/asan/mapwatch) \
+	    $(GO_BINS)
 
 # The test command: installs what is missing, builds, runs every suite and
 # ends with one line `N passed, N failed`; non-zero exit on any failure.
