@@ -45,7 +45,7 @@ GOMAP_HDRS  := $(wildcard target/*.h)
 # pure and goes into the unit tests too.
 USER_SRCS   := $(wildcard user/*.c)
 USER_HDRS   := $(wildcard user/*.h) bpf/mapwatch.h
-PURE_SRCS   := $(filter-out $(wildcard user/main.c user/loader*.c user/tui*.c user/probe*.c user/stacks*.c),$(USER_SRCS))
+PURE_SRCS   := $(filter-out $(wildcard user/main.c user/loader*.c user/tui*.c user/probe*.c user/stacks*.c user/gobin*.c),$(USER_SRCS))
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)
 
 GOMAP_OBJS      := $(patsubst target/%.c,$(OUTPUT)/obj/target/%.o,$(GOMAP_SRCS))
@@ -73,7 +73,7 @@ LIBS_DW     := -ldw -lelf
 LIBS_XXH    := -lxxhash
 LIBS_MW     := $(LIBS_BPF) $(LIBS_TUI) $(LIBS_DW) $(LIBS_XXH) -lpthread -lm
 
-.PHONY: all clean test test-build deps demo bench install fuzz
+.PHONY: all clean test test-build deps demo bench install fuzz go-fixtures
 all: $(OUTPUT)/libgomap.a $(OUTPUT)/libgomap.so $(OUTPUT)/mapsvc $(OUTPUT)/mapsvc-dyn \
      $(if $(USER_SRCS),$(OUTPUT)/mapwatch)
 
@@ -159,6 +159,18 @@ $(OUTPUT)/asan/tests/test_gomap%: tests/test_gomap%.c tests/check.h $(ASAN_GOMAP
 $(OUTPUT)/asan/tests/test_stacks: tests/test_stacks.c tests/check.h user/stacks.c user/stacks.h | $(OUTPUT)/asan/tests
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(ASAN_CFLAGS) -Itests $< user/stacks.c -o $@ $(LIBS_DW) -ldl
+
+# The Go binary reader needs libelf only, so it too stays out of PURE_SRCS.
+# Its fixtures are Go programs (tests/go/<name>/) built by every installed
+# toolchain into build/go/<ver>/ (mk/go.mk); the test fails when there are none.
+$(OUTPUT)/asan/tests/test_gobin: tests/test_gobin.c tests/check.h user/gobin.c user/gobin.h | $(OUTPUT)/asan/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(ASAN_CFLAGS) -Itests $< user/gobin.c -o $@ -lelf
+
+# A debugging aid for the reader (not part of mapwatch): make build/gobin_dump
+$(OUTPUT)/gobin_dump: tests/gobin_dump.c user/gobin.c user/gobin.h | $(OUTPUT)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< user/gobin.c -o $@ -lelf
 
 $(OUTPUT)/asan/tests/test_%: tests/test_%.c tests/check.h $(ASAN_PURE_OBJS) $(USER_HDRS) | $(OUTPUT)/asan/tests
 	$(call msg,TEST,$@)
