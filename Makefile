@@ -71,9 +71,9 @@ LIBS_BPF    := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf 
 LIBS_TUI    := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
 LIBS_DW     := -ldw -lelf
 LIBS_XXH    := -lxxhash
-LIBS_MW     := $(LIBS_BPF) $(LIBS_TUI) $(LIBS_DW) $(LIBS_XXH) -lpthread -lm
+LIBS_MW     := $(LIBS_BPF) $(LIBS_TUI) $(LIBS_DW) $(LIBS_XXH) -lcapstone -lpthread -lm
 
-.PHONY: all clean test test-build deps demo bench install fuzz go-fixtures
+.PHONY: all clean test test-build deps demo bench install fuzz
 all: $(OUTPUT)/libgomap.a $(OUTPUT)/libgomap.so $(OUTPUT)/mapsvc $(OUTPUT)/mapsvc-dyn \
      $(if $(USER_SRCS),$(OUTPUT)/mapwatch)
 
@@ -156,9 +156,9 @@ $(OUTPUT)/asan/tests/test_gomap%: tests/test_gomap%.c tests/check.h $(ASAN_GOMAP
 
 # The symbolizer needs libdw, so it stays out of PURE_SRCS and test_stacks
 # links it on its own.
-$(OUTPUT)/asan/tests/test_stacks: tests/test_stacks.c tests/check.h user/stacks.c user/stacks.h | $(OUTPUT)/asan/tests
+$(OUTPUT)/asan/tests/test_stacks: tests/test_stacks.c tests/check.h user/stacks.c user/stacks.h user/gobin.c user/gobin.h | $(OUTPUT)/asan/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(ASAN_CFLAGS) -Itests $< user/stacks.c -o $@ $(LIBS_DW) -ldl
+	$(Q)$(CC) $(ASAN_CFLAGS) -Itests $< user/stacks.c user/gobin.c -o $@ $(LIBS_DW) -ldl
 
 # The Go binary reader needs libelf only, so it too stays out of PURE_SRCS.
 # Its fixtures are Go programs (tests/go/<name>/) built by every installed

@@ -187,6 +187,20 @@ static __always_inline __u64 arg(struct pt_regs *ctx, __u8 n)
 	}
 }
 
+/* Argument n (0 or 1) at this site: from its register, or from the stack
+ * slot the function spilled it to before the site (bpf_cookie says which). */
+static __always_inline __u64 site_arg(struct pt_regs *ctx, __u8 n)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx), v = 0;
+
+	if (n > 1 || !(cookie & (MW_COOKIE_SPILL0 << n)))
+		return arg(ctx, n);
+	__u64 off = (cookie >> MW_COOKIE_SPILL_SHIFT(n)) & 0xffff;
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)(PT_REGS_SP(ctx) + off)))
+		return 0;
+	return v;
+}
+
 static __always_inline void bad_read(void)
 {
 	__sync_fetch_and_add(&counters.bad_reads, 1);
@@ -1053,7 +1067,7 @@ int BPF_KPROBE(mw_fatal)
 
 	if (!ours(ctx, &w))
 		return 0;
-	__u64 code = arg(ctx, layout.arg_fatal_kind);
+	__u64 code = site_arg(ctx, layout.arg_fatal_kind);
 	__u8 kind = MW_KIND_NONE;
 	if (code == layout.fatal_iter_write)
 		kind = MW_KIND_ITER_WRITE;
@@ -1067,7 +1081,7 @@ int BPF_KPROBE(mw_fatal)
 		return 0;
 	__u64 h = 0;
 	if (!layout.go) {
-		h = arg(ctx, layout.arg_fatal_h);
+		h = site_arg(ctx, layout.arg_fatal_h);
 	} else if (kind == MW_KIND_ITER_WRITE) {
 		__u64 *hp = bpf_map_lookup_elem(&giter, &w.actor);
 		h = hp ? *hp : 0;

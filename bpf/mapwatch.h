@@ -207,5 +207,8 @@ struct mw_layout {
 /* bpf_cookie of each attached probe: how the site sits in its function. */
 #define MW_COOKIE_FRAME 1	/* rbp already points at the function's own frame: the return
 				 * address is at [rbp+8], not at [sp] */
+#define MW_COOKIE_SPILL0 2	/* argument 0 was stored at [sp + bits 16..31] and its register reused */
+#define MW_COOKIE_SPILL1 4	/* argument 1 likewise, at [sp + bits 32..47] */
+#define MW_COOKIE_SPILL_SHIFT(n) (16 + 16 * (n))
 
 #endif /* MAPWATCH_H */

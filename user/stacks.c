@@ -17,6 +17,7 @@
  * any failure just leaves less to show (module+offset at worst).
  */
 #include "stacks.h"
+#include "gobin.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -78,6 +79,8 @@ struct bin {
 	uint64_t dev, ino;	/* as the maps name them */
 	bool loaded;		/* ELF read (successfully or not) */
 	bool dwarf_tried;
+	struct mw_gobin *go;	/* a Go binary: its .gopclntab names functions and lines,
+				 * stripped or not (DWARF is not needed) */
 	struct elf_file main;	/* the mapped file */
 	struct elf_file dbg;	/* its separate debug file, if any */
 	struct seg segs[MAX_SEGS];
@@ -597,6 +600,11 @@ static void bin_load(struct mw_symbolizer *s, struct bin *b, const struct map *m
 	if (!b->main.elf)
 		return;
 	load_segs(b, b->main.elf);
+	if (has_section(b->main.elf, ".gopclntab")) {
+		char p[64], err[128];
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", b->main.fd);
+		b->go = mw_gobin_open(p, err, sizeof(err));
+	}
 	bool symtab = load_syms(b, b->main.elf, SHT_SYMTAB);
 	if (!symtab || !has_line_table(b->main.elf))
 		open_debug_file(b);
@@ -800,6 +808,18 @@ static int resolve(struct mw_symbolizer *s, uint64_t addr, uint64_t back, struct
 	if (!bin_vaddr(b, at - m->start + m->pgoff, &va))
 		return 0;
 	f->module_off = va + back;
+	if (b->go) {
+		const char *fn = NULL, *file = NULL;
+		uint64_t entry = 0;
+		int line = 0;
+		if (!mw_gobin_pc(b->go, va, &fn, &entry, &file, &line) && fn) {
+			f->func = fn;
+			f->func_off = va + back - entry;
+			f->file = file;
+			f->line = line;
+			return 0;
+		}
+	}
 	const struct sym *y = find_sym(b, va);
 	if (y) {
 		f->func = b->names + y->name;
@@ -837,6 +857,7 @@ void mw_sym_free(struct mw_symbolizer *s)
 		if (b->dw)
 			dwarf_end(b->dw);
 		elf_file_close(&b->dbg);
+		mw_gobin_close(b->go);
 		elf_file_close(&b->main);
 		free(b->cus);
 		free(b->ranges);
