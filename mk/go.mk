@@ -34,7 +34,6 @@ GO_ENV := env -u GOROOT -u GOOS -u GOARCH -u GOAMD64 \
 # tests/go/NAME/ directories with a main package.
 GO_PROGS := $(sort $(patsubst tests/go/%/,%,$(dir $(shell grep -l '^package main' tests/go/*/*.go 2>/dev/null))))
 GO_SRCS = $(filter-out %_test.go,$(wildcard $(1)/*.go))
-GO_SVC_SRCS := $(call GO_SRCS,target/gosvc)
 
 # The toolchain binary of version $(1) (1.24-noswiss → 1.24), or go-deps
 # when it is not there yet.
