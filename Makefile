@@ -45,7 +45,7 @@ GOMAP_HDRS  := $(wildcard target/*.h)
 # pure and goes into the unit tests too.
 USER_SRCS   := $(wildcard user/*.c)
 USER_HDRS   := $(wildcard user/*.h) bpf/mapwatch.h
-PURE_SRCS   := $(filter-out $(wildcard user/main.c user/loader*.c user/tui*.c user/probe*.c user/stacks*.c user/gobin*.c),$(USER_SRCS))
+PURE_SRCS   := $(filter-out $(wildcard user/main.c user/loader*.c user/tui*.c user/probe*.c user/stacks*.c user/gobin*.c user/gosites*.c),$(USER_SRCS))
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)
 
 GOMAP_OBJS      := $(patsubst target/%.c,$(OUTPUT)/obj/target/%.o,$(GOMAP_SRCS))
@@ -71,7 +71,8 @@ LIBS_BPF    := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf 
 LIBS_TUI    := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
 LIBS_DW     := -ldw -lelf
 LIBS_XXH    := -lxxhash
-LIBS_MW     := $(LIBS_BPF) $(LIBS_TUI) $(LIBS_DW) $(LIBS_XXH) -lcapstone -lpthread -lm
+LIBS_CS     := -lcapstone
+LIBS_MW     := $(LIBS_BPF) $(LIBS_TUI) $(LIBS_DW) $(LIBS_XXH) $(LIBS_CS) -lpthread -lm
 
 .PHONY: all clean test test-build deps demo bench install fuzz
 all: $(OUTPUT)/libgomap.a $(OUTPUT)/libgomap.so $(OUTPUT)/mapsvc $(OUTPUT)/mapsvc-dyn \
@@ -171,6 +172,12 @@ $(OUTPUT)/asan/tests/test_gobin: tests/test_gobin.c tests/check.h user/gobin.c u
 $(OUTPUT)/gobin_dump: tests/gobin_dump.c user/gobin.c user/gobin.h | $(OUTPUT)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< user/gobin.c -o $@ -lelf
+
+# The Go probe-site finder decodes with capstone, so it also stays out of
+# PURE_SRCS and test_gosites links it on its own, with the generated fixtures.
+$(OUTPUT)/asan/tests/test_gosites: tests/test_gosites.c tests/gosites_fixtures.h tests/check.h user/gosites.c user/gosites.h | $(OUTPUT)/asan/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(ASAN_CFLAGS) -Itests $< user/gosites.c -o $@ $(LIBS_CS)
 
 $(OUTPUT)/asan/tests/test_%: tests/test_%.c tests/check.h $(ASAN_PURE_OBJS) $(USER_HDRS) | $(OUTPUT)/asan/tests
 	$(call msg,TEST,$@)

@@ -204,7 +204,9 @@ static void fill(struct ctx *c, csh h, const cs_insn *ci, struct dinsn *d)
 	d->kind = (uint8_t)classify(ci->bytes, ci->size);
 	d->tidx = -1;
 	d->first_src = -1;
-	snprintf(d->text, sizeof(d->text), "%s%s%s", ci->mnemonic, ci->op_str[0] ? " " : "", ci->op_str);
+	if (snprintf(d->text, sizeof(d->text), "%s%s%s", ci->mnemonic, ci->op_str[0] ? " " : "", ci->op_str) >=
+	    (int)sizeof(d->text))
+		memcpy(d->text + sizeof(d->text) - 4, "...", 4);	/* long operands, cut */
 	if (cs_regs_access(h, ci, rr, &nr, ww, &nw) == CS_ERR_OK)
 		for (int i = 0; i < nw; i++) {
 			int g = gpr_of(ww[i]);
