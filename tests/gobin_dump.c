@@ -5,13 +5,73 @@
  *   gobin_dump BIN -f NAME...       entry and end of functions
  *   gobin_dump BIN -p PC...         pc → function, file:line, inline frames
  *   gobin_dump BIN -a               every pclntab function: entry end name
+ *   gobin_dump BIN -b               open time and lookup rates
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gobin.h"
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Best of 5 opens, then rates of pc, inline and name lookups at random. */
+static int bench(const char *path, struct mw_gobin *g)
+{
+	double best = 1e9;
+	size_t n = mw_gobin_nfuncs(g);
+	uint64_t lo, hi, sink = 0;
+	unsigned seed = 1;
+	const int N = 1000000;
+	struct mw_gobin_frame fr[8];
+
+	for (int i = 0; i < 5; i++) {
+		double t0 = now();
+		struct mw_gobin *h = mw_gobin_open(path, NULL, 0);
+		double t = now() - t0;
+		mw_gobin_close(h);
+		if (t < best)
+			best = t;
+	}
+	mw_gobin_func_at(g, 0, NULL, &lo, NULL);
+	mw_gobin_func_at(g, n - 1, NULL, NULL, &hi);
+	unsigned long inl = 0;
+	double t0 = now();
+	for (int i = 0; i < N; i++) {
+		const char *f, *file;
+		int line;
+		seed = seed * 1103515245u + 12345u;
+		if (!mw_gobin_pc(g, lo + ((uint64_t)seed * 2654435761u) % (hi - lo), &f, NULL, &file,
+				 &line))
+			sink += (uint64_t)line;
+	}
+	double t_pc = now() - t0;
+	t0 = now();
+	for (int i = 0; i < N; i++) {
+		seed = seed * 1103515245u + 12345u;
+		inl += mw_gobin_pc_inline(g, lo + ((uint64_t)seed * 2654435761u) % (hi - lo), fr, 8) > 1;
+	}
+	double t_inl = now() - t0;
+	t0 = now();
+	for (int i = 0; i < N; i++) {
+		const char *name;
+		uint64_t e;
+		mw_gobin_func_at(g, (size_t)i % n, &name, NULL, NULL);
+		sink += mw_gobin_func(g, name, &e, NULL) == 0;
+	}
+	double t_name = now() - t0;
+	printf("%s: %zu funcs, open %.1f ms, %.2fM pc/s, %.2fM inline pc/s (%.0f%% in inlined code), "
+	       "%.2fM names/s (%llu)\n", path, n, best * 1e3, N / t_pc / 1e6, N / t_inl / 1e6,
+	       100.0 * (double)inl / N, N / t_name / 1e6, (unsigned long long)(sink & 1));
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -20,7 +80,7 @@ int main(int argc, char **argv)
 	int maj = 0, min = 0, rc = 0;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: gobin_dump BIN [-f NAME... | -p PC... | -a]\n");
+		fprintf(stderr, "usage: gobin_dump BIN [-f NAME... | -p PC... | -a | -b]\n");
 		return 2;
 	}
 	g = mw_gobin_open(argv[1], err, sizeof(err));
@@ -68,6 +128,8 @@ int main(int argc, char **argv)
 				printf("    %s %s:%d%s\n", fr[k].func, fr[k].file ? fr[k].file : "?",
 				       fr[k].line, fr[k].inlined ? " (inlined)" : "");
 		}
+	} else if (!strcmp(argv[2], "-b")) {
+		rc = bench(argv[1], g);
 	} else if (!strcmp(argv[2], "-a")) {
 		for (size_t i = 0; i < mw_gobin_nfuncs(g); i++) {
 			const char *fn;

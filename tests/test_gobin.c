@@ -231,6 +231,14 @@ TEST(fixtures_present)
 	printf("  %d fixtures, %d Go versions\n", nfx, versions);
 }
 
+/* v is the version want names: "go1.23.5" for "go1.23", not for "go1.2". */
+static bool version_prefix(const char *v, const char *want)
+{
+	size_t l = strlen(want);
+	return !strncmp(v, want, l) && (v[l] == 0 || v[l] == '.' || v[l] == ' ' || v[l] == '-' ||
+					 v[l] == 'r');
+}
+
 TEST(version_and_settings)
 {
 	load_fixtures();
@@ -249,12 +257,12 @@ TEST(version_and_settings)
 			size_t l = strlen(f->goversion);
 			CHECKX(!strncmp(v, f->goversion, l) && (v[l] == 0 || v[l] == ' '));
 		}
-		snprintf(want, sizeof(want), "go%s", f->ver);
-		CHECKX(!strncmp(v, want, strlen(want)) && (v[strlen(want)] == '.' ||
-			v[strlen(want)] == ' ' || v[strlen(want)] == 0));
+		/* The directory names the version too: "1.23" (or "go1.23.5"). */
+		snprintf(want, sizeof(want), "go%s", f->ver + (strncmp(f->ver, "go", 2) ? 0 : 2));
+		CHECKX(version_prefix(v, want));
 		CHECKX(mw_gobin_goversion(g, &maj, &min) == 0);
-		snprintf(want, sizeof(want), "%d.%d", maj, min);
-		CHECKX(!strcmp(want, f->ver));
+		snprintf(want, sizeof(want), "go%d.%d", maj, min);
+		CHECKX(version_prefix(v, want));
 
 		/* Build settings, as `go version -m` lists them. */
 		const char *cgo = mw_gobin_setting(g, "CGO_ENABLED");
@@ -680,6 +688,7 @@ TEST(corrupt_headers)
 		{ "filetab offset bogus", pt + 48, 3, 8, false },
 		{ "buildinfo magic", bi, 0, 8, true },
 		{ "buildinfo version length", bi + 32, 0xff, 1, true },
+		{ "buildinfo in pointer format", bi + 15, 0, 1, true },	/* pointers are text */
 		{ "ELF class", 4, 7, 1, true },
 		{ "ELF byte order", 5, 2, 1, true },
 		{ "program headers past the end", 32, 1ull << 40, 8, true },
@@ -722,13 +731,16 @@ TEST(corrupt_headers)
 	unlink(p);
 }
 
-TEST(random_truncations_and_flips)
+/* Damages copies of v at random (seeded): truncations anywhere and around
+ * the tables, bytes flipped in the pclntab or anywhere. Every copy must be
+ * refused with a reason or survive every lookup; one cut before the end of
+ * the buildinfo header must be refused. */
+static void damage(const struct fixture *v, int iters, unsigned seed)
 {
-	const struct fixture *v = victim();
 	size_t len, pt, bi;
 	uint8_t *orig = slurp(v->path, &len), *b;
 	const char *p = tmp_path("random");
-	unsigned seed = 20240601, rejected = 0, opened = 0;
+	unsigned rejected = 0, opened = 0;
 	char err[256];
 
 	CHECK(orig);
@@ -739,20 +751,21 @@ TEST(random_truncations_and_flips)
 	bi = find_bytes(orig, len, "\xff Go buildinf:", 14, 16);
 	CHECKX(pt != SIZE_MAX && bi != SIZE_MAX);
 #define RND() (seed = seed * 1103515245u + 12345u, seed >> 8)
-	for (int it = 0; it < 300; it++) {
+	for (int it = 0; it < iters; it++) {
 		size_t n = len;
 		memcpy(b, orig, len);
-		if (it < 120) {
+		if (it % 5 < 2) {
 			/* Truncations: anywhere, and densely around the tables. */
 			n = it % 3 == 0 ? RND() % len : it % 3 == 1 ? pt + RND() % 65536 : bi + RND() % 64;
 			if (n > len)
 				n = len;
 		} else {
 			/* 1–16 flipped bytes in the pclntab's first 64 KB (header,
-			 * function table, first _funcs), or anywhere. */
+			 * function table, first _funcs), the buildinfo, or anywhere. */
 			int k = 1 + (int)(RND() % 16);
 			for (int j = 0; j < k; j++) {
-				size_t o = it % 4 == 0 ? RND() % len : pt + RND() % 65536;
+				size_t o = it % 4 == 0 ? RND() % len : it % 4 == 1 ? bi + RND() % 512 :
+					   pt + RND() % 65536;
 				if (o < len)
 					b[o] ^= (uint8_t)(1 + RND() % 255);
 			}
@@ -764,7 +777,6 @@ TEST(random_truncations_and_flips)
 			CHECK(err[0]);
 			continue;
 		}
-		/* A file cut before the end of its buildinfo header cannot open. */
 		if (n < bi + 32)
 			CHECK_FAIL("%s: opened when cut at %zu, before the buildinfo at %zu", cur, n, bi);
 		opened++;
@@ -772,10 +784,109 @@ TEST(random_truncations_and_flips)
 		mw_gobin_close(g);
 	}
 #undef RND
-	printf("  300 damaged copies: %u rejected, %u opened and survived lookups\n", rejected, opened);
+	printf("  %s: %d damaged copies, %u refused, %u opened and survived lookups\n", v->path,
+	       iters, rejected, opened);
 	CHECK(rejected > 0 && opened > 0);
 	free(b);
 	free(orig);
+	unlink(p);
+}
+
+/* The oldest and the newest stripped build (both pclntab formats), and an
+ * lld PIE (no section: found by magic; pointers in relocations).
+ * MW_GOBIN_DAMAGE=N runs N copies of each instead of 150. */
+TEST(random_truncations_and_flips)
+{
+	const char *e = getenv("MW_GOBIN_DAMAGE");
+	int iters = e && atoi(e) > 0 ? atoi(e) : 150, done = 0;
+	const struct fixture *lld = NULL;
+
+	load_fixtures();
+	CHECK(nfx > 0);
+	for (int i = 0; i < nfx && !lld; i++)
+		if (!strcmp(fx[i].variant, "lldpie-stripped"))
+			lld = &fx[i];
+	for (int i = 0; i < nfx; i++) {
+		if (!strcmp(fx[i].variant, "stripped")) {
+			damage(&fx[i], iters, 20240601u + (unsigned)i);
+			done++;
+			break;
+		}
+	}
+	damage(victim(), iters, 7);
+	if (lld)
+		damage(lld, iters, 11);
+	CHECK(done);
+}
+
+/* The buildinfo of Go before 1.18: the header points at two Go string
+ * headers instead of holding the strings. Rewrites a fixture's buildinfo
+ * that way, in place: header, then the string headers, then the strings. */
+TEST(buildinfo_pointer_format)
+{
+	const struct fixture *v = victim();
+	size_t len, bi;
+	uint8_t *b = slurp(v->path, &len);
+	const char *p = tmp_path("oldbuildinfo");
+	uint64_t bi_va = 0;
+
+	CHECK(b);
+	cur = v->path;
+	bi = find_bytes(b, len, "\xff Go buildinf:", 14, 16);
+	CHECKX(bi != SIZE_MAX && len > 64);
+	/* The buildinfo's vaddr, through the PT_LOAD that holds it. */
+	uint64_t phoff;
+	uint16_t phentsize, phnum;
+	memcpy(&phoff, b + 32, 8);
+	memcpy(&phentsize, b + 54, 2);
+	memcpy(&phnum, b + 56, 2);
+	for (unsigned i = 0; i < phnum; i++) {
+		const uint8_t *ph = b + phoff + (uint64_t)i * phentsize;
+		uint64_t off, va, fsz;
+		CHECKX(ph + 56 <= b + len);
+		memcpy(&off, ph + 8, 8);
+		memcpy(&va, ph + 16, 8);
+		memcpy(&fsz, ph + 32, 8);
+		if (rd32(ph) == 1 /* PT_LOAD */ && bi >= off && bi - off < fsz)
+			bi_va = va + (bi - off);
+	}
+	CHECKX(bi_va);
+
+	static const char ver[] = "go1.17.13";
+	static const char mod[] = "0123456789abcdef" "path\tcmd/old\nbuild\tGOOS=linux\n"
+				  "build\t\"-ldflags\"=\"-s -w\"\n" "fedcba9876543210";
+	uint8_t *h = b + bi;
+	uint64_t w[6] = {
+		bi_va + 32, bi_va + 48,				/* -> string headers */
+		bi_va + 64, sizeof(ver) - 1,			/* version {ptr, len} */
+		bi_va + 64 + sizeof(ver) - 1, sizeof(mod) - 1,	/* modinfo {ptr, len} */
+	};
+	CHECKX(bi + 64 + sizeof(ver) + sizeof(mod) < len);
+	h[14] = 8;	/* pointer size */
+	h[15] = 0;	/* little endian, pointers */
+	memcpy(h + 16, &w[0], 16);
+	memcpy(h + 32, &w[2], 32);
+	memcpy(h + 64, ver, sizeof(ver) - 1);
+	memcpy(h + 64 + sizeof(ver) - 1, mod, sizeof(mod) - 1);
+	spit(p, b, len);
+
+	struct mw_gobin *g = open_ok(p);
+	int maj, min;
+	CHECKX(!strcmp(mw_gobin_version(g), ver));
+	CHECKX(mw_gobin_goversion(g, &maj, &min) == 0 && maj == 1 && min == 17);
+	CHECKX(mw_gobin_path(g) && !strcmp(mw_gobin_path(g), "cmd/old"));
+	CHECKX(mw_gobin_setting(g, "GOOS") && !strcmp(mw_gobin_setting(g, "GOOS"), "linux"));
+	CHECKX(mw_gobin_setting(g, "-ldflags") && !strcmp(mw_gobin_setting(g, "-ldflags"), "-s -w"));
+	CHECKX(!mw_gobin_setting(g, "CGO_ENABLED"));
+	mw_gobin_close(g);
+
+	/* A string header pointing outside the file: refused. */
+	w[2] = 1ull << 50;
+	memcpy(h + 32, &w[2], 8);
+	spit(p, b, len);
+	char err[256];
+	CHECKX(!mw_gobin_open(p, err, sizeof(err)) && strstr(err, "buildinfo"));
+	free(b);
 	unlink(p);
 }
 

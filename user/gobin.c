@@ -56,6 +56,7 @@
 #define MAX_SYMS	(1u << 23)	/* .symtab FUNC symbols kept */
 #define MAX_RELOCS	(1u << 24)	/* RELATIVE relocations kept */
 #define MAX_INLINE	64		/* inline depth followed */
+#define MAX_CANDIDATES	16		/* pclntab or moduledata look-alikes tried */
 
 #define PCLN_116	0xfffffffau
 #define PCLN_118	0xfffffff0u
@@ -130,6 +131,7 @@ struct mw_gobin {
 	size_t nrelocs;
 
 	uint64_t gofunc;	/* moduledata.gofunc (inline trees); 0: unknown */
+	uint64_t gofunc_sym;	/* the go:func.* symbol in .symtab, if any */
 	int major, minor;	/* from the version; 0 if unparsed */
 };
 
@@ -954,10 +956,14 @@ fail:
 }
 
 /* Without a named section: the magic in a non-executable segment, at a
- * 4-byte aligned address, whose header and function table parse. */
+ * 4-byte aligned address, whose header and function table parse. A header
+ * is checked where it lies; only a few that pass are copied out and
+ * indexed, so a segment full of fake headers costs a bounded amount. */
 static int pcln_search(struct mw_gobin *g, char *err, size_t errlen)
 {
-	for (int i = 0; i < g->nsegs; i++) {
+	int tries = 0;
+
+	for (int i = 0; i < g->nsegs && tries < MAX_CANDIDATES; i++) {
 		const struct seg *s = &g->segs[i];
 		size_t len;
 		uint8_t *seg;
@@ -967,10 +973,15 @@ static int pcln_search(struct mw_gobin *g, char *err, size_t errlen)
 		seg = read_seg(g, s, &len);
 		if (!seg)
 			continue;
-		for (size_t o = (4 - (s->vaddr & 3)) & 3; o + 64 <= len; o += 4) {
+		for (size_t o = (4 - (s->vaddr & 3)) & 3; o + 64 <= len && tries < MAX_CANDIDATES;
+		     o += 4) {
 			uint32_t m = le32(seg + o);
 			if ((m != PCLN_120 && m != PCLN_118 && m != PCLN_116) || seg[o + 4] || seg[o + 5])
 				continue;
+			struct pcln probe = { .d = seg + o, .n = len - o };
+			if (pcln_header(&probe, NULL, 0))
+				continue;
+			tries++;
 			uint8_t *buf = malloc(len - o + 1);
 			if (!buf)
 				break;
@@ -1035,7 +1046,16 @@ static int read_symtab(struct mw_gobin *g, Elf *e, Elf_Scn *scn)
 		GElf_Sym s;
 		if (!gelf_getsym(d, (int)i, &s))
 			break;
-		if (GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF || !s.st_value)
+		if (s.st_shndx == SHN_UNDEF || !s.st_value)
+			continue;
+		if (GELF_ST_TYPE(s.st_info) == STT_OBJECT && !g->gofunc_sym) {
+			/* Where FUNCDATA offsets count from (inline trees). */
+			const char *name = elf_strptr(e, sh.sh_link, s.st_name);
+			if (name && (!strcmp(name, "go:func.*") || !strcmp(name, "go.func.*")))
+				g->gofunc_sym = s.st_value;
+			continue;
+		}
+		if (GELF_ST_TYPE(s.st_info) != STT_FUNC)
 			continue;
 		const char *name = elf_strptr(e, sh.sh_link, s.st_name);
 		if (!name || !*name)
@@ -1124,29 +1144,30 @@ static bool try_moduledata(struct mw_gobin *g, uint64_t md)
 static void find_gofunc(struct mw_gobin *g)
 {
 	const struct pcln *t = &g->t;
-	const struct sym *s;
 
 	if (t->magic == PCLN_116 || t->ptrsize != 8 || !t->vaddr ||
 	    (g->major == 1 && g->minor < 19) || !g->major)
 		return;
-	if ((s = sym_find(g, "go:func.*")) || (s = sym_find(g, "go.func.*"))) {
-		g->gofunc = s->addr;
+	if (g->gofunc_sym && seg_of(g, g->gofunc_sym)) {
+		g->gofunc = g->gofunc_sym;
 		return;
 	}
 	/* go:func.* is an object, not a function: look in the relocations and
 	 * the writable segments for moduledata.pcHeader. */
-	for (size_t i = 0; i < g->nrelocs; i++)
-		if (g->relocs[i].addend == t->vaddr && try_moduledata(g, g->relocs[i].off))
+	int tries = 0;
+	for (size_t i = 0; i < g->nrelocs && tries < MAX_CANDIDATES; i++)
+		if (g->relocs[i].addend == t->vaddr && (tries++, try_moduledata(g, g->relocs[i].off)))
 			return;
-	for (int i = 0; i < g->nsegs; i++) {
+	for (int i = 0; i < g->nsegs && tries < 2 * MAX_CANDIDATES; i++) {
 		const struct seg *sg = &g->segs[i];
 		size_t len;
 		uint8_t *buf;
 
 		if (!(sg->flags & PF_W) || sg->flags & PF_X || !(buf = read_seg(g, sg, &len)))
 			continue;
-		for (size_t o = (8 - (sg->vaddr & 7)) & 7; o + 8 <= len; o += 8) {
-			if (le64(buf + o) == t->vaddr && try_moduledata(g, sg->vaddr + o)) {
+		for (size_t o = (8 - (sg->vaddr & 7)) & 7; o + 8 <= len && tries < 2 * MAX_CANDIDATES;
+		     o += 8) {
+			if (le64(buf + o) == t->vaddr && (tries++, try_moduledata(g, sg->vaddr + o))) {
 				free(buf);
 				return;
 			}
