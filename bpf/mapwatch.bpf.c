@@ -104,6 +104,15 @@ struct {
 	__type(value, __u64);
 } giter SEC(".maps");
 
+/* Go: the map of each goroutine's latest write, for runtime.fatal's
+ * "concurrent map writes". */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} gwrite SEC(".maps");
+
 /* Iteration numbers (global, from 1). */
 __u64 iter_seq_next = 0;
 
@@ -866,6 +875,8 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 		return 0;
 	/* The write's sequence number on this map names it (mw_fatal). */
 	__u64 wseq = ++st->writes;
+	if (layout.go)
+		bpf_map_update_elem(&gwrite, &w.actor, &h, BPF_ANY);
 	/* The clock costs ~65 ns under kvm-clock: read it only when this write
 	 * emits something or opens a new writer's run. */
 	__u64 now = 0;
@@ -939,8 +950,7 @@ int BPF_KPROBE(mw_clear) { return on_write(ctx, MW_OP_CLEAR); }
  * the last writer is someone else): Go's "concurrent map read and map
  * write", caught at the read's entry, before the runtime's own check. A
  * read that meets nothing costs the trap and one byte read. */
-SEC("uprobe")
-int BPF_KPROBE(mw_read)
+static __always_inline int on_read(struct pt_regs *ctx, __u8 kind)
 {
 	struct who w;
 
@@ -968,7 +978,7 @@ int BPF_KPROBE(mw_read)
 	struct mw_record *r = rec_new(MW_REC_READ, &w, bpf_ktime_get_ns(), h);
 	if (!r)
 		return 0;
-	r->kind = MW_KIND_READ_WRITE;
+	r->kind = kind;
 	r->other_tid = READ_ONCE(st->last_writer_tid);
 	r->other_gid = layout.go ? lw : 0;
 	r->other_ts = st->last_write_ts;
@@ -978,6 +988,18 @@ int BPF_KPROBE(mw_read)
 	rec_submit(r);
 	return 0;
 }
+
+SEC("uprobe")
+int BPF_KPROBE(mw_read) { return on_read(ctx, MW_KIND_READ_WRITE); }
+
+/* maps.Clone reads the whole source map without mapiterinit (Go 1.21+
+ * runtime.mapclone2). A clone that starts while another goroutine's write
+ * is in flight is flagged here, before the runtime's own check at the same
+ * point. The clone's end has no emulated site (its returns are single-
+ * stepped), so a write that starts after the clone began is left to the
+ * runtime's check at the clone's end: reported as caught by the runtime. */
+SEC("uprobe")
+int BPF_KPROBE(mw_clone) { return on_read(ctx, MW_KIND_CLONE_WRITE); }
 
 /* ---- grows ------------------------------------------------------------------- */
 
@@ -1060,6 +1082,9 @@ int BPF_KPROBE(mw_evacuate)
  * entry (the write entered just before the iteration started and set
  * hashWriting just after), it is flagged now, before the process dies — the
  * record is that write seen again (repeat = 1), from the writer's side. */
+static __always_inline void fatal_flag(struct pt_regs *ctx, const struct who *pw, __u8 kind, __u64 h,
+				       __s32 sid, __u64 caller);
+
 SEC("uprobe")
 int BPF_KPROBE(mw_fatal)
 {
@@ -1082,12 +1107,19 @@ int BPF_KPROBE(mw_fatal)
 	__u64 h = 0;
 	if (!layout.go) {
 		h = site_arg(ctx, layout.arg_fatal_h);
-	} else if (kind == MW_KIND_ITER_WRITE) {
-		__u64 *hp = bpf_map_lookup_elem(&giter, &w.actor);
+	} else if (kind == MW_KIND_ITER_WRITE || kind == MW_KIND_WRITE_WRITE) {
+		__u64 *hp = bpf_map_lookup_elem(kind == MW_KIND_ITER_WRITE ? (void *)&giter : (void *)&gwrite,
+						&w.actor);
 		h = hp ? *hp : 0;
 	}
 	__u64 caller;
 	__s32 sid = grab_stack(ctx, &caller);
+	/* mapwatch's own alert first (if this check reveals one it missed),
+	 * then the record that says the runtime caught it. */
+	if (h)
+		fatal_flag(ctx, &w, kind, h, sid, caller);
+	if (!layout.go)
+		return 0;
 	struct mw_record *fr = rec_new(MW_REC_FATAL, &w, bpf_ktime_get_ns(), h);
 	if (fr) {
 		fr->kind = kind;
@@ -1096,11 +1128,39 @@ int BPF_KPROBE(mw_fatal)
 		fill_h(fr, h);
 		rec_submit(fr);
 	}
-	if (kind != MW_KIND_ITER_WRITE || !h)
-		return 0;
+	return 0;
+}
+
+static __always_inline void fatal_flag(struct pt_regs *ctx, const struct who *pw, __u8 kind, __u64 h,
+				       __s32 sid, __u64 caller)
+{
+	struct who w = *pw;
 	struct mw_mapstate *st = state_get(h, false);
 	if (!st)
-		return 0;
+		return;
+	if (kind == MW_KIND_WRITE_WRITE) {
+		/* The runtime saw another goroutine's write in flight (at this
+		 * write's start, or its own flag cleared by another at its end):
+		 * flag it now unless the last writer is this goroutine itself. */
+		__u64 olw = READ_ONCE(st->last_writer);
+		if (!olw || olw == w.actor)
+			return;
+		struct mw_record *r = rec_new(MW_REC_WRITE, &w, bpf_ktime_get_ns(), h);
+		if (!r)
+			return;
+		r->kind = MW_KIND_WRITE_WRITE;
+		r->op = MW_OP_ASSIGN;
+		r->other_tid = READ_ONCE(st->last_writer_tid);
+		r->other_gid = olw;
+		r->other_ts = st->last_write_ts;
+		r->stack_id = sid;
+		r->caller = caller;
+		fill_h(r, h);
+		rec_submit(r);
+		return;
+	}
+	if (kind != MW_KIND_ITER_WRITE)
+		return;
 	__u64 lw = READ_ONCE(st->last_writer);
 	__u64 wseq = READ_ONCE(st->writes);
 	for (int i = 0; i < MW_MAX_ITERS; i++) {
@@ -1121,7 +1181,7 @@ int BPF_KPROBE(mw_fatal)
 		struct who wr = { .actor = lw, .tid = READ_ONCE(st->last_writer_tid) };
 		struct mw_record *r = rec_new(MW_REC_WRITE, &wr, bpf_ktime_get_ns(), h);
 		if (!r)
-			return 0;
+			return;
 		r->kind = MW_KIND_ITER_WRITE;
 		r->repeat = 1;
 		r->hiter = it;
@@ -1136,5 +1196,5 @@ int BPF_KPROBE(mw_fatal)
 		rec_submit(r);
 		break;
 	}
-	return 0;
+	return;
 }

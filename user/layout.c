@@ -53,6 +53,7 @@
 			"runtime.mapaccess1_fast64", "runtime.mapaccess2_fast64",	\
 			"runtime.mapaccess1_faststr", "runtime.mapaccess2_faststr",	\
 			"runtime.mapaccessK" },					\
+		[MW_P_CLONE] = { "runtime.mapclone2" },			\
 	},									\
 	.required = BIT(MW_P_ITERINIT) | BIT(MW_P_ITERDONE) | BIT(MW_P_ASSIGN) | BIT(MW_P_GROW), \
 	.site_rule = {								\
@@ -60,7 +61,7 @@
 		[MW_P_ASSIGN] = MW_SITE_GO_ENTRY, [MW_P_DELETE] = MW_SITE_GO_ENTRY,	\
 		[MW_P_CLEAR] = MW_SITE_GO_ENTRY, [MW_P_GROW] = MW_SITE_GO_ENTRY,	\
 		[MW_P_EVACUATE] = MW_SITE_GO_ENTRY, [MW_P_FATAL] = MW_SITE_GO_ENTRY,	\
-		[MW_P_READ] = MW_SITE_GO_ENTRY,					\
+		[MW_P_READ] = MW_SITE_GO_ENTRY, [MW_P_CLONE] = MW_SITE_GO_ENTRY,	\
 	},									\
 	.frames = {								\
 		"runtime.map*", "runtime.hashGrow", "runtime.growWork*",	\
@@ -100,7 +101,7 @@ static const struct mw_runtime runtimes[] = {
 			[MW_P_FATAL] = { "mapfatal" },
 			[MW_P_READ] = { "mapaccess1", "mapaccess2" },
 		},
-		.required = BIT(MW_P_N) - 1 - BIT(MW_P_READ),
+		.required = BIT(MW_P_N) - 1 - BIT(MW_P_READ) - BIT(MW_P_CLONE),
 		.lib_hint = "libgomap",
 		.frames = {
 			"makemap", "mapfree", "maplen", "mapaccess1", "mapaccess2", "mapaccessK",
@@ -151,6 +152,7 @@ static const char *const progs[MW_P_N] = {
 	[MW_P_EVACUATE] = "mw_evacuate",
 	[MW_P_FATAL] = "mw_fatal",
 	[MW_P_READ] = "mw_read",
+	[MW_P_CLONE] = "mw_clone",
 };
 
 static const char *const names[MW_P_N] = {
@@ -163,6 +165,7 @@ static const char *const names[MW_P_N] = {
 	[MW_P_EVACUATE] = "evacuate",
 	[MW_P_FATAL] = "fatal",
 	[MW_P_READ] = "read",
+	[MW_P_CLONE] = "clone",
 };
 
 size_t mw_runtime_count(void)

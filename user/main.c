@@ -559,12 +559,14 @@ static void plain_alert(struct live *lv, const struct mw_alert *a)
 	fmt_ns(a->overlap_ns, ov, sizeof(ov));
 	who(w, sizeof(w), a->writer_tid, a->writer_gid);
 	who(it, sizeof(it), a->iter_tid, a->iter_gid);
-	if (a->kind == MW_KIND_WRITE_WRITE || a->kind == MW_KIND_READ_WRITE) {
+	if (a->kind == MW_KIND_WRITE_WRITE || a->kind == MW_KIND_READ_WRITE ||
+	    a->kind == MW_KIND_CLONE_WRITE) {
 		snprintf(lv->line, sizeof(lv->line),
 			 "ALERT #%" PRIu64 " %s map 0x%" PRIx64 ": %s %s while %s's write "
 			 "is in flight (overlap %s, confidence %s)",
 			 a->seq, mw_kind_name(a->kind), a->map, w,
-			 a->kind == MW_KIND_READ_WRITE ? "reads" : mw_op_name(a->op), it, ov,
+			 a->kind == MW_KIND_READ_WRITE ? "reads" :
+			 a->kind == MW_KIND_CLONE_WRITE ? "clones" : mw_op_name(a->op), it, ov,
 			 mw_conf_name(a->confidence));
 		out_line(lv->line);
 		return;

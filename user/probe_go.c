@@ -36,7 +36,7 @@ static unsigned point_regs(const struct mw_runtime *rt, int point)
 	case MW_P_ITERDONE: args[0] = l->arg_done_it; break;
 	case MW_P_EVACUATE: args[0] = l->arg_h; args[1] = l->arg_t; args[2] = l->arg_evac_bucket; break;
 	case MW_P_FATAL: args[0] = l->arg_fatal_kind; args[1] = 0; break;	/* the message: ptr, len */
-	default: args[0] = l->arg_h; break;
+	default: args[0] = l->arg_h; break;	/* writes, grow, reads, clone: h (src) */
 	}
 	for (int i = 0; i < 3; i++)
 		if (args[i] >= 0 && args[i] < 6)
