@@ -6,7 +6,7 @@
 #   make bench      regenerate the benchmark tables in README.md
 #   make go         build the Go test programs and gosvc with every Go toolchain
 #   make deps       install the Debian packages the project needs
-#   make install    install mapwatch and its man page (PREFIX=/usr/local)
+#   make install    install mapwatch, its man page and systemd unit (PREFIX=/usr/local)
 #   V=1             show the full commands
 #
 # Intermediates live under build/: build/obj (release), build/asan (the test
@@ -225,6 +225,7 @@ bench: deps
 install: $(OUTPUT)/mapwatch
 	install -D -m 0755 $(OUTPUT)/mapwatch $(DESTDIR)$(PREFIX)/sbin/mapwatch
 	install -D -m 0644 man/mapwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/mapwatch.8
+	install -D -m 0644 dist/mapwatch.service $(DESTDIR)/lib/systemd/system/mapwatch.service
 
 $(OUTPUT) $(OUTPUT)/obj/target $(OUTPUT)/pic/target $(OUTPUT)/asan/target $(OUTPUT)/obj/user \
 $(OUTPUT)/asan/user $(OUTPUT)/asan/tests $(OUTPUT)/bpf $(OUTPUT)/progs $(OUTPUT)/fuzz:

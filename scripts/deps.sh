@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libncurses-dev tmux
       libxxhash-dev libdw-dev pkg-config make gcc golang-go jq libclang-rt-14-dev
-      bpftrace valgrind libcapstone-dev util-linux)
+      bpftrace valgrind libcapstone-dev util-linux prometheus curl)
 BPO_PKGS=(golang-1.21-go golang-1.22-go golang-1.23-go)
 GO124_DIR=${GO124_DIR:-build/go-1.24}
 

@@ -31,6 +31,7 @@
 #include "correlator.h"
 #include "layout.h"
 #include "loader.h"
+#include "metrics.h"
 #include "probe_elf.h"
 #include "stacks.h"
 #include "stacktab.h"
@@ -89,6 +90,8 @@ static struct env {
 	const char *perfetto;
 	int reads;			/* --reads: watch lookups too (read-write races) */
 	int no_stacks;
+	const char *metrics;		/* --metrics ADDR:PORT */
+	double metrics_linger;		/* --metrics-linger SEC: serve this long after the run */
 	char **cmd;			/* -- CMD ARGS */
 } env = { .pid = -1, .mode = OUT_AUTO };
 
@@ -121,6 +124,9 @@ static const char doc[] =
 "      --perfetto FILE   write a Perfetto timeline to FILE\n"
 "      --fail-on-race    exit 3 when any race was flagged\n"
 "      --no-stacks       do not capture the threads' user stacks\n"
+"      --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+"                        (127.0.0.1:9464, [::1]:9464, or :9464 for every interface)\n"
+"      --metrics-linger SEC  keep serving SEC seconds after the run ends\n"
 "      --reads           also watch lookups: a read during another goroutine's\n"
 "                        write is a read-write race (lookups are the hottest map\n"
 "                        operation: this costs a probe hit per read)\n"
@@ -137,6 +143,7 @@ static const char doc[] =
 enum {
 	OPT_PLAIN = 256, OPT_JSON, OPT_FORCE, OPT_PERFETTO, OPT_FAIL, OPT_ASCII, OPT_FRAMES,
 	OPT_VERSION, OPT_READS, OPT_NO_STACKS,
+	OPT_METRICS = 320, OPT_METRICS_LINGER,
 };
 
 static const struct option long_opts[] = {
@@ -155,6 +162,8 @@ static const struct option long_opts[] = {
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "reads", no_argument, NULL, OPT_READS },
 	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "metrics-linger", required_argument, NULL, OPT_METRICS_LINGER },
 	{ 0 },
 };
 
@@ -202,6 +211,13 @@ static void parse_args(int argc, char **argv)
 		case OPT_VERSION: printf("mapwatch %s\n", MW_VERSION); exit(0);
 		case OPT_READS: env.reads = 1; break;
 		case OPT_NO_STACKS: env.no_stacks = 1; break;
+		case OPT_METRICS: env.metrics = optarg; break;
+		case OPT_METRICS_LINGER:
+			errno = 0;
+			env.metrics_linger = strtod(optarg, &end);
+			if (errno || *end || env.metrics_linger < 0)
+				usage_error("invalid linger time: %s", optarg);
+			break;
 		default:
 			fprintf(stderr, "Try 'mapwatch --help' for more information.\n");
 			exit(2);
@@ -748,6 +764,72 @@ static void sample_map(void *ctx, uint64_t map, const struct mw_mapstate *st)
 	mw_corr_map_sample(lv->corr, &s);
 }
 
+/* ---- metrics (--metrics) ---------------------------------------------------------- */
+
+static struct mw_metrics *metrics;
+static char metrics_binary[MW_METRICS_NAME];
+
+/* Start the endpoint once the target is known (its file name labels the
+ * series). 0, or -1 after one error line. */
+static int metrics_open(const char *exe, const char *comm)
+{
+	char err[256];
+	const char *b = strrchr(exe, '/');
+
+	if (!env.metrics)
+		return 0;
+	/* /proc/PID/exe (a deleted or unreachable binary) says nothing: its comm then */
+	snprintf(metrics_binary, sizeof(metrics_binary), "%s",
+		 !strncmp(exe, "/proc/", 6) && comm[0] ? comm : b ? b + 1 : exe);
+	metrics = mw_metrics_start(env.metrics, err, sizeof(err));
+	if (!metrics) {
+		fprintf(stderr, "mapwatch: %s\n", err);
+		return -1;
+	}
+	if (env.verbose)
+		fprintf(stderr, "mapwatch: metrics at http://%s/metrics\n", env.metrics);
+	return 0;
+}
+
+/* The snapshot, from what the stats tick just read: the summary, BPF's
+ * counters and the findings (their writer locations are the sites). */
+static void metrics_tick(struct live *lv, int final)
+{
+	struct mw_metrics_proc p = { .pid = lv->pid, .watched = !final && !lv->st.target_exited };
+	struct mw_metrics_snapshot s = {
+		.procs = &p, .nprocs = 1, .records = lv->records,
+		.drops_ring_buffer = lv->ctr.rb_drops, .drops_map_full = lv->ctr.map_full,
+		.drops_slots_full = lv->ctr.slots_full, .bad_reads = lv->ctr.bad_reads,
+		.stacks_missed = lv->ctr.stack_fails,
+	};
+	struct mw_summary sum;
+
+	if (!metrics)
+		return;
+	mw_corr_summary(lv->corr, &sum);
+	snprintf(p.binary, sizeof(p.binary), "%s", metrics_binary);
+	snprintf(p.runtime, sizeof(p.runtime), "%s", lv->rt->name);
+	p.probe_hits = lv->ctr.hits;
+	memcpy(p.races, sum.alerts_by_kind, sizeof(p.races));
+	memcpy(p.runtime_caught, sum.runtime_caught, sizeof(p.runtime_caught));
+	mw_metrics_proc_sites(&p, lv->findings, MW_METRICS_SITE_CAP);
+	mw_metrics_update(metrics, &s);
+	mw_metrics_proc_free(&p);
+}
+
+/* --metrics-linger: the final numbers stay up for SEC seconds (a signal ends it). */
+static void metrics_linger(void)
+{
+	uint64_t end = mono_ns() + (uint64_t)(env.metrics_linger * 1e9);
+	int sigs = nsigs;
+
+	if (!metrics || env.metrics_linger <= 0)
+		return;
+	fflush(stdout);
+	while (mono_ns() < end && nsigs == sigs)
+		usleep(20000);
+}
+
 static void stats_tick(struct live *lv, uint64_t now, int final)
 {
 	struct mw_record r = { 0 };
@@ -788,6 +870,7 @@ static void stats_tick(struct live *lv, uint64_t now, int final)
 #endif
 	lv->last_records = lv->records;
 	lv->last_stats_ns = now;
+	metrics_tick(lv, final);
 }
 
 /* The live view's alert detail: frame i of one side of an alert, as text. */
@@ -1034,6 +1117,8 @@ int main(int argc, char **argv)
 	}
 
 	rt = tgt.rt;
+	if (metrics_open(exe, comm))
+		return 1;
 	if (env.verbose) {
 		if (rt->go_min)
 			fprintf(stderr, "mapwatch: %s: %s (%s%s), layout %s: %s\n", tgt.module, tgt.version,
@@ -1352,6 +1437,7 @@ int main(int argc, char **argv)
 		lv.pft = NULL;
 	}
 #endif
+	metrics_linger();
 	rc = have_child_status ? child_rc : 0;
 	if (env.fail_on_race && s.alerts)
 		rc = 3;
@@ -1377,5 +1463,6 @@ cleanup:
 	free(lv.maps_text);
 	mw_stacktab_free(lv.stab);
 	mw_findings_free(lv.findings);
+	mw_metrics_stop(metrics);
 	return rc;
 }
