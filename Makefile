@@ -185,7 +185,7 @@ $(OUTPUT)/asan/tests/test_%: tests/test_%.c tests/check.h $(ASAN_PURE_OBJS) $(US
 
 $(OUTPUT)/progs/%: tests/progs/%.c $(OUTPUT)/libgomap.a $(GOMAP_HDRS) | $(OUTPUT)/progs
 	$(call msg,PROG,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -O1 $< $(OUTPUT)/libgomap.a -o $@ $(LIBS_XXH) -lpthread -lm
+	$(Q)$(CC) $(ALL_CFLAGS) -O1 $< $(OUTPUT)/libgomap.a -o $@ $(LIBS_XXH) -lpthread -lm -ldl
 
 # races against build/libgomap.so, then stripped: the stack tests' module-
 # and-address-only frames (the probes still find libgomap.so's symbols).

@@ -72,12 +72,21 @@ struct {
 	__uint(max_entries, 32 << 20);
 } rb SEC(".maps");
 
+/* Per-map state. LRU: Go frees maps through its GC, with no event, so the
+ * least recently used state goes when the table is full (tracked maps are
+ * bounded by the live ones in use, not by every map ever seen); libgomap's
+ * mapfree removes a map's state at once. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MW_MAX_MAPS);
 	__type(key, __u64);
 	__type(value, struct mw_mapstate);
 } mapstate SEC(".maps");
+
+/* Exec generation of the traced process: bumped when it execs, so per-map
+ * state of the old image is seen as stale (and reset) on its next use, even
+ * when the new image's map lands at the old address. */
+__u64 exec_gen = 0;
 
 /* Deduplicated user stacks: equal stacks share an id (a hash of the
  * frames). The walk is our own (walk_stack): the kernel's user unwinder
@@ -377,7 +386,13 @@ static __always_inline void fill_h(struct mw_record *r, __u64 h)
 static __always_inline struct mw_mapstate *state_get(__u64 h, bool create)
 {
 	struct mw_mapstate *st = bpf_map_lookup_elem(&mapstate, &h);
+	__u64 gen = READ_ONCE(exec_gen);
 
+	if (st && st->gen != gen) {
+		/* State of the image before an exec: not this map's. */
+		bpf_map_delete_elem(&mapstate, &h);
+		st = NULL;
+	}
 	if (st || !create)
 		return st;
 	if (bpf_map_update_elem(&mapstate, &h, (void *)&zero_state, BPF_NOEXIST) &&
@@ -385,7 +400,10 @@ static __always_inline struct mw_mapstate *state_get(__u64 h, bool create)
 		__sync_fetch_and_add(&counters.map_full, 1);
 		return NULL;
 	}
-	return bpf_map_lookup_elem(&mapstate, &h);
+	st = bpf_map_lookup_elem(&mapstate, &h);
+	if (st)
+		st->gen = gen;
+	return st;
 }
 
 /* ---- Go: where a hiter lives, and whether an iteration is still alive ------- */
@@ -764,7 +782,19 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 		sl->pos = pos;
 		flags = MW_RF_PENDING;
 	} else {
-		read_iter(&p, it);
+		/* libgomap: an iteration left without mapiterdone (its frame
+		 * reused) no longer points at this map: it is over. */
+		if (read_iter(&p, it) || p.h != e->h || !p.key) {
+			__u64 seq = READ_ONCE(sl->seq), start = READ_ONCE(sl->start_ts);
+			__u32 otid = READ_ONCE(sl->tid);
+			if (slot_release(st, sl, owner)) {
+				__sync_fetch_and_add(&counters.expired, 1);
+				if (iter_records || record_all)
+					emit_iter_rec(MW_REC_ITER_END, &w, e->h, it, seq, start,
+						      MW_RF_ABANDONED, 0, otid);
+			}
+			return 0;
+		}
 	}
 	__u8 k = e->kind;
 	if (e->type == MW_REC_EVACUATE && !evac_hits(&p, e->old, e->bucket, e->baddr, e->bsize)) {
@@ -1000,6 +1030,54 @@ int BPF_KPROBE(mw_read) { return on_read(ctx, MW_KIND_READ_WRITE); }
  * runtime's check at the clone's end: reported as caught by the runtime. */
 SEC("uprobe")
 int BPF_KPROBE(mw_clone) { return on_read(ctx, MW_KIND_CLONE_WRITE); }
+
+/* ---- the end of a map, and of an image ------------------------------------------ */
+
+/* libgomap's mapfree(t, h): the map's state ends with it, so a new map at
+ * the same address starts clean. */
+SEC("uprobe")
+int BPF_KPROBE(mw_free)
+{
+	struct who w;
+
+	if (!ours(ctx, &w))
+		return 0;
+	__u64 h = arg(ctx, layout.arg_h);
+	if (!h || !bpf_map_lookup_elem(&mapstate, &h))
+		return 0;
+	bpf_map_delete_elem(&mapstate, &h);
+	struct mw_record *r = rec_new(MW_REC_FREE, &w, bpf_ktime_get_ns(), h);
+	if (r)
+		rec_submit(r);
+	return 0;
+}
+
+/* The traced process exec'd (raw tracepoint: no tracefs needed). */
+SEC("raw_tp/sched_process_exec")
+int mw_exec(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+
+	if (!target_tgid || tgid != target_tgid)
+		return 0;
+	__sync_fetch_and_add(&exec_gen, 1);
+	struct mw_record *r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
+	if (!r) {
+		__sync_fetch_and_add(&counters.rb_drops, 1);
+		return 0;
+	}
+	__builtin_memset(r, 0, sizeof(*r));
+	r->type = MW_REC_EXEC;
+	r->pid = tgid;
+	r->tid = (__u32)id;
+	r->ts = bpf_ktime_get_ns();
+	r->count = READ_ONCE(exec_gen);
+	r->stack_id = -1;
+	r->other_stack_id = -1;
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
 
 /* ---- grows ------------------------------------------------------------------- */
 

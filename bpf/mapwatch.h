@@ -30,6 +30,8 @@ enum mw_rec_type {
 	MW_REC_CONFIRM    = 7,	/* Go: iteration iter_seq was seen moving on: its pending alerts are real */
 	MW_REC_FATAL      = 8,	/* the runtime's own race check failed (Go: runtime.fatal); kind says which */
 	MW_REC_READ       = 9,	/* a map read (--reads) */
+	MW_REC_FREE       = 10,	/* mapfree (libgomap): the map's state ends */
+	MW_REC_EXEC       = 11,	/* the traced process exec'd: every per-map state of the old image is gone */
 	MW_REC_TYPE_MAX
 };
 
@@ -141,6 +143,7 @@ struct mw_mapstate {
 	__u64 last_writer;	/* its actor (tid or goid); a write by the same actor skips all work */
 	__u32 last_writer_tid;	/* its thread */
 	__u32 n_iters;		/* open iterations (slots in use) */
+	__u64 gen;		/* the exec generation it was made in (older: stale, reset on use) */
 	__u64 writes;		/* probe-hit counters, read by userspace for rates */
 	__u64 iterations;
 	__u64 grows;

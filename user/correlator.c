@@ -685,6 +685,27 @@ int mw_corr_feed(struct mw_corr *c, const struct mw_record *r)
 	}
 	if (r->type == MW_REC_CONFIRM)
 		return pend_settle(c, r->iter_seq, 1);
+	if (r->type == MW_REC_EXEC) {
+		/* A new image: no iteration of the old one is open any more, and
+		 * what was held for them will never be confirmed. */
+		for (size_t i = 0; i < c->nmaps; i++)
+			for (int k = 0; k < MW_MAX_ITERS; k++)
+				if (c->maps[i].m.iters[k].hiter)
+					iter_clear(&c->maps[i], k);
+		for (size_t i = 0; i < c->npend; i++)
+			c->sum.unconfirmed += c->pend[i].n;
+		c->npend = 0;
+		c->n_early = 0;
+		return 0;
+	}
+	if (r->type == MW_REC_FREE) {
+		/* The map is gone: its iterations with it. */
+		e = map_find(c, r->map);
+		for (int k = 0; e && k < MW_MAX_ITERS; k++)
+			if (e->m.iters[k].hiter)
+				iter_clear(e, k);
+		return 0;
+	}
 
 	if (r->map) {
 		e = map_get(c, r->map, r->ts);

@@ -100,8 +100,9 @@ static const struct mw_runtime runtimes[] = {
 			[MW_P_EVACUATE] = { "evacuate" },
 			[MW_P_FATAL] = { "mapfatal" },
 			[MW_P_READ] = { "mapaccess1", "mapaccess2" },
+			[MW_P_FREE] = { "mapfree" },
 		},
-		.required = BIT(MW_P_N) - 1 - BIT(MW_P_READ) - BIT(MW_P_CLONE),
+		.required = BIT(MW_P_N) - 1 - BIT(MW_P_READ) - BIT(MW_P_CLONE) - BIT(MW_P_FREE),
 		.lib_hint = "libgomap",
 		.frames = {
 			"makemap", "mapfree", "maplen", "mapaccess1", "mapaccess2", "mapaccessK",
@@ -153,6 +154,7 @@ static const char *const progs[MW_P_N] = {
 	[MW_P_FATAL] = "mw_fatal",
 	[MW_P_READ] = "mw_read",
 	[MW_P_CLONE] = "mw_clone",
+	[MW_P_FREE] = "mw_free",
 };
 
 static const char *const names[MW_P_N] = {
@@ -166,6 +168,7 @@ static const char *const names[MW_P_N] = {
 	[MW_P_FATAL] = "fatal",
 	[MW_P_READ] = "read",
 	[MW_P_CLONE] = "clone",
+	[MW_P_FREE] = "free",
 };
 
 size_t mw_runtime_count(void)

@@ -30,6 +30,7 @@ enum mw_probe {
 	MW_P_FATAL,		/* the runtime's own race check failed: (h, kind) or Go's fatal(msg) */
 	MW_P_READ,		/* a lookup: (t, h, key) — only with --reads */
 	MW_P_CLONE,		/* Go 1.21+ maps.Clone: runtime.mapclone2(t, src) */
+	MW_P_FREE,		/* libgomap's mapfree(t, h) (Go frees maps by GC: no event) */
 	MW_P_N
 };
 

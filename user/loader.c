@@ -15,6 +15,7 @@ struct mw_loader {
 	struct mapwatch_bpf *skel;
 	struct ring_buffer *rb;
 	struct bpf_link *links[MW_MAX_SITES];
+	struct bpf_link *exec_link;	/* the traced process's execs */
 	int nlinks;
 	int ncpu;
 	mw_record_fn on_record;
@@ -126,6 +127,18 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 				(unsigned long long)s->probe_off, s->place.insn, s->place.how);
 	}
 
+	/* Its execs: the per-map state of an old image must not outlive it. */
+	if (o->pid > 0) {
+		l->exec_link = bpf_program__attach_raw_tracepoint(l->skel->progs.mw_exec,
+								 "sched_process_exec");
+		if (!l->exec_link) {
+			e = -errno;
+			snprintf(err, errlen, "cannot watch for exec (raw tracepoint sched_process_exec): %s",
+				 strerror(-e));
+			goto fail;
+		}
+	}
+
 	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.rb), on_sample, l, NULL);
 	if (!l->rb) {
 		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
@@ -210,6 +223,8 @@ int mw_loader_nprobes(const struct mw_loader *l)
 
 void mw_loader_detach(struct mw_loader *l)
 {
+	bpf_link__destroy(l->exec_link);
+	l->exec_link = NULL;
 	for (int i = 0; i < MW_MAX_SITES; i++) {
 		bpf_link__destroy(l->links[i]);
 		l->links[i] = NULL;
@@ -221,6 +236,7 @@ void mw_loader_free(struct mw_loader *l)
 	if (!l)
 		return;
 	ring_buffer__free(l->rb);
+	bpf_link__destroy(l->exec_link);
 	for (int i = 0; i < MW_MAX_SITES; i++)
 		bpf_link__destroy(l->links[i]);
 	mapwatch_bpf__destroy(l->skel);

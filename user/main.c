@@ -354,6 +354,13 @@ struct live {
 	struct mw_symbolizer *sym_dead;	/* after the target is gone: its last maps */
 	char *maps_text;		/* the last /proc/PID/maps that maps the probed module */
 	char module[PATH_MAX];		/* the probed module, canonical, as /proc/PID/maps names it */
+	/* exec: the target replaced its image */
+	struct mw_target *tgt;		/* where the probes are */
+	struct mw_loader_opts *lo;	/* how they were attached */
+	int execs;			/* exec records seen */
+	int execs_handled;		/* execs whose new image was resolved (and re-attached) */
+	int execs_ignored;		/* the command's own exec (-- CMD) */
+	int exec_stop;			/* the new image runs no supported runtime: stop */
 	char big[65536];		/* alert lines with stacks (the trace reader's line limit) */
 };
 
@@ -432,6 +439,39 @@ static char *read_maps_of_target(struct live *lv)
 	return maps;
 }
 
+static void note(struct live *lv, const char *what, const char *text);
+
+/* A copy of the runtime mapped after attach (dlopen) is not probed: say so,
+ * once per file, in every output. */
+static void dlopen_check(struct live *lv, const char *maps)
+{
+	static char told[8][PATH_MAX];
+	static int ntold;
+	const char *hint = lv->rt ? lv->rt->lib_hint : NULL;
+
+	for (const char *l = maps; hint && l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		const char *p = strchr(l, '/'), *e = strchr(l, '\n');
+		size_t n = p ? (size_t)((e ? e : p + strlen(p)) - p) : 0;
+		char path[PATH_MAX], text[PATH_MAX + 160];
+		if (!p || (e && p > e) || n >= sizeof(path))
+			continue;
+		memcpy(path, p, n);
+		path[n] = 0;
+		const char *base = strrchr(path, '/') + 1;
+		if (strncmp(base, hint, strlen(hint)) || !strcmp(path, lv->module))
+			continue;
+		int seen = 0;
+		for (int i = 0; i < ntold && !seen; i++)
+			seen = !strcmp(told[i], path);
+		if (seen || ntold >= 8)
+			continue;
+		snprintf(told[ntold++], PATH_MAX, "%s", path);
+		snprintf(text, sizeof(text), "pid %d mapped %s after mapwatch attached to %s: maps of "
+			 "that copy of the runtime are not watched", lv->pid, path, lv->module);
+		note(lv, "dlopen", text);
+	}
+}
+
 /* Keep the target's latest maps while it runs: a short-lived target may be
  * gone (its maps empty) by the time its alerts are consumed. Often at first
  * (exec, then the dynamic loader maps libraries), then once a second. */
@@ -446,6 +486,7 @@ static void maps_poll(struct live *lv, uint64_t now, uint64_t since_start)
 		return;
 	last = now;
 	if ((maps = read_maps_of_target(lv))) {
+		dlopen_check(lv, maps);
 		free(lv->maps_text);
 		lv->maps_text = maps;
 	}
@@ -733,7 +774,78 @@ static void on_record(void *ctx, const struct mw_record *r)
 	struct live *lv = ctx;
 
 	lv->records++;
+	if (r->type == MW_REC_EXEC)
+		lv->execs++;
 	feed(lv, r);
+}
+
+/* Say one thing to every output: the plain stream, JSON, the trace. */
+static void note(struct live *lv, const char *what, const char *text)
+{
+	if (lv->mode == OUT_JSON) {
+		snprintf(lv->big, sizeof(lv->big), "{\"type\":\"note\",\"what\":\"%s\",\"pid\":%d,\"text\":\"%s\"}",
+			 what, lv->pid, text);
+		out_line(lv->big);
+	} else if (!lv->tui) {
+		printf("mapwatch: %s\n", text);
+	}
+	fflush(stdout);
+}
+
+/* The target exec'd: BPF already dropped the old image's per-map state
+ * (exec generation) and the correlator its open iterations. Resolve the
+ * runtime of the new image and attach to it, or stop when it has none.
+ * With -- CMD the new image is held at its exec stop until this is done,
+ * so nothing of it is missed; with -p its first operations may be. */
+static void handle_exec(struct live *lv)
+{
+	char exe[64], path[PATH_MAX], err[1024], text[PATH_MAX + 512];
+	static struct mw_target nt;
+
+	/* Drain what the old image produced, with the exec record. */
+	while (mw_loader_consume(lv->ldr, 50000000) > 0)
+		;
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", lv->pid);
+	ssize_t n = readlink(exe, path, sizeof(path) - 1);
+	path[n > 0 ? n : 0] = 0;
+	int e = mw_find_target(exe, lv->pid, 0, env.reads, &nt);
+	if (e) {
+		snprintf(text, sizeof(text), "pid %d exec'd %s, which runs no supported map runtime: "
+			 "stopping", lv->pid, path[0] ? path : "?");
+		note(lv, "exec", text);
+		lv->exec_stop = 1;
+		return;
+	}
+	if (nt.is_exe)
+		snprintf(nt.module, sizeof(nt.module), "%s", path[0] ? path : exe);
+	char ra[PATH_MAX], rb[PATH_MAX];
+	int same = nt.rt == lv->tgt->rt && realpath(nt.module, ra) && realpath(lv->tgt->module, rb) &&
+		   !strcmp(ra, rb) && nt.nsites == lv->tgt->nsites;
+	if (!same) {
+		struct mw_loader *old = lv->ldr;
+		mw_loader_detach(old);
+		while (mw_loader_consume(old, 50000000) > 0)
+			;
+		mw_loader_free(old);
+		*lv->tgt = nt;
+		lv->rt = nt.rt;
+		lv->ldr = mw_loader_start(lv->lo, err, sizeof(err));
+		if (!lv->ldr) {
+			snprintf(text, sizeof(text), "pid %d exec'd %s: cannot attach to it: %s", lv->pid,
+				 path, err);
+			note(lv, "exec", text);
+			lv->exec_stop = 1;
+			return;
+		}
+	}
+	if (!realpath(lv->tgt->module, lv->module))
+		snprintf(lv->module, sizeof(lv->module), "%s", lv->tgt->module);
+	mw_sym_free(lv->sym);
+	lv->sym = NULL;
+	snprintf(text, sizeof(text), "pid %d exec'd %s (%s%s%s): state of the old image dropped, %s",
+		 lv->pid, path, lv->rt->name, lv->tgt->version[0] ? " " : "", lv->tgt->version,
+		 same ? "same probes kept" : "probes attached to the new image");
+	note(lv, "exec", text);
 }
 
 /* Read the hmap header from the target, refusing implausible values. */
@@ -981,6 +1093,13 @@ static int reap_child(struct live *lv, pid_t pid, int *status, int block)
 				free(lv->maps_text);
 				lv->maps_text = m;
 			}
+		} else if (ev == PTRACE_EVENT_EXEC) {
+			/* Held at its exec until the new image is resolved. The
+			 * command's own exec is the first. */
+			if (lv && lv->execs_ignored++ > 0) {
+				lv->execs_handled++;
+				handle_exec(lv);
+			}
 		} else if (ev == PTRACE_EVENT_STOP) {
 			ptrace(PTRACE_LISTEN, pid, 0, 0);
 			continue;
@@ -1169,6 +1288,8 @@ int main(int argc, char **argv)
 		.no_stacks = env.no_stacks,
 		.target = &tgt, .on_record = on_record, .ctx = &lv,
 	};
+	lv.tgt = &tgt;
+	lv.lo = &lo;
 	lv.ldr = mw_loader_start(&lo, err, sizeof(err));
 	if (!lv.ldr) {
 		if (env.cmd)
@@ -1231,7 +1352,8 @@ int main(int argc, char **argv)
 	/* The probes are in: let the command run (traced only for its exit stop,
 	 * see reap_child; without ptrace it just runs). */
 	if (release_fd >= 0) {
-		if (ptrace(PTRACE_SEIZE, child_pid, 0, (void *)(long)PTRACE_O_TRACEEXIT) && env.verbose)
+		if (ptrace(PTRACE_SEIZE, child_pid, 0,
+			   (void *)(long)(PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC)) && env.verbose)
 			fprintf(stderr, "mapwatch: cannot trace %d for its exit: %s (stacks of a "
 				"short-lived command may stay unsymbolized)\n", child_pid, strerror(errno));
 		if (write(release_fd, "g", 1) != 1) {
@@ -1283,6 +1405,13 @@ int main(int argc, char **argv)
 			if (mw_tui_tick(lv.tui, lv.corr, &lv.st, now) == MW_TUI_QUIT)
 				break;
 		}
+		/* -p: an exec seen through BPF (-- CMD: at its ptrace exec stop). */
+		if (!env.cmd && lv.execs > lv.execs_handled) {
+			lv.execs_handled = lv.execs;
+			handle_exec(&lv);
+		}
+		if (lv.exec_stop)
+			break;
 		if (stop_req)
 			break;
 		if (env.duration > 0 && now - start >= (uint64_t)(env.duration * 1e9))

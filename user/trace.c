@@ -106,6 +106,8 @@ static const char *const ev_names[MW_REC_TYPE_MAX] = {
 	[MW_REC_CONFIRM]    = "confirm",
 	[MW_REC_FATAL]      = "fatal",
 	[MW_REC_READ]       = "read",
+	[MW_REC_FREE]       = "free",
+	[MW_REC_EXEC]       = "exec",
 };
 static const char *const op_names[] = { "none", "assign", "delete", "clear" };
 static const char *const kind_names[MW_KIND_MAX] = { "none", "iter-write", "iter-grow", "write-write",
