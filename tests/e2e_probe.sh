@@ -222,7 +222,7 @@ err_case "not root" 1 "^mapwatch: permission denied: .*needs root (or CAP_BPF an
 	setpriv --reuid=nobody --regid=nogroup --clear-groups "$tmp/mw" -p 1
 err_case "--help shows usage and examples" 0 "EXAMPLES:" "$MW" --help
 err_case "--version" 0 "^mapwatch [0-9]" "$MW" --version
-err_case "-v says where each probe landed" 0 "probe mapassign .*optimized: 5-byte nop, trampoline" "$MW" -v --plain -- build/progs/races iterwrite 1
+err_case "-v says where each probe landed" 0 "probe mapassign .*push %rbp — emulated: push %rbp, after the 5-byte nop" "$MW" -v --plain -- build/progs/races iterwrite 1
 err_case "shared library attach: -v names libgomap.so" 0 "probes on .*libgomap.so (shared library)" \
 	env GOMAP_ONRACE=count "$MW" -v --plain -- build/mapsvc-dyn --mode mutex --duration 1
 
