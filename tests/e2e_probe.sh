@@ -216,7 +216,7 @@ cp build/progs/races "$tmp/races-stripped" && strip "$tmp/races-stripped"
 err_case "stripped program" 1 "cannot trace $tmp/races-stripped: libgomap symbols not found: .*mapassign.*(looked in $tmp/races-stripped" "$MW" -- "$tmp/races-stripped" iterwrite 1
 err_case "no such command" 1 "mapwatch: cannot run /nonexistent/x: No such file or directory" "$MW" -- /nonexistent/x
 err_case "nothing to trace" 2 "nothing to trace" "$MW" --plain
-err_case "bad pid" 2 "invalid pid: abc" "$MW" -p abc
+err_case "bad pid" 2 "^mapwatch: invalid pid 'abc': not a number$" "$MW" -p abc
 cp "$MW" "$tmp/mw" && chmod 755 "$tmp" "$tmp/mw"
 err_case "not root" 1 "^mapwatch: permission denied: .*needs root (or CAP_BPF and CAP_PERFMON); run it with sudo$" \
 	setpriv --reuid=nobody --regid=nogroup --clear-groups "$tmp/mw" -p 1

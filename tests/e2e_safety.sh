@@ -117,5 +117,49 @@ for cfg in "64 64 1000" "64 64 1000" "64 64 1000" "4 1 8" "4 1 8" "4 1 8"; do
 	fi
 done
 
+# ---- 3. arguments: refused with one line and the documented status ----------------------
+# arg_case NAME PATTERN ARGS...: exit 2, nothing on stdout, exactly one line on stderr
+arg_case() {
+	local name=$1 pat=$2 rc; shift 2
+	"$MW" "$@" >"$tmp/arg.out" 2>"$tmp/arg.err" </dev/null; rc=$?
+	if [ "$rc" = 2 ] && [ ! -s "$tmp/arg.out" ] && [ "$(wc -l <"$tmp/arg.err")" = 1 ] &&
+	   grep -q -- "$pat" "$tmp/arg.err"; then
+		ok "$name: exit 2, one line: $(cat "$tmp/arg.err")"
+	else
+		bad "$name: want exit 2 and one line matching '$pat', got exit $rc" "$tmp/arg.out" "$tmp/arg.err"
+	fi
+}
+arg_case "-p 4294967297 (would wrap to pid 1)" "^mapwatch: invalid pid '4294967297': out of range" -p 4294967297
+arg_case "-p 0" "^mapwatch: invalid pid '0': out of range" -p 0
+arg_case "-p -5" "^mapwatch: invalid pid '-5': out of range" -p -5
+arg_case "-p 99999999999999999999" "^mapwatch: invalid pid '99999999999999999999': out of range" -p 99999999999999999999
+arg_case "-p 12x" "^mapwatch: invalid pid '12x': not a number$" -p 12x
+arg_case "-d nan" "^mapwatch: invalid duration 'nan': not a finite number" -d nan -p 1
+arg_case "-d inf" "^mapwatch: invalid duration 'inf': not a finite number" -d inf -p 1
+arg_case "-d -infinity" "^mapwatch: invalid duration '-infinity': not a finite number" -d -infinity -p 1
+arg_case "-d -1" "^mapwatch: invalid duration '-1': out of range" -d -1 -p 1
+arg_case "-d 0" "^mapwatch: invalid duration '0': out of range" -d 0 -p 1
+arg_case "-d 1e999" "^mapwatch: invalid duration '1e999': out of range" -d 1e999 -p 1
+arg_case "-d 1e300 (the deadline would overflow)" "^mapwatch: invalid duration '1e300': out of range" -d 1e300 -p 1
+arg_case "-d 5s" "^mapwatch: invalid duration '5s': not a number" -d 5s -p 1
+arg_case "--frames 1e3" "^mapwatch: invalid frame count '1e3': not a number" --frames 1e3 -p 1
+arg_case "an unknown option" "^mapwatch: unknown option --nope" --nope
+arg_case "a missing value" "^mapwatch: option -p needs a value" -p
+arg_case "nothing to trace" "^mapwatch: nothing to trace" --plain
+# The statuses the help text and the man page document are the ones used.
+"$MW" --help >"$tmp/help.out" 2>&1
+check "--help documents 1 on errors and 2 on usage errors" \
+	grep -qz '1 on errors.*2 on usage errors' "$tmp/help.out"
+check "the man page documents 1 on errors and 2 on usage errors" \
+	grep -qz '1 on errors.*2 on usage errors' man/mapwatch.8
+nopid=4242
+while kill -0 "$nopid" 2>/dev/null; do nopid=$((nopid + 1)); done
+"$MW" -p "$nopid" >"$tmp/e.out" 2>"$tmp/e.err"; rc=$?
+check "an error (no such pid) exits 1 with one line (exit $rc)" \
+	[ "$rc" = 1 -a "$(wc -l <"$tmp/e.err")" = 1 ]
+"$MW" -d 0.5 -p "$$" >"$tmp/e.out" 2>"$tmp/e.err"; rc=$?
+check "a valid -d reaches the target check (bash has no runtime: exit 1, got $rc)" \
+	[ "$rc" = 1 ] && grep -q "symbols not found" "$tmp/e.err"
+
 echo "RESULT $pass $fail"
 [ "$fail" = 0 ]
