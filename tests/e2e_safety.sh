@@ -161,5 +161,81 @@ check "an error (no such pid) exits 1 with one line (exit $rc)" \
 check "a valid -d reaches the target check (bash has no runtime: exit 1, got $rc)" \
 	[ "$rc" = 1 ] && grep -q "symbols not found" "$tmp/e.err"
 
+# ---- 4. SIGHUP ends a run like SIGTERM ------------------------------------------------------
+# Headless: the summary is printed, the trace is complete and analyze takes it.
+GOMAP_ONRACE=count "$MW" --json -o "$tmp/hup.trace" -- build/mapsvc --mode unsafe --duration 60 \
+	>"$tmp/hup.out" 2>"$tmp/hup.err" </dev/null &
+mwp=$!; bg+=("$mwp")
+if wait_for "$tmp/hup.out" '"type":"stats"' 20; then
+	kill -HUP "$mwp"
+	wait_exit "$mwp" 20
+else
+	rc="no stats line"
+fi
+last=$(tail -1 "$tmp/hup.out" | jq -r .type 2>/dev/null)
+tlast=$(tail -1 "$tmp/hup.trace" 2>/dev/null | jq -r .type 2>/dev/null)
+check "SIGHUP: mapwatch exits 0 with its summary last (exit $rc, last '$last')" [ "$rc" = 0 -a "$last" = summary ]
+check "SIGHUP: the trace ends with the summary ($tlast)" [ "$tlast" = summary ]
+"$MW" analyze "$tmp/hup.trace" --json >"$tmp/hup.an" 2>"$tmp/hup.an.err"; rc=$?
+an=$(tail -1 "$tmp/hup.an" | jq -r '[.type, .events] | @tsv' 2>/dev/null)
+live=$(tail -1 "$tmp/hup.out" | jq -r .events 2>/dev/null)
+if [ "$rc" = 0 ] && [ "$an" = "$(printf 'summary\t%s' "$live")" ] && [ ! -s "$tmp/hup.an.err" ]; then
+	ok "SIGHUP: analyze accepts the trace, summary with the live run's $live events"
+else
+	bad "SIGHUP: analyze of the trace (exit $rc, '$an' vs $live events)" "$tmp/hup.an" "$tmp/hup.an.err"
+fi
+# nohup: an ignored SIGHUP stays ignored (then SIGTERM ends the run).
+GOMAP_ONRACE=count nohup "$MW" --json -- build/mapsvc --mode mutex --duration 60 \
+	>"$tmp/nohup.out" 2>"$tmp/nohup.err" </dev/null &
+mwp=$!; bg+=("$mwp")
+if wait_for "$tmp/nohup.out" '"type":"stats"' 20; then
+	kill -HUP "$mwp"
+	# still running: two more stats lines (one a second) after the signal
+	n1=$(grep -c '"type":"stats"' "$tmp/nohup.out")
+	end=$((SECONDS + 10))
+	while [ "$(grep -c '"type":"stats"' "$tmp/nohup.out")" -le $((n1 + 1)) ] && [ "$SECONDS" -lt "$end" ]; do
+		sleep 0.1
+	done
+	alive=$(kill -0 "$mwp" 2>/dev/null && echo yes)
+	kill -TERM "$mwp"
+	wait_exit "$mwp" 20
+else
+	alive="" rc="no stats line"
+fi
+check "under nohup, SIGHUP is ignored (still running: ${alive:-no}; SIGTERM then exits $rc)" \
+	[ "$alive" = yes -a "$rc" = 0 ]
+# The live view in a terminal (tmux): SIGHUP closes it and restores the terminal.
+if command -v tmux >/dev/null; then
+	SOCK=mwsafe$$
+	tm() { tmux -u -L "$SOCK" -f /dev/null "$@"; }
+	tm new-session -d -s h -x 120 -y 40 "env PS1='mw-prompt\$ ' TERM=screen-256color bash --norc --noprofile"
+	wait_screen() { # SECONDS EGREP
+		local end=$((SECONDS + $1))
+		until tm capture-pane -p -t h | grep -Eq -- "$2"; do
+			[ "$SECONDS" -ge "$end" ] && return 1
+			sleep 0.1
+		done
+	}
+	wait_screen 5 'mw-prompt'
+	tm send-keys -t h "GOMAP_ONRACE=count sh -c 'echo \$\$ >$tmp/tui.pid; exec $MW -o $tmp/tui.trace -- build/mapsvc --mode unsafe --duration 60'; echo tui-rc=\$?" Enter
+	if wait_screen 15 'Quit' && [ -s "$tmp/tui.pid" ]; then
+		kill -HUP "$(cat "$tmp/tui.pid")"
+		if wait_screen 20 'tui-rc=0' && [ "$(tm display -p -t h '#{alternate_on}')" = 0 ]; then
+			ok "SIGHUP closes the live view: exit 0, terminal restored (alternate screen left)"
+		else
+			bad "SIGHUP in the live view"; tm capture-pane -p -t h | grep -v '^$' | tail -5 | sed 's/^/  | /'
+		fi
+		"$MW" analyze "$tmp/tui.trace" >"$tmp/tui.an" 2>&1; rc=$?
+		tlast=$(tail -1 "$tmp/tui.trace" 2>/dev/null | jq -r .type 2>/dev/null)
+		check "SIGHUP in the live view: the trace ends with the summary ($tlast), analyze accepts it (exit $rc)" \
+			[ "$rc" = 0 -a "$tlast" = summary ] && grep -q 'alerts:' "$tmp/tui.an"
+	else
+		bad "the live view did not open under tmux"; tm capture-pane -p -t h | tail -5 | sed 's/^/  | /'
+	fi
+	tm kill-server 2>/dev/null
+else
+	bad "tmux is not installed: the live view's SIGHUP is untested"
+fi
+
 echo "RESULT $pass $fail"
 [ "$fail" = 0 ]

@@ -344,6 +344,7 @@ static const char *sig_name(int sig)
 static volatile sig_atomic_t stop_req;
 static volatile sig_atomic_t nsigs;
 static pid_t child_pid;
+static int hup_handled;		/* SIGHUP has on_signal (it was not ignored) */
 
 static void on_signal(int sig)
 {
@@ -836,6 +837,8 @@ static pid_t spawn_stopped(char **cmd, int *release_fd)
 		close(p[1]);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		if (hup_handled)
+			signal(SIGHUP, SIG_DFL);	/* an ignored one stays ignored */
 		if (read(p[0], &c, 1) != 1)
 			_exit(127);	/* mapwatch gave up: never run unwatched */
 		close(p[0]);
@@ -1003,10 +1006,16 @@ int main(int argc, char **argv)
 		snprintf(comm, sizeof(comm), "%.15s", b ? b + 1 : exe);
 	}
 
-	struct sigaction sa = { .sa_handler = on_signal };
+	/* SIGHUP (the terminal went away) ends the run like SIGTERM: summary,
+	 * complete trace, terminal restored. Unless it is ignored (nohup). */
+	struct sigaction sa = { .sa_handler = on_signal }, old_hup;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (!sigaction(SIGHUP, NULL, &old_hup) && old_hup.sa_handler != SIG_IGN) {
+		sigaction(SIGHUP, &sa, NULL);
+		hup_handled = 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 
 	if (env.cmd) {
