@@ -237,5 +237,34 @@ else
 	bad "tmux is not installed: the live view's SIGHUP is untested"
 fi
 
+# ---- 5. -- CMD does not outlive a SIGKILLed mapwatch ----------------------------------------
+# alive PID: it exists and is not a zombie waiting for its new parent to reap it
+alive() { local st; st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null); [ -n "$st" ] && [ "$st" != Z ]; }
+for cmd in "build/mapsvc --mode mutex --duration 120" "build/progs/races iterwrite 1000000"; do
+	n=$(basename "${cmd%% *}")
+	GOMAP_ONRACE=count "$MW" --json -- $cmd >"$tmp/k9-$n.out" 2>"$tmp/k9-$n.err" </dev/null &
+	mwp=$!; bg+=("$mwp")
+	child=""
+	end=$((SECONDS + 15))
+	while [ -z "$child" ] && [ "$SECONDS" -lt "$end" ]; do
+		child=$(pgrep -P "$mwp" -x "$n")	# after its exec: running under watch
+		[ -z "$child" ] && sleep 0.05
+	done
+	if [ -n "$child" ] && alive "$child"; then
+		kill -KILL "$mwp"
+		end=$((SECONDS + 5))
+		while alive "$child" && [ "$SECONDS" -lt "$end" ]; do sleep 0.05; done
+		if alive "$child"; then
+			bad "$n: the command (pid $child) outlived a SIGKILLed mapwatch by 5 s"
+			kill -KILL "$child"
+		else
+			ok "$n: the command (pid $child) died with the SIGKILLed mapwatch"
+		fi
+	else
+		bad "$n: the command did not start under mapwatch" "$tmp/k9-$n.out" "$tmp/k9-$n.err"
+	fi
+	wait "$mwp" 2>/dev/null
+done
+
 echo "RESULT $pass $fail"
 [ "$fail" = 0 ]

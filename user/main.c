@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/ptrace.h>
@@ -822,7 +823,7 @@ static void replay_child_output(void)
 static pid_t spawn_stopped(char **cmd, int *release_fd)
 {
 	int p[2];
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	if (pipe2(p, O_CLOEXEC))
 		return -1;
@@ -834,6 +835,12 @@ static pid_t spawn_stopped(char **cmd, int *release_fd)
 	}
 	if (pid == 0) {
 		char c;
+		/* The command never outlives mapwatch, even a SIGKILLed one: the
+		 * kernel kills it when its parent dies (kept across exec, except
+		 * of a set-user-ID program). A parent already gone before the
+		 * prctl would go unnoticed: check it after. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(127);
 		close(p[1]);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
