@@ -194,6 +194,11 @@ $(OUTPUT)/races-stripped: tests/progs/races.c $(OUTPUT)/libgomap.so $(GOMAP_HDRS
 	$(Q)$(CC) $(ALL_CFLAGS) -O1 $< -L$(OUTPUT) -lgomap -Wl,-rpath,'$$ORIGIN' -o $@ $(LIBS_XXH) -lpthread -lm \
 		&& strip $@
 
+# forker against build/libgomap.so: forked children on a probed shared library.
+$(OUTPUT)/forker-dyn: tests/progs/forker.c $(OUTPUT)/libgomap.so $(GOMAP_HDRS)
+	$(call msg,PROG,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -O1 $< -L$(OUTPUT) -lgomap -Wl,-rpath,'$$ORIGIN' -o $@ $(LIBS_XXH) -lpthread -lm
+
 # Static pattern: a plain fuzz_gomap% pattern cannot match fuzz_gomap itself (empty stem).
 $(filter $(OUTPUT)/fuzz/fuzz_gomap%,$(FUZZ_BINS)): $(OUTPUT)/fuzz/%: tests/%.c $(GOMAP_SRCS) $(GOMAP_HDRS) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
@@ -203,8 +208,8 @@ $(OUTPUT)/fuzz/fuzz_%: tests/fuzz_%.c $(PURE_SRCS) $(USER_HDRS) | $(OUTPUT)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CC) $(BASEFLAGS) -O1 -fsanitize=fuzzer,address,undefined $< $(PURE_SRCS) -o $@ $(LIBS_XXH) -lpthread -lm
 
-test-build: all $(UNIT_BINS) $(PROG_BINS) $(OUTPUT)/races-stripped $(FUZZ_BINS) $(if $(USER_SRCS),$(OUTPUT)/asan/mapwatch) \
-	    $(GO_BINS)
+test-build: all $(UNIT_BINS) $(PROG_BINS) $(OUTPUT)/races-stripped $(OUTPUT)/forker-dyn $(FUZZ_BINS) \
+	    $(if $(USER_SRCS),$(OUTPUT)/asan/mapwatch) $(GO_BINS)
 
 # The test command: installs what is missing, builds, runs every suite and
 # ends with one line `N passed, N failed`; non-zero exit on any failure.

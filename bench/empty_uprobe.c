@@ -1,8 +1,10 @@
 /* empty_uprobe — attach bench/empty_uprobe.bpf.c to functions of one
  * binary and hold them until SIGINT/SIGTERM.
  *
- *   empty_uprobe BINARY SYMBOL[,SYMBOL...] [PID]   (PID: -1 or absent = every process)
+ *   empty_uprobe BINARY SYMBOL[+OFF][,SYMBOL[+OFF]...] [PID]   (PID: -1 or absent = every process)
  *
+ * SYMBOL+OFF probes OFF bytes into the function (mapassign+5: the push %rbp
+ * after libgomap's 5-byte nop).
  * Prints "empty_uprobe: attached N" once every probe is in place.
  */
 #include <errno.h>
@@ -35,7 +37,7 @@ int main(int argc, char **argv)
 	char *syms, *sym, *save = NULL;
 
 	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: empty_uprobe BINARY SYMBOL[,SYMBOL...] [PID]\n");
+		fprintf(stderr, "usage: empty_uprobe BINARY SYMBOL[+OFF][,SYMBOL[+OFF]...] [PID]\n");
 		return 2;
 	}
 	if (argc == 4)
@@ -51,8 +53,13 @@ int main(int argc, char **argv)
 	}
 	syms = strdup(argv[2]);
 	for (sym = strtok_r(syms, ",", &save); sym && n < 32; sym = strtok_r(NULL, ",", &save)) {
+		char *plus = strchr(sym, '+');
+		size_t off = plus ? strtoul(plus + 1, NULL, 0) : 0;
+
+		if (plus)
+			*plus = 0;
 		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = sym);
-		links[n] = bpf_program__attach_uprobe_opts(skel->progs.empty, pid, argv[1], 0, &opts);
+		links[n] = bpf_program__attach_uprobe_opts(skel->progs.empty, pid, argv[1], off, &opts);
 		if (!links[n]) {
 			fprintf(stderr, "empty_uprobe: cannot attach to %s:%s: %s\n", argv[1], sym,
 				strerror(errno));

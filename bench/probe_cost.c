@@ -6,7 +6,8 @@
  * probed call costs. With --wait-probe it first waits until mapassign's
  * first instruction has been rewritten (a uprobe puts an int3 there, or a
  * call to the kernel's uprobe trampoline once it optimizes the 5-byte nop),
- * so no call is timed before the tool is attached.
+ * so no call is timed before the tool is attached (the probe may sit on the
+ * nop or on the push %rbp after it: either byte changing counts).
  *
  * --iters M opens M iterations of each map from a second thread and keeps
  * them open while the writers run: every write then meets M foreign
@@ -139,13 +140,12 @@ int main(int argc, char **argv)
 	}
 
 	if (wait_probe) {
-		/* The first byte of mapassign is its 5-byte nop (0x0f) until a
-		 * uprobe rewrites it. Give up after 30 s. */
+		/* mapassign starts with its 5-byte nop (0x0f …) and push %rbp
+		 * (0x55) until a uprobe rewrites one of them. Give up after 30 s. */
 		const volatile uint8_t *entry = (const volatile uint8_t *)(uintptr_t)&mapassign;
-		uint8_t orig = 0x0f;
 		double t0 = now_s();
 
-		while (*entry == orig) {
+		while (entry[0] == 0x0f && entry[5] == 0x55) {
 			if (now_s() - t0 > 30) {
 				fprintf(stderr, "probe_cost: no probe on mapassign after 30 s\n");
 				return 1;

@@ -4,6 +4,8 @@
 #   scripts/bench-gomap.sh   libgomap against Go's map (when present)
 #   bench/tools.sh           mapwatch against an empty uprobe, bpftrace, TSan,
 #                            helgrind and drd
+#   bench/probe_site.sh      a probed call at the old probe site (the 5-byte
+#                            nop) and at the current one (push %rbp)
 # BENCH_QUICK=1 runs a short pass of each, for development.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,4 +18,5 @@ if [ -f scripts/bench-gomap.sh ]; then
 	fi
 fi
 bash bench/tools.sh || rc=1
+bash bench/probe_site.sh || rc=1
 exit $rc

@@ -24,6 +24,18 @@
  * size-bounded quarantine so racy readers of another thread rarely touch
  * freed memory.
  *
+ * Count mode. GOMAP_ONRACE=count counts the races the runtime's checks see
+ * instead of exiting, so a racy program keeps running. Two writes in flight
+ * at once would corrupt the map's structure (chains, counts, generation
+ * references) and the process would die of it, so in count mode a write
+ * that finds another write in flight counts the race at its entry, as Go's
+ * check does, and then waits for that write to finish (hmap.wlock): writes
+ * to one map are serialized, iterations and lookups still run alongside them
+ * (the generations and the quarantine cover those). A write nested in a
+ * hash or equal callback of the same thread does not wait, and no write
+ * waits longer than a second (a callback blocked on another writer would
+ * deadlock otherwise): past that it goes ahead unserialized, as before.
+ *
  * Glossary: slot = one of 8 key/elem positions; chain = head bucket plus its
  * overflow buckets; X/Y = the low/high destination of a doubling grow.
  */
@@ -33,7 +45,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -425,6 +439,19 @@ static void *makeBucketArray(const maptype *t, uint8_t b, void **nextOverflow)
 
 static void genAcquire(struct gomap_gen *g) { __atomic_fetch_add(&g->refs, 1, __ATOMIC_RELAXED); }
 
+/* A reference on a generation read from the hmap without a reference (an
+ * iterator's start, the old array it peeks into): refused once the count
+ * has reached zero — a racing write released it, and a generation brought
+ * back from there would be freed under the iterator by the quarantine. */
+static bool genTryAcquire(struct gomap_gen *g)
+{
+	long r = __atomic_load_n(&g->refs, __ATOMIC_RELAXED);
+	while (r > 0)
+		if (__atomic_compare_exchange_n(&g->refs, &r, r + 1, true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return true;
+	return false;
+}
+
 static void genRetire(struct gomap_gen *g);
 
 /* Drop a reference; the last one retires the generation. */
@@ -532,6 +559,52 @@ void gomap_quarantine_flush(void)
 			return;
 		genDestroy(v);
 	}
+}
+
+/* ---- count mode: one write at a time per map ------------------------------------- */
+#define WLOCK_WAIT_NS 1000000000ull
+static __thread char selfToken;	/* its address names this thread */
+
+static void futexWait(uint32_t *w, uint32_t val, uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+	syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+}
+
+/* After the entry's race check: in count mode wait for the write in flight
+ * (a futex mutex, Drepper's "mutex3"). True when the lock was taken and
+ * writeUnlock must release it. */
+static bool writeLock(hmap *h)
+{
+	if (onrace() != ONRACE_COUNT)
+		return false;
+	uintptr_t me = (uintptr_t)&selfToken;
+	if (__atomic_load_n(&h->wowner, __ATOMIC_RELAXED) == me)
+		return false;	/* nested in our own write (a callback) */
+	uint32_t c = 0;
+	if (!__atomic_compare_exchange_n(&h->wlock, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+		uint64_t deadline = nowNs() + WLOCK_WAIT_NS;
+		if (c != 2)
+			c = __atomic_exchange_n(&h->wlock, 2, __ATOMIC_ACQUIRE);
+		while (c != 0) {
+			uint64_t now = nowNs();
+			if (now >= deadline)
+				return false;	/* stuck behind a blocked writer: go ahead */
+			futexWait(&h->wlock, 2, deadline - now);
+			c = __atomic_exchange_n(&h->wlock, 2, __ATOMIC_ACQUIRE);
+		}
+	}
+	__atomic_store_n(&h->wowner, me, __ATOMIC_RELAXED);
+	return true;
+}
+
+static void writeUnlock(hmap *h, bool locked)
+{
+	if (!locked)
+		return;
+	__atomic_store_n(&h->wowner, 0, __ATOMIC_RELAXED);
+	if (__atomic_exchange_n(&h->wlock, 0, __ATOMIC_RELEASE) == 2)
+		syscall(SYS_futex, &h->wlock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 /* A new zeroed overflow bucket owned by generation g. */
@@ -788,7 +861,11 @@ static inline __attribute__((always_inline)) void *assign(const maptype *t, hmap
 {
 	if (flags_load(h) & GOMAP_HASHWRITING)
 		mapfatal(h, GOMAP_RACE_WRITES);
-	uint64_t hash = khash(t, key, h->hash0, K);
+	uint32_t seed = h->hash0;
+	uint64_t hash = khash(t, key, seed, K);
+	bool locked = writeLock(h);
+	if (locked && h->hash0 != seed)	/* the write we waited for reseeded the map */
+		hash = khash(t, key, h->hash0, K);
 	/* Set hashWriting after hashing: a panicking hasher would leave it set in Go. */
 	flags_store(h, flags_load(h) ^ GOMAP_HASHWRITING);
 	if (!h->buckets) {
@@ -868,6 +945,7 @@ done: {
 	else
 		flags_store(h, f & ~GOMAP_HASHWRITING);
 }
+	writeUnlock(h, locked);
 	if (indirectElem(t))
 		elem = deref(elem);
 	return elem;
@@ -889,7 +967,11 @@ static inline __attribute__((always_inline)) void delete(const maptype *t, hmap 
 {
 	if (flags_load(h) & GOMAP_HASHWRITING)
 		mapfatal(h, GOMAP_RACE_WRITES);
-	uint64_t hash = khash(t, key, h->hash0, K);
+	uint32_t seed = h->hash0;
+	uint64_t hash = khash(t, key, seed, K);
+	bool locked = writeLock(h);
+	if (locked && h->hash0 != seed)
+		hash = khash(t, key, h->hash0, K);
 	flags_store(h, flags_load(h) ^ GOMAP_HASHWRITING);
 	uintptr_t bucket = hash & bucketMask(h->B);
 	if (growing(h))
@@ -962,6 +1044,7 @@ out: {
 	else
 		flags_store(h, f & ~GOMAP_HASHWRITING);
 }
+	writeUnlock(h, locked);
 }
 
 GOMAP_PROBE void mapdelete(const maptype *t, hmap *h, const void *key)
@@ -983,6 +1066,7 @@ GOMAP_PROBE void mapclear(const maptype *t, hmap *h)
 		return;
 	if (flags_load(h) & GOMAP_HASHWRITING)
 		mapfatal(h, GOMAP_RACE_WRITES);
+	bool locked = writeLock(h);
 	flags_store(h, flags_load(h) ^ GOMAP_HASHWRITING);
 	void *old = h->oldbuckets;
 	if (old) {
@@ -1036,6 +1120,7 @@ GOMAP_PROBE void mapclear(const maptype *t, hmap *h)
 		mapfatal(h, GOMAP_RACE_WRITES);
 	else
 		flags_store(h, f & ~GOMAP_HASHWRITING);
+	writeUnlock(h, locked);
 }
 
 /* ---- growing ---------------------------------------------------------------------- */
@@ -1177,6 +1262,20 @@ static inline void iterPin(hiter *it, struct gomap_gen *g)
 	it->bgen = g;
 }
 
+/* iterPin for a generation the iterator holds no reference on yet: false,
+ * and nothing changed, when it is already released. */
+static inline bool iterPinTry(hiter *it, struct gomap_gen *g)
+{
+	if (g == it->snap || g == it->bgen)
+		return true;
+	if (!genTryAcquire(g))
+		return false;
+	if (it->bgen)
+		genRelease(it->bgen);
+	it->bgen = g;
+	return true;
+}
+
 GOMAP_PROBE void mapiterinit(const maptype *t, hmap *h, hiter *it)
 {
 	/* The caller's hiter may hold garbage: initialise every field. */
@@ -1189,12 +1288,30 @@ GOMAP_PROBE void mapiterinit(const maptype *t, hmap *h, hiter *it)
 		mapiterdone(it);
 		return;
 	}
-	void *buckets = h->buckets;
+	/* B first: a grow raises B before it publishes the bigger array, so a
+	 * racing grow can only make the walk cover part of a bigger array. The
+	 * array must hold 2^B buckets and still be alive (a racing write may
+	 * have retired it): else read both again. */
+	void *buckets;
+	uint8_t B;
+	for (int tries = 0;; tries++) {
+		B = __atomic_load_n(&h->B, __ATOMIC_ACQUIRE);
+		buckets = __atomic_load_n(&h->buckets, __ATOMIC_ACQUIRE);
+		struct gomap_gen *g = genOf(buckets);
+		if (tries >= 64) {
+			genAcquire(g);	/* the map is torn beyond repair; as before */
+			break;
+		}
+		if (!genTryAcquire(g))
+			continue;
+		if (bucketShift(B) <= g->nbuckets)
+			break;
+		genRelease(g);
+	}
 	it->h = h;
-	it->B = h->B;
+	it->B = B;
 	it->buckets = buckets;
 	it->snap = genOf(buckets);
-	genAcquire(it->snap);
 	uint64_t r = it->B > 28 ? rand64() : rand32();
 	it->startBucket = r & bucketMask(it->B);
 	it->offset = (uint8_t)((r >> it->B) & (BUCKET_CNT - 1));
@@ -1228,19 +1345,19 @@ next:
 		if (bucket == it->startBucket && it->wrapped)
 			goto end;
 		void *old = h->oldbuckets;
-		if (old && it->B == h->B) {
-			/* Started during this grow (or only same-size grows since): the
-			 * data of an un-evacuated bucket still lives in the old array. */
-			uint8_t *ob = bucketAt(t, old, bucket & oldbucketmask(h));
-			if (!evacuated(ob)) {
-				b = ob;
-				checkBucket = bucket;
-				iterPin(it, genOf(old));
-			} else {
-				b = bucketAt(t, it->buckets, bucket);
-				checkBucket = GOMAP_NOCHECK;
-				iterPin(it, it->snap);
-			}
+		uint8_t *ob = NULL;
+		/* Started during this grow (or only same-size grows since): the
+		 * data of an un-evacuated bucket still lives in the old array —
+		 * pinned before it is read, and gone (every bucket evacuated) when
+		 * it cannot be pinned any more. */
+		if (old && it->B == h->B && iterPinTry(it, genOf(old))) {
+			uintptr_t j = bucket & oldbucketmask(h);
+			if (j < genOf(old)->nbuckets && !evacuated(bucketAt(t, old, j)))
+				ob = bucketAt(t, old, j);
+		}
+		if (ob) {
+			b = ob;
+			checkBucket = bucket;
 		} else {
 			b = bucketAt(t, it->buckets, bucket);
 			checkBucket = GOMAP_NOCHECK;

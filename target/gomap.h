@@ -114,6 +114,8 @@ typedef struct hmap {
 	mapextra *extra;	/* @40 NULL, or &xtra once something needs it */
 	/* ---- private, after Go's 48 bytes ---- */
 	mapextra xtra;		/* @48 storage *extra points to (never freed separately) */
+	uint32_t wlock;		/* @72 GOMAP_ONRACE=count: serializes writes (0 free, 1 held, 2 contended) */
+	uintptr_t wowner;	/* @80 the thread holding wlock (a thread-local address), or 0 */
 } hmap;
 
 /* ---- iterators ---------------------------------------------------------------- */
@@ -164,7 +166,8 @@ GOMAP_PROBE void hashGrow(const maptype *t, hmap *h);
 GOMAP_PROBE void growWork(const maptype *t, hmap *h, uintptr_t bucket);
 GOMAP_PROBE void evacuate(const maptype *t, hmap *h, uintptr_t oldbucket);
 /* The runtime's own race check failed on h (kind: GOMAP_RACE_*): prints Go's
- * `fatal error: …` and exits 2, or counts it with GOMAP_ONRACE=count. */
+ * `fatal error: …` and exits 2, or counts it with GOMAP_ONRACE=count (a
+ * write then waits for the write in flight on h before it goes on). */
 GOMAP_PROBE void mapfatal(hmap *h, int kind);
 
 /* ---- race detection and introspection ------------------------------------------- */

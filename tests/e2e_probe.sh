@@ -216,13 +216,13 @@ cp build/progs/races "$tmp/races-stripped" && strip "$tmp/races-stripped"
 err_case "stripped program" 1 "cannot trace $tmp/races-stripped: not a Go program, and libgomap symbols not found: .*mapassign.*(looked in $tmp/races-stripped" "$MW" -- "$tmp/races-stripped" iterwrite 1
 err_case "no such command" 1 "mapwatch: cannot run /nonexistent/x: No such file or directory" "$MW" -- /nonexistent/x
 err_case "nothing to trace" 2 "nothing to trace" "$MW" --plain
-err_case "bad pid" 2 "invalid pid: abc" "$MW" -p abc
+err_case "bad pid" 2 "^mapwatch: invalid pid 'abc': not a number$" "$MW" -p abc
 cp "$MW" "$tmp/mw" && chmod 755 "$tmp" "$tmp/mw"
 err_case "not root" 1 "^mapwatch: permission denied: .*needs root (or CAP_BPF and CAP_PERFMON); run it with sudo$" \
 	setpriv --reuid=nobody --regid=nogroup --clear-groups "$tmp/mw" -p 1
 err_case "--help shows usage and examples" 0 "EXAMPLES:" "$MW" --help
 err_case "--version" 0 "^mapwatch [0-9]" "$MW" --version
-err_case "-v says where each probe landed" 0 "probe mapassign .*optimized: 5-byte nop, trampoline" "$MW" -v --plain -- build/progs/races iterwrite 1
+err_case "-v says where each probe landed" 0 "probe mapassign .*push %rbp — emulated: push %rbp, after the 5-byte nop" "$MW" -v --plain -- build/progs/races iterwrite 1
 err_case "shared library attach: -v names libgomap.so" 0 "probes on .*libgomap.so (shared library)" \
 	env GOMAP_ONRACE=count "$MW" -v --plain -- build/mapsvc-dyn --mode mutex --duration 1
 

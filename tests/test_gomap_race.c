@@ -5,6 +5,8 @@
  */
 #include "check.h"
 #include "gomap.h"
+#include <pthread.h>
+#include <semaphore.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,6 +51,123 @@ TEST(child_count)
 	printf("races %ld %ld %ld %ld\n", gomap_races(), gomap_races_kind(GOMAP_RACE_WRITES),
 	       gomap_races_kind(GOMAP_RACE_READ_WRITE), gomap_races_kind(GOMAP_RACE_ITER_WRITE));
 	mapfree(&maptype_u64, h);
+}
+
+/* Count mode: unsynchronized writers on one map. The runtime serializes
+ * their writes, so no key is lost and the map stays whole. (Values may be:
+ * the caller stores one through mapassign's pointer after the call, where
+ * another writer's grow can move the slot first — as in Go.) */
+#define WR_THREADS 4
+#define WR_KEYS 20000
+static hmap *wr_map;
+static void *wr_thread(void *arg)
+{
+	uint64_t base = (uint64_t)(uintptr_t)arg * 1000000;
+	for (uint64_t i = 0; i < WR_KEYS; i++) {
+		uint64_t k = base + i;
+		*(uint64_t *)mapassign(&maptype_u64, wr_map, &k) = k * 3;
+	}
+	for (uint64_t i = 0; i < WR_KEYS; i += 2) {
+		uint64_t k = base + i;
+		mapdelete(&maptype_u64, wr_map, &k);
+	}
+	return NULL;
+}
+TEST(child_writers)
+{
+	if (!is_child()) return;
+	pthread_t th[WR_THREADS];
+	int bad = 0;
+	wr_map = makemap(&maptype_u64, 0);
+	for (int r = 0; r < 3; r++) {
+		for (uintptr_t i = 0; i < WR_THREADS; i++)
+			pthread_create(&th[i], NULL, wr_thread, (void *)i);
+		for (int i = 0; i < WR_THREADS; i++)
+			pthread_join(th[i], NULL);
+		if (maplen(wr_map) != WR_THREADS * WR_KEYS / 2) {
+			printf("round %d len %ld\n", r, maplen(wr_map));
+			bad++;
+		}
+		for (uint64_t t = 0; t < WR_THREADS; t++)
+			for (uint64_t i = 0; i < WR_KEYS; i++) {
+				uint64_t k = t * 1000000 + i;
+				bool ok;
+				mapaccess2(&maptype_u64, wr_map, &k, &ok);
+				if (ok != (i % 2 == 1)) {
+					if (bad < 5)
+						printf("round %d key %llu present %d\n", r, (unsigned long long)k, ok);
+					bad++;
+				}
+			}
+		if (r < 2)
+			mapclear(&maptype_u64, wr_map);
+	}
+	printf("writers len %ld bad %d\n", maplen(wr_map), bad);
+	mapfree(&maptype_u64, wr_map);
+}
+
+/* A write nested in the same thread's write (from its equal callback) and a
+ * write whose in-flight predecessor waits for it: neither may hang. */
+static uint64_t plain_hash(const void *k, uint64_t seed)
+{
+	uint64_t x;
+	memcpy(&x, k, 8);
+	x = (x ^ seed) * 0x9e3779b97f4a7c15ull;
+	return x ^ (x >> 29);
+}
+static __thread int nest_once;
+static sem_t wr_sem;
+static int wait_in_eq;
+static bool nesting_eq(const void *a, const void *b)
+{
+	if (nest_once) {
+		nest_once = 0;
+		uint64_t k = 777;
+		*(uint64_t *)mapassign(&maptype_u64, wr_map, &k) = 1;
+	}
+	return !memcmp(a, b, 8);
+}
+static bool waiting_eq(const void *a, const void *b)
+{
+	if (__atomic_exchange_n(&wait_in_eq, 0, __ATOMIC_SEQ_CST))
+		sem_wait(&wr_sem);	/* until the other writer's write is done */
+	return !memcmp(a, b, 8);
+}
+static maptype wait_t;
+static void *second_writer(void *arg)
+{
+	(void)arg;
+	while (__atomic_load_n(&wait_in_eq, __ATOMIC_SEQ_CST))
+		usleep(1000);	/* the first writer is parked in its compare */
+	uint64_t k = 2;
+	*(uint64_t *)mapassign(&wait_t, wr_map, &k) = 2;
+	sem_post(&wr_sem);
+	return NULL;
+}
+TEST(child_blocked_writers)
+{
+	if (!is_child()) return;
+	maptype nt;
+	maptype_make(&nt, 8, 8, plain_hash, nesting_eq);
+	wr_map = makemap(&nt, 0);
+	uint64_t k = 1;
+	*(uint64_t *)mapassign(&nt, wr_map, &k) = 1;
+	nest_once = 1;
+	*(uint64_t *)mapassign(&nt, wr_map, &k) = 1;	/* compares key 1: nests a write */
+	printf("nested len %ld\n", maplen(wr_map));
+	mapfree(&nt, wr_map);
+
+	maptype_make(&wait_t, 8, 8, plain_hash, waiting_eq);
+	wr_map = makemap(&wait_t, 0);
+	*(uint64_t *)mapassign(&wait_t, wr_map, &k) = 1;
+	sem_init(&wr_sem, 0, 0);
+	pthread_t th;
+	wait_in_eq = 1;
+	pthread_create(&th, NULL, second_writer, NULL);
+	*(uint64_t *)mapassign(&wait_t, wr_map, &k) = 1;	/* parks until the second write is done */
+	pthread_join(th, NULL);
+	printf("blocked len %ld\n", maplen(wr_map));
+	mapfree(&wait_t, wr_map);
 }
 
 /* Run this binary with one case; capture stdout+stderr and the exit status. */
@@ -115,6 +234,24 @@ TEST(count_mode)
 		CHECK_FAIL("count mode: rc %d output [%s]", rc, out);
 	rc = run_child("child_iter", "count", out, sizeof out);
 	CHECK(rc == 0 && strstr(out, "survived"));
+}
+TEST(count_mode_serializes_writers)
+{
+	if (is_child()) return;
+	char out[4096];
+	int rc = run_child("child_writers", "count", out, sizeof out);
+	char want[64];
+	snprintf(want, sizeof want, "writers len %d bad 0\n", WR_THREADS * WR_KEYS / 2);
+	if (rc != 0 || !strstr(out, want))
+		CHECK_FAIL("count mode writers: rc %d output [%s]", rc, out);
+}
+TEST(count_mode_blocked_writers_go_on)
+{
+	if (is_child()) return;
+	char out[4096];
+	int rc = run_child("child_blocked_writers", "count", out, sizeof out);
+	if (rc != 0 || !strstr(out, "nested len 2\n") || !strstr(out, "blocked len 2\n"))
+		CHECK_FAIL("count mode, blocked writers: rc %d output [%s]", rc, out);
 }
 
 CHECK_MAIN()

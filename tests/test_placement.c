@@ -6,15 +6,42 @@
 #include "layout.h"
 #include "gomap.h"
 
-TEST(nop5_is_optimized)
+/* The 5-byte nop is never probed: once hit it becomes a call to a trampoline
+ * that forked children lack. The probe goes on the instruction after it. */
+TEST(nop5_is_skipped)
 {
-	const uint8_t c[] = { 0x0f, 0x1f, 0x44, 0x00, 0x08, 0x55 };
+	const uint8_t c[] = { 0x0f, 0x1f, 0x44, 0x00, 0x08, 0x55, 0x48, 0x89, 0xe5 };
 	struct mw_placement p;
 	mw_place(c, sizeof(c), &p);
-	CHECK_EQ_U64(p.skip, 0);
-	CHECK_EQ_U64(p.kind, MW_PLACE_NOP5);
-	CHECK_EQ_STR(p.how, "optimized: 5-byte nop, trampoline");
-	CHECK_EQ_STR(p.insn, "nopl 0x8(%rax,%rax,1)");
+	CHECK_EQ_U64(p.skip, 5);
+	CHECK_EQ_U64(p.nop5, 1);
+	CHECK_EQ_U64(p.kind, MW_PLACE_EMULATED);
+	CHECK_EQ_STR(p.insn, "push %rbp");
+	CHECK_EQ_STR(p.how, "emulated: push %rbp, after the 5-byte nop");
+}
+
+TEST(nop5_then_other_is_skipped_too)
+{
+	const uint8_t c[] = { 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x48, 0x8d, 0x05, 0x00, 0x00, 0x00, 0x00 };
+	struct mw_placement p;
+	mw_place(c, sizeof(c), &p);
+	CHECK_EQ_U64(p.skip, 5);
+	CHECK_EQ_U64(p.kind, MW_PLACE_SSTEP);
+	CHECK_EQ_STR(p.insn, "48 8d 05 00 00 00 00");
+	CHECK(strstr(p.how, "single-stepped") != NULL);
+	CHECK(strstr(p.how, "after the 5-byte nop") != NULL);
+}
+
+TEST(endbr64_then_nop5)
+{
+	const uint8_t c[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x55 };
+	struct mw_placement p;
+	mw_place(c, sizeof(c), &p);
+	CHECK_EQ_U64(p.skip, 9);
+	CHECK_EQ_U64(p.endbr, 1);
+	CHECK_EQ_U64(p.nop5, 1);
+	CHECK_EQ_U64(p.kind, MW_PLACE_EMULATED);
+	CHECK_EQ_STR(p.how, "emulated: push %rbp, after endbr64 and the 5-byte nop");
 }
 
 TEST(endbr64_is_skipped)
@@ -53,6 +80,12 @@ TEST(short_and_empty_input)
 	const uint8_t c[] = { 0x0f, 0x1f, 0x44 };	/* a truncated nop5 */
 	mw_place(c, sizeof(c), &p);
 	CHECK_EQ_U64(p.kind, MW_PLACE_SSTEP);
+	CHECK_EQ_U64(p.skip, 0);
+	const uint8_t n5[] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };	/* the nop and nothing after */
+	mw_place(n5, sizeof(n5), &p);
+	CHECK_EQ_U64(p.skip, 5);
+	CHECK_EQ_U64(p.kind, MW_PLACE_SSTEP);
+	CHECK_EQ_STR(p.insn, "(no code)");
 	mw_place(NULL, 0, &p);
 	CHECK_EQ_U64(p.kind, MW_PLACE_SSTEP);
 	CHECK_EQ_STR(p.insn, "(no code)");

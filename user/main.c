@@ -16,11 +16,14 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/ptrace.h>
@@ -114,7 +117,7 @@ static const char doc[] =
 "\n"
 "OPTIONS:\n"
 "  -p, --pid PID         trace this running process\n"
-"  -d, --duration SEC    stop after SEC seconds\n"
+"  -d, --duration SEC    stop after SEC seconds (more than 0, at most 1e9)\n"
 "      --plain           one line per alert and a summary (default when stdout\n"
 "                        is not a terminal)\n"
 "      --json            JSON lines: alerts, a stats record every second, and\n"
@@ -137,7 +140,9 @@ static const char doc[] =
 "      --version         print the version\n"
 "\n"
 "Exit status: the traced command's status (128+N when killed by signal N),\n"
-"0 with -p; 3 with --fail-on-race when a race was flagged; 1 on errors.\n"
+"0 with -p; 3 with --fail-on-race when a race was flagged; 1 on errors (not\n"
+"root, no such process, runtime symbols not found, BPF load or attach\n"
+"failure); 2 on usage errors (an unknown option, a bad or missing value).\n"
 "Environment: NO_COLOR disables colour in the live view.\n";
 
 enum {
@@ -167,12 +172,53 @@ static const struct option long_opts[] = {
 	{ 0 },
 };
 
-static void usage_error(const char *fmt, const char *arg)
+/* A usage error: one line on stderr, exit status 2 (see the help text). */
+#define MW_EXIT_USAGE 2
+#define MW_MAX_DURATION 1e9	/* seconds (~31 years): keeps SEC * 1e9 ns in 64 bits */
+
+__attribute__((format(printf, 1, 2), noreturn)) static void usage_error(const char *fmt, ...)
 {
-	fprintf(stderr, "mapwatch: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'mapwatch --help' for more information.\n");
-	exit(2);
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "mapwatch: %s\n", msg);
+	exit(MW_EXIT_USAGE);
+}
+
+/* -p: a whole number of 1..INT_MAX (strtol's long would wrap to int). */
+static int parse_pid(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || *end)
+		usage_error("invalid pid '%s': not a number", s);
+	if (errno == ERANGE || v < 1 || v > INT_MAX)
+		usage_error("invalid pid '%s': out of range (1 to %d)", s, INT_MAX);
+	return (int)v;
+}
+
+/* -d: seconds, finite, more than 0, at most MW_MAX_DURATION. */
+static double parse_duration(const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end)
+		usage_error("invalid duration '%s': not a number of seconds", s);
+	if (errno != ERANGE && !isfinite(v))
+		usage_error("invalid duration '%s': not a finite number of seconds", s);
+	if (errno == ERANGE || !(v > 0) || v > MW_MAX_DURATION)
+		usage_error("invalid duration '%s': out of range (more than 0, at most %.0f seconds)",
+			    s, MW_MAX_DURATION);
+	return v;
 }
 
 static void parse_args(int argc, char **argv)
@@ -180,19 +226,14 @@ static void parse_args(int argc, char **argv)
 	int c;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "+p:d:o:vh", long_opts, NULL)) != -1) {
+	opterr = 0;	/* one line of our own per usage error */
+	while ((c = getopt_long(argc, argv, "+:p:d:o:vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			errno = 0;
-			env.pid = (int)strtol(optarg, &end, 10);
-			if (errno || *end || env.pid <= 0)
-				usage_error("invalid pid: %s", optarg);
+			env.pid = parse_pid(optarg);
 			break;
 		case 'd':
-			errno = 0;
-			env.duration = strtod(optarg, &end);
-			if (errno || *end || env.duration <= 0)
-				usage_error("invalid duration: %s", optarg);
+			env.duration = parse_duration(optarg);
 			break;
 		case 'o': env.out = optarg; break;
 		case 'v': env.verbose = 1; break;
@@ -204,9 +245,12 @@ static void parse_args(int argc, char **argv)
 		case OPT_FAIL: env.fail_on_race = 1; break;
 		case OPT_ASCII: env.ascii = 1; break;
 		case OPT_FRAMES:
+			errno = 0;
 			env.frames = strtol(optarg, &end, 10);
-			if (*end || env.frames <= 0)
-				usage_error("invalid frame count: %s", optarg);
+			if (end == optarg || *end)
+				usage_error("invalid frame count '%s': not a number", optarg);
+			if (errno || env.frames <= 0 || env.frames > INT_MAX)
+				usage_error("invalid frame count '%s': out of range (1 to %d)", optarg, INT_MAX);
 			break;
 		case OPT_VERSION: printf("mapwatch %s\n", MW_VERSION); exit(0);
 		case OPT_READS: env.reads = 1; break;
@@ -215,20 +259,23 @@ static void parse_args(int argc, char **argv)
 		case OPT_METRICS_LINGER:
 			errno = 0;
 			env.metrics_linger = strtod(optarg, &end);
-			if (errno || *end || env.metrics_linger < 0)
+			if (errno || *end || !isfinite(env.metrics_linger) || env.metrics_linger < 0)
 				usage_error("invalid linger time: %s", optarg);
 			break;
+		case ':':
+			usage_error("option %s needs a value (see mapwatch --help)", argv[optind - 1]);
 		default:
-			fprintf(stderr, "Try 'mapwatch --help' for more information.\n");
-			exit(2);
+			if (optopt)
+				usage_error("unknown option -%c (see mapwatch --help)", optopt);
+			usage_error("unknown option %s (see mapwatch --help)", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
 		env.cmd = &argv[optind];
 	if (env.pid > 0 && env.cmd)
-		usage_error("%s", "give either -p PID or a command, not both");
+		usage_error("give either -p PID or a command, not both");
 	if (env.pid <= 0 && !env.cmd)
-		usage_error("%s", "nothing to trace: give -p PID or -- CMD [ARGS...]");
+		usage_error("nothing to trace: give -p PID or -- CMD [ARGS...] (see mapwatch --help)");
 }
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -318,6 +365,7 @@ static const char *sig_name(int sig)
 static volatile sig_atomic_t stop_req;
 static volatile sig_atomic_t nsigs;
 static pid_t child_pid;
+static int hup_handled;		/* SIGHUP has on_signal (it was not ignored) */
 
 static void on_signal(int sig)
 {
@@ -1039,7 +1087,7 @@ static void replay_child_output(void)
 static pid_t spawn_stopped(char **cmd, int *release_fd)
 {
 	int p[2];
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	if (pipe2(p, O_CLOEXEC))
 		return -1;
@@ -1051,9 +1099,17 @@ static pid_t spawn_stopped(char **cmd, int *release_fd)
 	}
 	if (pid == 0) {
 		char c;
+		/* The command never outlives mapwatch, even a SIGKILLed one: the
+		 * kernel kills it when its parent dies (kept across exec, except
+		 * of a set-user-ID program). A parent already gone before the
+		 * prctl would go unnoticed: check it after. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(127);
 		close(p[1]);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		if (hup_handled)
+			signal(SIGHUP, SIG_DFL);	/* an ignored one stays ignored */
 		if (read(p[0], &c, 1) != 1)
 			_exit(127);	/* mapwatch gave up: never run unwatched */
 		close(p[0]);
@@ -1246,10 +1302,16 @@ int main(int argc, char **argv)
 			fprintf(stderr, "mapwatch: %s: layout %s: %s\n", tgt.module, rt->name, rt->desc);
 	}
 
-	struct sigaction sa = { .sa_handler = on_signal };
+	/* SIGHUP (the terminal went away) ends the run like SIGTERM: summary,
+	 * complete trace, terminal restored. Unless it is ignored (nohup). */
+	struct sigaction sa = { .sa_handler = on_signal }, old_hup;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (!sigaction(SIGHUP, NULL, &old_hup) && old_hup.sa_handler != SIG_IGN) {
+		sigaction(SIGHUP, &sa, NULL);
+		hup_handled = 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 
 	if (env.cmd) {

@@ -8,6 +8,8 @@
  *   itergrow         R walks a full 1-bucket map; W's 9th insert grows it → 1 iter-write,
  *                    2 iter-grow (hashGrow, and evacuate of the bucket R stands in)
  *   writewrite       W1 is inside mapassign (its key compare blocks); W2 assigns → 1 write-write
+ *                    (W1 goes on once W2 is inside mapassign too: in count mode
+ *                    the runtime makes W2 wait there for W1's write to end)
  * and the clean variants, which must raise nothing:
  *   iterwrite-lock   R's whole iteration and W's write serialized by a mutex
  *   iterwrite-self   R writes inside its own iteration (allowed)
@@ -40,6 +42,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static hmap *cur, *other;
 static maptype ct;		/* write-write: every key collides, compares can block */
 static __thread int block_in_eq;
+static __thread int release_in_hash;
 static int tid_a, tid_b;
 static void *bptr_seen;
 
@@ -58,14 +61,20 @@ static __attribute__((noinline)) void put(hmap *h, const maptype *t, uint64_t k)
 	*(uint64_t *)mapassign(t, h, &k) = k;	/* STACK:put */
 }
 
+/* W2's hash, inside mapassign past its entry: lets the parked W1 go on. */
 static uint64_t const_hash(const void *k, uint64_t seed)
 {
 	(void)k;
 	(void)seed;
+	if (release_in_hash) {
+		release_in_hash = 0;
+		pthread_barrier_wait(&b3);
+	}
 	return 0x5a5a5a5a5a5a5a5aull;
 }
 
-/* W1 parks here, inside mapassign with hashWriting set, until W2 is done. */
+/* W1 parks here, inside mapassign with hashWriting set, until W2 has entered
+ * its mapassign. */
 static bool blocking_eq(const void *a, const void *b)
 {
 	if (block_in_eq) {
@@ -211,9 +220,11 @@ static void *w2(void *arg)
 		} else if (is("writewrite-other")) {
 			put(other, &ct, 100000 + (uint64_t)r);
 		} else if (!is("writewrite-self")) {
+			release_in_hash = 1;	/* b3 is waited for inside this put */
 			put(cur, &ct, 100000 + (uint64_t)r);	/* STACK:w2 */
 		}
-		pthread_barrier_wait(&b3);
+		if (!is("writewrite"))
+			pthread_barrier_wait(&b3);
 		pthread_barrier_wait(&b1);
 	}
 	return NULL;
