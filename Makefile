@@ -3,6 +3,7 @@
 #   make            build everything into build/
 #   make test       install what is missing, build the sanitized test suite, run it
 #   make demo       start mapsvc (unsafe mode) and open the live view on it
+#   make demo-go    the Go demo service (unsafe) under the live view
 #   make bench      regenerate the benchmark tables in README.md
 #   make go         build the Go test programs and gosvc with every Go toolchain
 #   make deps       install the Debian packages the project needs
@@ -74,7 +75,7 @@ LIBS_XXH    := -lxxhash
 LIBS_CS     := -lcapstone
 LIBS_MW     := $(LIBS_BPF) $(LIBS_TUI) $(LIBS_DW) $(LIBS_XXH) $(LIBS_CS) -lpthread -lm
 
-.PHONY: all clean test test-build deps demo bench install fuzz
+.PHONY: all clean test test-build deps demo demo-go bench install fuzz
 all: $(OUTPUT)/libgomap.a $(OUTPUT)/libgomap.so $(OUTPUT)/mapsvc $(OUTPUT)/mapsvc-dyn \
      $(if $(USER_SRCS),$(OUTPUT)/mapwatch)
 
@@ -222,6 +223,10 @@ fuzz: $(FUZZ_BINS)
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash scripts/demo.sh
+
+demo-go: deps
+	$(Q)$(MAKE) --no-print-directory all go
+	$(Q)bash scripts/demo-go.sh
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all

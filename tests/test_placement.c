@@ -137,8 +137,11 @@ TEST(probe_table)
 	CHECK(mw_runtime_find("nope") == NULL);
 	CHECK(mw_runtime_find(NULL) == NULL);
 	CHECK(mw_runtime_at(mw_runtime_count()) == NULL);
-	for (int p = 0; p < MW_P_N; p++)
-		CHECK(rt->sym[p][0] && mw_probe_prog(p));
+	for (int p = 0; p < MW_P_N; p++) {
+		CHECK(mw_probe_prog(p) != NULL);
+		if (rt->required & (1u << p))
+			CHECK(rt->sym[p][0] != NULL);
+	}
 }
 
 /* The Go rows: which version each serves, their layouts, their symbols. */

@@ -765,11 +765,19 @@ static void draw_alerts(struct mw_tui *t, const struct mw_view_layout *l)
 		snprintf(txt[AC_KIND], sizeof(txt[0]), "%s", mw_kind_name(a->kind));
 		mw_fmt_addr(a->map, txt[AC_MAP], sizeof(txt[0]));
 		mw_fmt_addr(a->last.bucket ? a->last.bucket : a->last.bucket2, txt[AC_BUCKET], sizeof(txt[0]));
-		snprintf(txt[AC_TIDS], sizeof(txt[0]), "%u%s%u", a->writer_tid,
-			 sym(t, " \xe2\x86\x92 ", ">"), a->iter_tid);
-		if (mw_strwidth(txt[AC_TIDS]) > alert_cols[AC_TIDS].width)
+		/* Go: goroutines ("g19"), else threads. */
+		if (a->writer_gid || a->iter_gid)
+			snprintf(txt[AC_TIDS], sizeof(txt[0]), "g%" PRIu64 "%sg%" PRIu64, a->writer_gid,
+				 sym(t, " \xe2\x86\x92 ", ">"), a->iter_gid);
+		else
+			snprintf(txt[AC_TIDS], sizeof(txt[0]), "%u%s%u", a->writer_tid,
+				 sym(t, " \xe2\x86\x92 ", ">"), a->iter_tid);
+		if (mw_strwidth(txt[AC_TIDS]) > alert_cols[AC_TIDS].width && !(a->writer_gid || a->iter_gid))
 			snprintf(txt[AC_TIDS], sizeof(txt[0]), "%u%s%u", a->writer_tid,
 				 sym(t, "\xe2\x86\x92", ">"), a->iter_tid);
+		else if (mw_strwidth(txt[AC_TIDS]) > alert_cols[AC_TIDS].width)
+			snprintf(txt[AC_TIDS], sizeof(txt[0]), "g%" PRIu64 "%sg%" PRIu64, a->writer_gid,
+				 sym(t, "\xe2\x86\x92", ">"), a->iter_gid);
 		mw_fmt_dur(a->last.overlap_ns, t->ascii, txt[AC_OVL], sizeof(txt[0]));
 		mw_fmt_count(a->count, txt[AC_COUNT], sizeof(txt[0]));
 		snprintf(txt[AC_CONF], sizeof(txt[0]), "%s", mw_conf_name(a->confidence));
@@ -819,8 +827,12 @@ static void fmt_record(const struct mw_tui *t, const struct mw_record *r, char *
 			 clk, ty, (uint64_t)r->count, (uint64_t)r->aux, (uint64_t)r->aux2);
 		return;
 	}
-	n = snprintf(buf, len, "%s %-10s tid %-7u map %s len %" PRIu64 " B %u", clk, ty, r->tid, map,
-		     (uint64_t)r->count, r->B);
+	if (r->gid)
+		n = snprintf(buf, len, "%s %-10s g %-7" PRIu64 " map %s len %" PRIu64 " B %u", clk, ty,
+			     (uint64_t)r->gid, map, (uint64_t)r->count, r->B);
+	else
+		n = snprintf(buf, len, "%s %-10s tid %-7u map %s len %" PRIu64 " B %u", clk, ty, r->tid, map,
+			     (uint64_t)r->count, r->B);
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (r->type == MW_REC_ITER_START || r->type == MW_REC_ITER_END)
@@ -1090,13 +1102,13 @@ static void draw_map_detail(struct mw_tui *t, int top, int bottom)
 		bi = mw_iter_bucket(it, an, bs);
 		mw_fmt_dur(t->now > it->start_ts ? t->now - it->start_ts : 0, t->ascii, d1, sizeof(d1));
 		if (bi >= 0)
-			put(t, y++, 3, w - 2, RL_ITER, "tid %-7u hiter %s  at bucket %" PRId64 " of %" PRIu64
-			    " %s (%s)  open %s", it->tid, mw_fmt_addr(it->hiter, a1, sizeof(a1)), bi, an,
+			put(t, y++, 3, w - 2, RL_ITER, "%s %-7" PRIu64 " hiter %s  at bucket %" PRId64 " of %" PRIu64
+			    " %s (%s)  open %s", it->gid ? "g  " : "tid", it->gid ? it->gid : it->tid, mw_fmt_addr(it->hiter, a1, sizeof(a1)), bi, an,
 			    old ? "old" : it->buckets == m->buckets ? "current" : "in an earlier array",
 			    mw_fmt_addr(it->bptr, a2, sizeof(a2)), d1);
 		else
-			put(t, y++, 3, w - 2, RL_ITER, "tid %-7u hiter %s  position not read yet  open %s",
-			    it->tid, mw_fmt_addr(it->hiter, a1, sizeof(a1)), d1);
+			put(t, y++, 3, w - 2, RL_ITER, "%s %-7" PRIu64 " hiter %s  position not read yet  open %s",
+			    it->gid ? "g  " : "tid", it->gid ? it->gid : it->tid, mw_fmt_addr(it->hiter, a1, sizeof(a1)), d1);
 	}
 	/* Recent writes as bucket numbers, newest first: "old:" in the old
 	 * array, "~" in an array an iterator still walks, "?" elsewhere. */
@@ -1167,8 +1179,15 @@ static void draw_alert_detail(struct mw_tui *t, int top, int bottom)
 	     r->confidence == MW_CONF_BUCKET ? "both threads touched the same bucket"
 					      : "only the time windows overlap");
 	LINE(RL_NORMAL, "map", "%s", mw_fmt_addr(r->map, a1, sizeof(a1)));
-	LINE(RL_NORMAL, r->kind == MW_KIND_WRITE_WRITE ? "later writer" : "writer", "tid %u", r->writer_tid);
-	LINE(RL_NORMAL, r->kind == MW_KIND_WRITE_WRITE ? "earlier writer" : "iterator", "tid %u", r->iter_tid);
+	if (r->writer_gid || r->iter_gid) {
+		LINE(RL_NORMAL, r->kind == MW_KIND_WRITE_WRITE ? "later writer" : "writer",
+		     "goroutine %" PRIu64 " (tid %u)", r->writer_gid, r->writer_tid);
+		LINE(RL_NORMAL, r->kind == MW_KIND_WRITE_WRITE ? "earlier writer" : "iterator",
+		     "goroutine %" PRIu64 " (tid %u)", r->iter_gid, r->iter_tid);
+	} else {
+		LINE(RL_NORMAL, r->kind == MW_KIND_WRITE_WRITE ? "later writer" : "writer", "tid %u", r->writer_tid);
+		LINE(RL_NORMAL, r->kind == MW_KIND_WRITE_WRITE ? "earlier writer" : "iterator", "tid %u", r->iter_tid);
+	}
 	fmt_clock(t, r->first_ts, 1, c1, sizeof(c1));
 	fmt_clock(t, r->last_ts, 1, c2, sizeof(c2));
 	LINE(RL_NORMAL, "occurrences", "%" PRIu64 "   first %s   last %s", r->count, c1, c2);
