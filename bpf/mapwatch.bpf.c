@@ -891,6 +891,30 @@ static __always_inline void emit_plain(__u16 type, __u8 op, const struct who *w,
 	rec_submit(r);
 }
 
+/* A record of an event (a write, a read, a clone) that meets another actor's
+ * write in flight: that actor is the map's last writer, lw. Returns 1 when
+ * it went out. */
+static __always_inline int emit_vs_writer(const struct who *w, __u16 type, __u8 kind, __u8 op,
+					  __u64 now, __u64 h, struct mw_mapstate *st, __u64 lw,
+					  __s32 sid, __u64 caller, __u8 repeat)
+{
+	struct mw_record *r = rec_new(type, w, now, h);
+
+	if (!r)
+		return 0;
+	r->op = op;
+	r->kind = kind;
+	r->other_tid = READ_ONCE(st->last_writer_tid);
+	r->other_gid = layout.go ? lw : 0;
+	r->other_ts = st->last_write_ts;
+	r->stack_id = sid;
+	r->caller = caller;
+	r->repeat = repeat;
+	fill_h(r, h);
+	rec_submit(r);
+	return 1;
+}
+
 static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 {
 	struct who w;
@@ -932,21 +956,10 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 		if (fl & layout.flag_writing) {
 			if (!have_stack)
 				sid = grab_stack(ctx, &caller);
-			struct mw_record *r = rec_new(MW_REC_WRITE, &w, now, h);
-			if (r) {
-				r->op = op;
-				r->kind = MW_KIND_WRITE_WRITE;
-				r->other_tid = READ_ONCE(st->last_writer_tid);
-				r->other_gid = layout.go ? lw : 0;
-				r->other_ts = st->last_write_ts;
-				r->stack_id = sid;
-				r->caller = caller;
-				/* The same write as the iter-write records before it. */
-				r->repeat = n > 0;
-				fill_h(r, h);
-				rec_submit(r);
+			/* The same write as the iter-write records before it: a repeat. */
+			if (emit_vs_writer(&w, MW_REC_WRITE, MW_KIND_WRITE_WRITE, op, now, h, st, lw,
+					   sid, caller, n > 0))
 				emitted = true;
-			}
 		}
 	}
 	/* last_write_ts is when the last writer's run of writes began: an actor
@@ -1005,17 +1018,7 @@ static __always_inline int on_read(struct pt_regs *ctx, __u8 kind)
 		return 0;
 	__u64 caller;
 	__s32 sid = grab_stack(ctx, &caller);
-	struct mw_record *r = rec_new(MW_REC_READ, &w, bpf_ktime_get_ns(), h);
-	if (!r)
-		return 0;
-	r->kind = kind;
-	r->other_tid = READ_ONCE(st->last_writer_tid);
-	r->other_gid = layout.go ? lw : 0;
-	r->other_ts = st->last_write_ts;
-	r->stack_id = sid;
-	r->caller = caller;
-	fill_h(r, h);
-	rec_submit(r);
+	emit_vs_writer(&w, MW_REC_READ, kind, MW_OP_NONE, bpf_ktime_get_ns(), h, st, lw, sid, caller, 0);
 	return 0;
 }
 
@@ -1223,18 +1226,8 @@ static __always_inline void fatal_flag(struct pt_regs *ctx, const struct who *pw
 		__u64 olw = READ_ONCE(st->last_writer);
 		if (!olw || olw == w.actor)
 			return;
-		struct mw_record *r = rec_new(MW_REC_WRITE, &w, bpf_ktime_get_ns(), h);
-		if (!r)
-			return;
-		r->kind = MW_KIND_WRITE_WRITE;
-		r->op = MW_OP_ASSIGN;
-		r->other_tid = READ_ONCE(st->last_writer_tid);
-		r->other_gid = olw;
-		r->other_ts = st->last_write_ts;
-		r->stack_id = sid;
-		r->caller = caller;
-		fill_h(r, h);
-		rec_submit(r);
+		emit_vs_writer(&w, MW_REC_WRITE, MW_KIND_WRITE_WRITE, MW_OP_ASSIGN, bpf_ktime_get_ns(),
+			       h, st, olw, sid, caller, 0);
 		return;
 	}
 	if (kind != MW_KIND_ITER_WRITE)

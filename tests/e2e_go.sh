@@ -13,21 +13,7 @@
 #   GO_E2E_VERSIONS="1.19 1.23"   restrict the versions checked
 set -u
 cd "$(dirname "$0")/.."
-MW=${MW:-build/asan/mapwatch}
-[ -x "$MW" ] || MW=build/mapwatch
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-pass=0 fail=0
-tmp=$(mktemp -d)
-cleanup() { rm -rf "$tmp"; }
-trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); echo "ok   $1 [${SECONDS}s]"; }
-bad() {
-	fail=$((fail + 1)); echo "FAIL $1 [${SECONDS}s]"; shift
-	for f in "$@"; do [ -f "$f" ] && sed 's/^/  | /' "$f" | tail -12; done
-}
-summary() { grep '^{"type":"summary"' "$1" | tail -1; }
-jqs() { summary "$1" | jq -r "$2" 2>/dev/null; }
+. tests/lib.sh
 # Distinct maps named by alert lines of the given kinds ("iter-write|iter-grow").
 maps_flagged() { grep '^{"type":"alert"' "$1" | jq -r "select(.kind|test(\"^($2)\$\")) | .map" | sort -u | wc -l; }
 mark_line() { grep -n "MARK:$1\$" tests/go/mapraces/*.go | head -1 | cut -d: -f2; }
@@ -142,5 +128,4 @@ if [ -x build/go/1.24/mapraces ]; then
 	fi
 fi
 
-echo "RESULT $pass $fail"
-[ "$fail" -eq 0 ]
+finish

@@ -10,19 +10,7 @@
 # recording must replay to the same count. Ends with `RESULT <passed> <failed>`.
 set -u
 cd "$(dirname "$0")/.."
-MW=${MW:-build/asan/mapwatch}
-[ -x "$MW" ] || MW=build/mapwatch
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-pass=0 fail=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-ok() { pass=$((pass + 1)); echo "ok   $1 [${SECONDS}s]"; }
-bad() {
-	fail=$((fail + 1)); echo "FAIL $1 [${SECONDS}s]"; shift
-	for f in "$@"; do [ -f "$f" ] && sed 's/^/  | /' "$f" | tail -12; done
-}
-jqs() { grep '^{"type":"summary"' "$1" | tail -1 | jq -r "$2" 2>/dev/null; }
+. tests/lib.sh
 
 if [ "$(id -u)" != 0 ] || [ ! -x build/progs/hostile ]; then
 	echo "FAIL e2e_hostile needs root and build/progs/hostile"; echo "RESULT 0 1"; exit 1
@@ -61,5 +49,4 @@ else
 	bad "dlopen: want a note naming the late copy" "$tmp/dlopen.out"
 fi
 
-echo "RESULT $pass $fail"
-[ "$fail" -eq 0 ]
+finish
