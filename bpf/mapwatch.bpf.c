@@ -44,7 +44,13 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the loader between open and load. */
-const volatile __u32 target_tgid = 0;	/* 0: every process (never used by mapwatch itself) */
+/* The processes watched: userspace adds and removes them (pids). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct mw_proc);
+} pids SEC(".maps");
 const volatile __u8 record_all = 0;	/* emit a record on every probe hit */
 /* Emit every iteration start and end (the live view draws open iterations);
  * headless, only a start that meets a write in flight is a record: the slot
@@ -79,14 +85,13 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MW_MAX_MAPS);
-	__type(key, __u64);
+	__type(key, struct mw_mkey);
 	__type(value, struct mw_mapstate);
 } mapstate SEC(".maps");
 
-/* Exec generation of the traced process: bumped when it execs, so per-map
- * state of the old image is seen as stale (and reset) on its next use, even
- * when the new image's map lands at the old address. */
-__u64 exec_gen = 0;
+/* A process's exec generation (struct mw_proc in pids) is bumped when it
+ * execs, so per-map state of the old image is seen as stale (and reset) on
+ * its next use, even when the new image's map lands at the old address. */
 
 /* Deduplicated user stacks: equal stacks share an id (a hash of the
  * frames). The walk is our own (walk_stack): the kernel's user unwinder
@@ -109,7 +114,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
-	__type(key, __u64);
+	__type(key, struct mw_gkey);
 	__type(value, __u64);
 } giter SEC(".maps");
 
@@ -118,7 +123,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
-	__type(key, __u64);
+	__type(key, struct mw_gkey);
 	__type(value, __u64);
 } gwrite SEC(".maps");
 
@@ -147,7 +152,9 @@ static __always_inline struct mw_counters *pcpu(void)
 struct who {
 	__u64 actor;	/* tid, or goid */
 	__u64 g;	/* Go: the g pointer */
+	__u64 gen;	/* the process's exec generation */
 	__u32 tid;
+	__u32 pid;
 };
 
 static __always_inline void bad_read(void);
@@ -156,9 +163,13 @@ static __always_inline void bad_read(void);
 static __always_inline bool ours(struct pt_regs *ctx, struct who *w)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct mw_proc *pr = bpf_map_lookup_elem(&pids, &tgid);
 
-	if (target_tgid && (__u32)(id >> 32) != target_tgid)
+	if (!pr)
 		return false;
+	w->pid = tgid;
+	w->gen = READ_ONCE(pr->exec_gen);
 	w->tid = (__u32)id;
 	w->actor = w->tid;
 	w->g = 0;
@@ -383,24 +394,25 @@ static __always_inline void fill_h(struct mw_record *r, __u64 h)
 	r->nevacuate = HDR_U64(&hd, layout.h_nevacuate);
 }
 
-static __always_inline struct mw_mapstate *state_get(__u64 h, bool create)
+static __always_inline struct mw_mapstate *state_get(const struct who *w, __u64 h, bool create)
 {
-	struct mw_mapstate *st = bpf_map_lookup_elem(&mapstate, &h);
-	__u64 gen = READ_ONCE(exec_gen);
+	struct mw_mkey k = { .h = h, .pid = w->pid };
+	struct mw_mapstate *st = bpf_map_lookup_elem(&mapstate, &k);
+	__u64 gen = w->gen;
 
 	if (st && st->gen != gen) {
 		/* State of the image before an exec: not this map's. */
-		bpf_map_delete_elem(&mapstate, &h);
+		bpf_map_delete_elem(&mapstate, &k);
 		st = NULL;
 	}
 	if (st || !create)
 		return st;
-	if (bpf_map_update_elem(&mapstate, &h, (void *)&zero_state, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&mapstate, &h)) {
+	if (bpf_map_update_elem(&mapstate, &k, (void *)&zero_state, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&mapstate, &k)) {
 		__sync_fetch_and_add(&counters.map_full, 1);
 		return NULL;
 	}
-	st = bpf_map_lookup_elem(&mapstate, &h);
+	st = bpf_map_lookup_elem(&mapstate, &k);
 	if (st)
 		st->gen = gen;
 	return st;
@@ -613,14 +625,15 @@ int BPF_KPROBE(mw_iterinit)
 	 * through mapiterdone (libgomap), or is found dead later (Go). */
 
 	__u64 now = bpf_ktime_get_ns();
-	struct mw_mapstate *st = state_get(h, true);
+	struct mw_mapstate *st = state_get(&w, h, true);
 	if (!st)
 		return 0;
 	st->iterations++;
 	__u64 key = it;
 	if (layout.go) {
 		key = go_hiter_key(w.g, it);
-		bpf_map_update_elem(&giter, &w.actor, &h, BPF_ANY);
+		struct mw_gkey gk = { .goid = w.actor, .pid = w.pid };
+		bpf_map_update_elem(&giter, &gk, &h, BPF_ANY);
 	}
 	__u64 seq = __sync_fetch_and_add(&iter_seq_next, 1) + 1;
 	/* The iterator's stack, for any write that meets this iteration later. */
@@ -678,7 +691,7 @@ int BPF_KPROBE(mw_iterdone)
 	/* Called again after the end (idempotent): it->h may be gone. */
 	if (bpf_probe_read_user(&h, sizeof(h), (void *)(it + layout.it_h)) || !h)
 		return 0;
-	struct mw_mapstate *st = state_get(h, false);
+	struct mw_mapstate *st = state_get(&w, h, false);
 	if (!st || !st->n_iters)
 		return 0;
 	__u64 key = layout.go ? go_hiter_key(w.g, it) : it;
@@ -924,13 +937,15 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 	__u64 h = arg(ctx, layout.arg_h);
 	if (!h)
 		return 0;
-	struct mw_mapstate *st = state_get(h, true);
+	struct mw_mapstate *st = state_get(&w, h, true);
 	if (!st)
 		return 0;
 	/* The write's sequence number on this map names it (mw_fatal). */
 	__u64 wseq = ++st->writes;
-	if (layout.go)
-		bpf_map_update_elem(&gwrite, &w.actor, &h, BPF_ANY);
+	if (layout.go) {
+		struct mw_gkey gk = { .goid = w.actor, .pid = w.pid };
+		bpf_map_update_elem(&gwrite, &gk, &h, BPF_ANY);
+	}
 	/* The clock costs ~65 ns under kvm-clock: read it only when this write
 	 * emits something or opens a new writer's run. */
 	__u64 now = 0;
@@ -1010,7 +1025,7 @@ static __always_inline int on_read(struct pt_regs *ctx, __u8 kind)
 			emit_plain(MW_REC_READ, 0, &w, bpf_ktime_get_ns(), h, MW_NO_BUCKET, 0);
 		return 0;
 	}
-	struct mw_mapstate *st = state_get(h, false);
+	struct mw_mapstate *st = state_get(&w, h, false);
 	if (!st)
 		return 0;
 	__u64 lw = READ_ONCE(st->last_writer);
@@ -1046,9 +1061,10 @@ int BPF_KPROBE(mw_free)
 	if (!ours(ctx, &w))
 		return 0;
 	__u64 h = arg(ctx, layout.arg_h);
-	if (!h || !bpf_map_lookup_elem(&mapstate, &h))
+	struct mw_mkey k = { .h = h, .pid = w.pid };
+	if (!h || !bpf_map_lookup_elem(&mapstate, &k))
 		return 0;
-	bpf_map_delete_elem(&mapstate, &h);
+	bpf_map_delete_elem(&mapstate, &k);
 	struct mw_record *r = rec_new(MW_REC_FREE, &w, bpf_ktime_get_ns(), h);
 	if (r)
 		rec_submit(r);
@@ -1062,9 +1078,11 @@ int mw_exec(void *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 
-	if (!target_tgid || tgid != target_tgid)
+	struct mw_proc *pr = bpf_map_lookup_elem(&pids, &tgid);
+
+	if (!pr)
 		return 0;
-	__sync_fetch_and_add(&exec_gen, 1);
+	__sync_fetch_and_add(&pr->exec_gen, 1);
 	struct mw_record *r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
 	if (!r) {
 		__sync_fetch_and_add(&counters.rb_drops, 1);
@@ -1075,7 +1093,7 @@ int mw_exec(void *ctx)
 	r->pid = tgid;
 	r->tid = (__u32)id;
 	r->ts = bpf_ktime_get_ns();
-	r->count = READ_ONCE(exec_gen);
+	r->count = READ_ONCE(pr->exec_gen);
 	r->stack_id = -1;
 	r->other_stack_id = -1;
 	bpf_ringbuf_submit(r, 0);
@@ -1095,7 +1113,7 @@ int BPF_KPROBE(mw_grow)
 	if (!h)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
-	struct mw_mapstate *st = state_get(h, true);
+	struct mw_mapstate *st = state_get(&w, h, true);
 	if (!st)
 		return 0;
 	st->grows++;
@@ -1123,7 +1141,7 @@ int BPF_KPROBE(mw_evacuate)
 	__u64 oldbucket = arg(ctx, layout.arg_evac_bucket);
 	if (!h)
 		return 0;
-	struct mw_mapstate *st = state_get(h, false);
+	struct mw_mapstate *st = state_get(&w, h, false);
 	if (st)
 		st->evacuations++;
 	bool overlap = st && st->n_iters;
@@ -1189,8 +1207,9 @@ int BPF_KPROBE(mw_fatal)
 	if (!layout.go) {
 		h = site_arg(ctx, layout.arg_fatal_h);
 	} else if (kind == MW_KIND_ITER_WRITE || kind == MW_KIND_WRITE_WRITE) {
+		struct mw_gkey gk = { .goid = w.actor, .pid = w.pid };
 		__u64 *hp = bpf_map_lookup_elem(kind == MW_KIND_ITER_WRITE ? (void *)&giter : (void *)&gwrite,
-						&w.actor);
+						&gk);
 		h = hp ? *hp : 0;
 	}
 	__u64 caller;
@@ -1216,7 +1235,7 @@ static __always_inline void fatal_flag(struct pt_regs *ctx, const struct who *pw
 				       __s32 sid, __u64 caller)
 {
 	struct who w = *pw;
-	struct mw_mapstate *st = state_get(h, false);
+	struct mw_mapstate *st = state_get(&w, h, false);
 	if (!st)
 		return;
 	if (kind == MW_KIND_WRITE_WRITE) {

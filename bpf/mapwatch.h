@@ -117,7 +117,29 @@ struct mw_ustack {
 	__u64 ip[MW_MAX_STACK];
 };
 
-/* Per-map state kept in BPF, keyed by hmap address. */
+/* The processes a BPF object watches (the `pids` hash map, written by
+ * userspace: one object may serve several processes of one binary). */
+struct mw_proc {
+	__u64 exec_gen;		/* bumped at each exec: per-map state of an older image is stale */
+};
+#define MW_MAX_PROCS 4096
+
+/* Per-map state is keyed by process and hmap address: two processes of one
+ * binary have maps at the same addresses. */
+struct mw_mkey {
+	__u64 h;
+	__u32 pid;
+	__u32 pad;
+};
+
+/* A goroutine of a process (Go's goids restart in every process). */
+struct mw_gkey {
+	__u64 goid;
+	__u32 pid;
+	__u32 pad;
+};
+
+/* Per-map state kept in BPF, keyed by struct mw_mkey. */
 struct mw_iter_slot {
 	__u64 hiter;		/* 0 = free slot. libgomap: the hiter's address; Go: where the hiter
 				 * lives: MW_HITER_STACK | (g.stack.hi - hiter) for a hiter on the

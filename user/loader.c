@@ -89,7 +89,6 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 		snprintf(err, errlen, "cannot open BPF object: %s", strerror(errno));
 		goto fail;
 	}
-	l->skel->rodata->target_tgid = (__u32)o->pid;
 	l->skel->rodata->record_all = o->record_all ? 1 : 0;
 	l->skel->rodata->capture_stacks = o->no_stacks ? 0 : 1;
 	l->skel->rodata->iter_records = o->no_iter_records ? 0 : 1;
@@ -102,6 +101,11 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 		goto fail;
 	}
 
+	/* The processes it watches: BPF filters every probe hit by them. */
+	if (o->pid > 0 && mw_loader_add_pid(l, o->pid)) {
+		snprintf(err, errlen, "cannot add pid %d to the watched set: %s", o->pid, strerror(errno));
+		goto fail;
+	}
 	for (int i = 0; i < o->target->nsites; i++) {
 		const struct mw_site *s = &o->target->site[i];
 		struct bpf_program *prog = prog_by_name(l->skel, mw_probe_prog(s->point));
@@ -111,7 +115,9 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 			snprintf(err, errlen, "BPF program %s missing", mw_probe_prog(s->point));
 			goto fail;
 		}
-		l->links[i] = bpf_program__attach_uprobe_opts(prog, o->pid > 0 ? o->pid : -1,
+		/* One process: the kernel filters too. Several (a command's tree):
+		 * every process of the binary traps, and BPF keeps the watched ones. */
+		l->links[i] = bpf_program__attach_uprobe_opts(prog, o->pid > 0 && !o->shared ? o->pid : -1,
 							      o->target->module, s->probe_off, &uo);
 		if (!l->links[i]) {
 			e = -errno;
@@ -128,7 +134,7 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	}
 
 	/* Its execs: the per-map state of an old image must not outlive it. */
-	if (o->pid > 0) {
+	{
 		l->exec_link = bpf_program__attach_raw_tracepoint(l->skel->progs.mw_exec,
 								 "sched_process_exec");
 		if (!l->exec_link) {
@@ -189,19 +195,35 @@ void mw_loader_counters(struct mw_loader *l, struct mw_counters *c)
 int mw_loader_maps(struct mw_loader *l, mw_mapstate_fn fn, void *ctx)
 {
 	int fd = bpf_map__fd(l->skel->maps.mapstate), n = 0;
-	__u64 key, next;
+	struct mw_mkey key, next;
 	struct mw_mapstate st;
 	void *prev = NULL;
 
 	while (n < MW_MAX_MAPS && !bpf_map_get_next_key(fd, prev, &next)) {
 		if (!bpf_map_lookup_elem(fd, &next, &st)) {
-			fn(ctx, next, &st);
+			fn(ctx, (int)next.pid, next.h, &st);
 			n++;
 		}
 		key = next;
 		prev = &key;
 	}
 	return n;
+}
+
+int mw_loader_add_pid(struct mw_loader *l, int pid)
+{
+	struct mw_proc p = { 0 };
+	__u32 k = (__u32)pid;
+
+	return bpf_map_update_elem(bpf_map__fd(l->skel->maps.pids), &k, &p, BPF_NOEXIST) &&
+	       errno != EEXIST ? -1 : 0;
+}
+
+void mw_loader_del_pid(struct mw_loader *l, int pid)
+{
+	__u32 k = (__u32)pid;
+
+	bpf_map_delete_elem(bpf_map__fd(l->skel->maps.pids), &k);
 }
 
 int mw_loader_stack(struct mw_loader *l, int32_t id, uint64_t *ips)

@@ -17,6 +17,8 @@ typedef void (*mw_record_fn)(void *ctx, const struct mw_record *r);
 
 struct mw_loader_opts {
 	int pid;			/* tgid to trace (uprobe pid filter and BPF filter) */
+	int shared;			/* more processes may be added (mw_loader_add_pid): attach
+					 * to every process of the binary, filter in BPF only */
 	int record_all;			/* every probe hit emits a record (trace recording) */
 	int verbose;			/* libbpf messages and probe placement on stderr */
 	int no_stacks;			/* do not capture user stacks */
@@ -34,8 +36,11 @@ long mw_loader_consume(struct mw_loader *l, uint64_t budget_ns);
 /* Totals of BPF's counters (.bss and per-CPU). */
 void mw_loader_counters(struct mw_loader *l, struct mw_counters *c);
 /* Walk BPF's per-map state. */
-typedef void (*mw_mapstate_fn)(void *ctx, uint64_t map, const struct mw_mapstate *st);
+typedef void (*mw_mapstate_fn)(void *ctx, int pid, uint64_t map, const struct mw_mapstate *st);
 int mw_loader_maps(struct mw_loader *l, mw_mapstate_fn fn, void *ctx);
+/* Watch (or stop watching) one more process of the loader's binary. */
+int mw_loader_add_pid(struct mw_loader *l, int pid);
+void mw_loader_del_pid(struct mw_loader *l, int pid);
 int mw_loader_nprobes(const struct mw_loader *l);
 /* The raw user stack with this id (innermost first, as BPF stored it) into
  * ips[MW_MAX_STACK]. Returns the number of frames, 0 if the id is unknown. */

@@ -897,7 +897,7 @@ static void handle_exec(struct live *lv)
 }
 
 /* Read the hmap header from the target, refusing implausible values. */
-static void sample_map(void *ctx, uint64_t map, const struct mw_mapstate *st)
+static void sample_map(void *ctx, int pid, uint64_t map, const struct mw_mapstate *st)
 {
 	struct live *lv = ctx;
 	const struct mw_layout *L = &lv->rt->layout;
