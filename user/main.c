@@ -92,6 +92,7 @@ static struct env {
 	int force;
 	const char *perfetto;
 	int reads;			/* --reads: watch lookups too (read-write races) */
+	int toolchain;			/* --toolchain: watch the Go toolchain's programs too */
 	int no_stacks;
 	const char *metrics;		/* --metrics ADDR:PORT */
 	double metrics_linger;		/* --metrics-linger SEC: serve this long after the run */
@@ -133,6 +134,8 @@ static const char doc[] =
 "      --reads           also watch lookups: a read during another goroutine's\n"
 "                        write is a read-write race (lookups are the hottest map\n"
 "                        operation: this costs a probe hit per read)\n"
+"      --toolchain       with -- CMD: watch the Go toolchain's own programs too\n"
+"                        (go, compile, link, ...; skipped by default)\n"
 "      --ascii           live view without UTF-8 line drawing\n"
 "      --frames N        live view: quit after N refreshes\n"
 "  -v, --verbose         libbpf messages and where each probe landed\n"
@@ -147,7 +150,7 @@ static const char doc[] =
 
 enum {
 	OPT_PLAIN = 256, OPT_JSON, OPT_FORCE, OPT_PERFETTO, OPT_FAIL, OPT_ASCII, OPT_FRAMES,
-	OPT_VERSION, OPT_READS, OPT_NO_STACKS,
+	OPT_VERSION, OPT_READS, OPT_TOOLCHAIN, OPT_NO_STACKS,
 	OPT_METRICS = 320, OPT_METRICS_LINGER,
 };
 
@@ -166,6 +169,7 @@ static const struct option long_opts[] = {
 	{ "frames", required_argument, NULL, OPT_FRAMES },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "reads", no_argument, NULL, OPT_READS },
+	{ "toolchain", no_argument, NULL, OPT_TOOLCHAIN },
 	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "metrics-linger", required_argument, NULL, OPT_METRICS_LINGER },
@@ -254,6 +258,7 @@ static void parse_args(int argc, char **argv)
 			break;
 		case OPT_VERSION: printf("mapwatch %s\n", MW_VERSION); exit(0);
 		case OPT_READS: env.reads = 1; break;
+		case OPT_TOOLCHAIN: env.toolchain = 1; break;
 		case OPT_NO_STACKS: env.no_stacks = 1; break;
 		case OPT_METRICS: env.metrics = optarg; break;
 		case OPT_METRICS_LINGER:
@@ -381,6 +386,8 @@ static void on_signal(int sig)
 }
 
 struct live {
+	int is_extra;			/* a descendant of -- CMD watched beside the first one */
+	char comm[64];
 	struct mw_corr *corr;
 	struct mw_loader *ldr;
 	struct mw_tui *tui;
@@ -412,10 +419,34 @@ struct live {
 	char big[65536];		/* alert lines with stacks (the trace reader's line limit) */
 };
 
+/* More than one process watched (-- CMD's tree): lines name their process. */
+static int multi;
+
 static void out_line(const char *s)
 {
 	fputs(s, stdout);
 	fputc('\n', stdout);
+}
+
+/* An alert line with its process named at the end (plain), or a JSON
+ * object with "pid" after its type (JSON), when several are watched. */
+static void out_line_of(const struct live *lv, char *s, size_t cap)
+{
+	size_t n = strlen(s);
+
+	if (multi && s[0] == '{') {
+		const char *after = strchr(s, ',');
+		char tag[32];
+		int k = snprintf(tag, sizeof(tag), "\"pid\":%d,", lv->pid);
+		if (after && n + (size_t)k < cap) {
+			size_t at = (size_t)(after - s) + 1;
+			memmove(s + at + k, s + at, n - at + 1);
+			memcpy(s + at, tag, (size_t)k);
+		}
+	} else if (multi) {
+		snprintf(s + n, cap - n, " [pid %d %s]", lv->pid, lv->comm);
+	}
+	out_line(s);
 }
 
 static void fmt_ns(uint64_t ns, char *buf, size_t len)
@@ -488,6 +519,7 @@ static char *read_maps_of_target(struct live *lv)
 }
 
 static void note(struct live *lv, const char *what, const char *text);
+static int exit_status_of(int status, char *how, size_t len);
 
 /* A copy of the runtime mapped after attach (dlopen) is not probed: say so,
  * once per file, in every output. */
@@ -673,7 +705,7 @@ static void plain_alert(struct live *lv, const struct mw_alert *a)
 			 a->kind == MW_KIND_READ_WRITE ? "reads" :
 			 a->kind == MW_KIND_CLONE_WRITE ? "clones" : mw_op_name(a->op), it, ov,
 			 mw_conf_name(a->confidence));
-		out_line(lv->line);
+		out_line_of(lv, lv->line, sizeof(lv->line));
 		return;
 	}
 	/* (stacks: printed by on_alert) */
@@ -693,7 +725,7 @@ static void plain_alert(struct live *lv, const struct mw_alert *a)
 		 "(hiter %s, iterator bucket 0x%" PRIx64 "%s, overlap %s, confidence %s)",
 		 a->seq, mw_kind_name(a->kind), a->map, w, what, it, hi,
 		 a->bucket, ev, ov, mw_conf_name(a->confidence));
-	out_line(lv->line);
+	out_line_of(lv, lv->line, sizeof(lv->line));
 }
 
 /* The runtime's own check fired (Go's `fatal error: concurrent map …`):
@@ -709,7 +741,7 @@ static void plain_fatal(struct live *lv, const struct mw_record *r)
 		 mw_kind_name(r->kind), who(w, sizeof(w), r->tid, r->gid), (uint64_t)r->map,
 		 s.alerts_by_kind[r->kind] ? "mapwatch flagged this kind before it"
 					   : "mapwatch had not flagged it (caught by the runtime only)");
-	out_line(lv->line);
+	out_line_of(lv, lv->line, sizeof(lv->line));
 }
 
 /* Has this (kind, writer stack, iterator stack) been printed before? A small
@@ -755,7 +787,7 @@ static void on_alert(void *ctx, const struct mw_alert *a, const struct mw_alert_
 	}
 	mw_findings_add(lv->findings, a, ws, is);
 	if (lv->mode == OUT_JSON) {
-		out_line(lv->big);
+		out_line_of(lv, lv->big, sizeof(lv->big));
 	} else if (lv->mode == OUT_PLAIN) {
 		plain_alert(lv, a);
 		/* Stacks under the first alert of each pair of code paths; later
@@ -802,7 +834,7 @@ static void feed(struct live *lv, const struct mw_record *r)
 				 "{\"type\":\"runtime\",\"kind\":\"%s\",\"ts\":%" PRIu64 ",\"map\":\"0x%" PRIx64
 				 "\",\"tid\":%u,\"goid\":%" PRIu64 "}", mw_kind_name(r->kind), (uint64_t)r->ts, (uint64_t)r->map,
 				 r->tid, (uint64_t)r->gid);
-			out_line(lv->line);
+			out_line_of(lv, lv->line, sizeof(lv->line));
 		}
 	}
 	if (lv->tui && mw_tui_event)
@@ -1012,7 +1044,7 @@ static void stats_tick(struct live *lv, uint64_t now, int final)
 	lv->st.events_per_s = dt > 0 ? (lv->records - lv->last_records) / dt : 0;
 	lv->st.drops = r.aux + r.aux2;
 	lv->st.hits = lv->ctr.hits;
-	if (lv->mode == OUT_JSON && !final) {
+	if (lv->mode == OUT_JSON && !final && !lv->is_extra) {
 		snprintf(lv->line, sizeof(lv->line),
 			 "{\"type\":\"stats\",\"ts\":%" PRIu64 ",\"events\":%" PRIu64 ",\"drops\":%" PRIu64
 			 ",\"hits\":%" PRIu64 ",\"rate\":%.1f,\"records\":%" PRIu64 ",\"rb_drops\":%" PRIu64
@@ -1030,7 +1062,8 @@ static void stats_tick(struct live *lv, uint64_t now, int final)
 #endif
 	lv->last_records = lv->records;
 	lv->last_stats_ns = now;
-	metrics_tick(lv, final);
+	if (!lv->is_extra)
+		metrics_tick(lv, final);
 }
 
 /* The live view's alert detail: frame i of one side of an alert, as text. */
@@ -1166,6 +1199,274 @@ static int reap_child(struct live *lv, pid_t pid, int *status, int block)
 	}
 }
 
+
+/* ---- -- CMD's process tree ----------------------------------------------------
+ *
+ * The command is traced with ptrace for its forks and execs (and its exit
+ * stop, for symbolization): every process of its tree that execs a program
+ * with a supported runtime is watched, held at its exec stop until its
+ * probes are in. The first is the primary (the live view, the exit status
+ * of the summary line); the others are extras with their own correlator,
+ * findings and BPF object, named in every line. */
+#define MAX_EXTRAS 32
+#define MAX_TRACEES 1024
+static struct live *extras[MAX_EXTRAS];
+static int nextras;
+static pid_t tracees[MAX_TRACEES];	/* known tracees */
+static int ntracees;
+static pid_t fresh[MAX_TRACEES];	/* forked, their first (attach) stop still to come */
+static int nfresh;
+/* Threads too (CLONE): a fork or exec may come from any thread (Go's
+ * os/exec runs on whatever thread the goroutine is on). */
+static const long TREE_OPTS = PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEFORK |
+			      PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE;
+
+static int tracee_known(pid_t p)
+{
+	for (int i = 0; i < ntracees; i++)
+		if (tracees[i] == p)
+			return 1;
+	return 0;
+}
+
+static void tracee_add(pid_t p)
+{
+	if (!tracee_known(p) && ntracees < MAX_TRACEES)
+		tracees[ntracees++] = p;
+}
+
+/* A new process of the tree: known, and its attach stop is still to come. */
+static void tracee_fork(pid_t p)
+{
+	tracee_add(p);
+	if (nfresh < MAX_TRACEES)
+		fresh[nfresh++] = p;
+}
+
+/* Is this stop the attach stop of a new process (to be continued, not a group-stop)? */
+static int first_stop(pid_t p)
+{
+	for (int i = 0; i < nfresh; i++)
+		if (fresh[i] == p) {
+			fresh[i] = fresh[--nfresh];
+			return 1;
+		}
+	if (!tracee_known(p)) {
+		tracee_add(p);
+		return 1;
+	}
+	return 0;
+}
+
+static void tracee_del(pid_t p)
+{
+	for (int i = 0; i < ntracees; i++)
+		if (tracees[i] == p) {
+			tracees[i] = tracees[--ntracees];
+			return;
+		}
+}
+
+static struct live *live_of_pid(struct live *primary, int pid)
+{
+	if (primary && primary->pid == pid && primary->ldr)
+		return primary;
+	for (int i = 0; i < nextras; i++)
+		if (extras[i]->pid == pid)
+			return extras[i];
+	return NULL;
+}
+
+/* Resolve what pid runs now (held at its exec stop): 0 and *t filled when
+ * it is a supported runtime. */
+static int resolve_pid(int pid, struct mw_target *t, char *comm, size_t commlen)
+{
+	char exe[64], path[PATH_MAX];
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	if (mw_find_target(exe, pid, 0, env.reads, t))
+		return -1;
+	/* The Go toolchain's own programs (go, compile, link, …) are not what a
+	 * user of `mapwatch -- go run/test` wants watched. */
+	if (!env.toolchain && !strncmp(t->gomain, "cmd/", 4))
+		return -1;
+	ssize_t n = readlink(exe, path, sizeof(path) - 1);
+	path[n > 0 ? n : 0] = 0;
+	if (t->is_exe && path[0])
+		snprintf(t->module, sizeof(t->module), "%s", path);
+	const char *b = strrchr(path, '/');
+	snprintf(comm, commlen, "%.15s", b ? b + 1 : path);
+	return 0;
+}
+
+/* Watch one more process of the tree beside the primary. */
+static void extra_add(struct live *primary, int pid, const struct mw_target *t, const char *comm)
+{
+	char err[1024], text[PATH_MAX + 256];
+	struct live *x;
+
+	if (nextras >= MAX_EXTRAS || !(x = calloc(1, sizeof(*x)))) {
+		snprintf(text, sizeof(text), "pid %d (%s) runs %s too, but no more processes can be "
+			 "watched (%d)", pid, comm, t->rt->name, MAX_EXTRAS + 1);
+		note(primary, "process", text);
+		return;
+	}
+	x->is_extra = 1;
+	x->pid = pid;
+	snprintf(x->comm, sizeof(x->comm), "%s", comm);
+	x->mode = primary->mode == OUT_TUI ? OUT_PLAIN : primary->mode;
+	x->trace = primary->trace;
+	x->pft = primary->pft;
+	x->rt = t->rt;
+	x->tgt = calloc(1, sizeof(*x->tgt));
+	x->lo = calloc(1, sizeof(*x->lo));
+	x->stab = mw_stacktab_new();
+	x->findings = mw_findings_new(t->rt);
+	struct mw_corr_opts co = { .keep_alerts = 0, .on_alert = on_alert, .ctx = x };
+	x->corr = mw_corr_new(&co);
+	if (!x->tgt || !x->lo || !x->stab || !x->findings || !x->corr)
+		goto fail;
+	*x->tgt = *t;
+	*x->lo = *primary->lo;
+	x->lo->pid = pid;
+	x->lo->target = x->tgt;
+	x->lo->ctx = x;
+	x->ldr = mw_loader_start(x->lo, err, sizeof(err));
+	if (!x->ldr) {
+		snprintf(text, sizeof(text), "pid %d (%s): cannot attach: %s", pid, comm, err);
+		note(primary, "process", text);
+		goto fail;
+	}
+	if (!realpath(t->module, x->module))
+		snprintf(x->module, sizeof(x->module), "%s", t->module);
+	x->st.start_ns = x->last_stats_ns = mono_ns();
+	extras[nextras++] = x;
+	multi = 1;
+	snprintf(text, sizeof(text), "watching pid %d (%s) too: %s%s%s, %d probes", pid, comm,
+		 t->rt->name, t->version[0] ? " " : "", t->version, mw_loader_nprobes(x->ldr));
+	note(primary, "process", text);
+	return;
+fail:
+	mw_corr_free(x->corr);
+	mw_findings_free(x->findings);
+	mw_stacktab_free(x->stab);
+	free(x->tgt);
+	free(x->lo);
+	free(x);
+}
+
+/* One process of the tree exec'd (it is held at its exec stop). */
+static void tree_exec(struct live *primary, pid_t pid)
+{
+	struct live *lv = live_of_pid(primary, pid);
+	static struct mw_target t;
+	char comm[64];
+
+	if (lv) {
+		lv->execs_handled++;
+		handle_exec(lv);
+		return;
+	}
+	if (primary && !resolve_pid(pid, &t, comm, sizeof(comm)))
+		extra_add(primary, pid, &t, comm);
+}
+
+/* Handle what the tree's processes report, until none is pending (or, with
+ * block, until the root ends). Returns 1 when *status is the root's end. */
+static int tree_reap(struct live *primary, pid_t root, int *status, int block)
+{
+	for (;;) {
+		int st;
+		pid_t r = waitpid(-1, &st, __WALL | (block ? 0 : WNOHANG));
+		if (r <= 0)
+			return r < 0 && errno == ECHILD ? (*status = 0, 1) : 0;
+		if (!WIFSTOPPED(st)) {
+			struct live *lv = live_of_pid(primary, r);
+			tracee_del(r);
+			if (lv && lv != primary) {
+				exit_status_of(st, lv->st.exit_how, sizeof(lv->st.exit_how));
+				lv->st.target_exited = 1;
+			}
+			if (r == root) {
+				*status = st;
+				return 1;
+			}
+			if (lv == primary && primary)
+				exit_status_of(st, primary->st.exit_how, sizeof(primary->st.exit_how));
+			continue;
+		}
+		int ev = (unsigned)st >> 16, sig = 0;
+		if (ev == PTRACE_EVENT_STOP && first_stop(r)) {
+			ptrace(PTRACE_CONT, r, 0, 0);	/* a new process of the tree */
+			continue;
+		}
+		if (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK || ev == PTRACE_EVENT_CLONE) {
+			unsigned long child = 0;
+			if (!ptrace(PTRACE_GETEVENTMSG, r, 0, &child) && !tracee_known((pid_t)child))
+				tracee_fork((pid_t)child);
+		} else if (ev == PTRACE_EVENT_EXEC) {
+			tree_exec(primary, r);
+		} else if (ev == PTRACE_EVENT_EXIT) {
+			struct live *lv = live_of_pid(primary, r);
+			char *m = lv ? read_maps_of_target(lv) : NULL;
+			if (m) {
+				free(lv->maps_text);
+				lv->maps_text = m;
+			}
+		} else if (ev == PTRACE_EVENT_STOP) {
+			ptrace(PTRACE_LISTEN, r, 0, 0);
+			continue;
+		} else if (!ev) {
+			sig = WSTOPSIG(st);
+		}
+		ptrace(PTRACE_CONT, r, 0, (void *)(long)sig);
+	}
+}
+
+/* Before anything is watched: let the tree run until one of its processes
+ * execs a supported runtime; it is returned held at its exec stop, with *t
+ * and comm filled. 0 when the root ended first (*status). */
+static pid_t tree_first(pid_t root, struct mw_target *t, char *comm, size_t commlen, int *status)
+{
+	for (;;) {
+		int st;
+		pid_t r = waitpid(-1, &st, __WALL);
+		if (r < 0) {
+			if (errno == EINTR && !stop_req)
+				continue;
+			*status = 0;
+			return 0;
+		}
+		if (!WIFSTOPPED(st)) {
+			tracee_del(r);
+			if (r == root) {
+				*status = st;
+				return 0;
+			}
+			continue;
+		}
+		int ev = (unsigned)st >> 16, sig = 0;
+		if (ev == PTRACE_EVENT_STOP && first_stop(r)) {
+			ptrace(PTRACE_CONT, r, 0, 0);	/* a new process of the tree */
+			continue;
+		}
+		if (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK || ev == PTRACE_EVENT_CLONE) {
+			unsigned long child = 0;
+			if (!ptrace(PTRACE_GETEVENTMSG, r, 0, &child) && !tracee_known((pid_t)child))
+				tracee_fork((pid_t)child);
+		} else if (ev == PTRACE_EVENT_EXEC) {
+			if (!resolve_pid(r, t, comm, commlen))
+				return r;	/* held */
+		} else if (ev == PTRACE_EVENT_STOP) {
+			ptrace(PTRACE_LISTEN, r, 0, 0);
+			continue;
+		} else if (!ev) {
+			sig = WSTOPSIG(st);
+		}
+		ptrace(PTRACE_CONT, r, 0, (void *)(long)sig);
+	}
+}
+
 static void kill_child(pid_t pid)
 {
 	int status;
@@ -1204,13 +1505,83 @@ static int exit_status_of(int status, char *how, size_t len)
 
 /* ---- main ---------------------------------------------------------------------- */
 
+/* Findings: alerts grouped by their two code locations, before the summary. */
+static void report_findings(struct live *lv)
+{
+	for (size_t i = 0; i < mw_findings_count(lv->findings); i++) {
+		const struct mw_finding *f = mw_findings_at(lv->findings, i);
+		mw_finding_json(f, lv->big, sizeof(lv->big));
+#if HAVE_TRACE
+		if (lv->trace && mw_trace_line)
+			mw_trace_line(lv->trace, lv->big, strlen(lv->big));
+#endif
+		if (env.mode == OUT_JSON) {
+			out_line_of(lv, lv->big, sizeof(lv->big));
+			continue;
+		}
+		if (!i && multi)
+			printf("mapwatch: findings in pid %d (%s) (alerts by code location, writer → %s):\n",
+			       lv->pid, lv->comm, "iterator or write in flight");
+		else if (!i)
+			printf("mapwatch: findings (alerts by code location, writer → %s):\n",
+			       "iterator or write in flight");
+		printf("  %6" PRIu64 "  %-11s %s → %s\n", f->count, mw_kind_name(f->kind),
+		       f->writer, f->iter);
+	}
+}
+
+/* One process's own summary, when several were watched. */
+static void report_process(struct live *lv, const struct mw_summary *ps)
+{
+	if (env.mode == OUT_JSON) {
+		char sum[2048];
+		int len = mw_summary_json(ps, sum, sizeof(sum));
+		if (len > 0 && (size_t)len < sizeof(sum) && !strncmp(sum, "{\"type\":\"summary\",", 18)) {
+			snprintf(lv->big, sizeof(lv->big), "{\"type\":\"process_summary\",\"pid\":%d,"
+				 "\"comm\":\"%s\",\"runtime\":\"%s\",\"target\":\"%s\",%s", lv->pid, lv->comm,
+				 lv->rt->name, lv->st.exit_how[0] ? lv->st.exit_how : "running", sum + 18);
+			out_line(lv->big);
+		}
+		return;
+	}
+	printf("mapwatch: pid %d (%s, %s): %" PRIu64 " alerts: iter-write %" PRIu64 ", iter-grow %"
+	       PRIu64 ", write-write %" PRIu64 "%s, %" PRIu64 " events; %s\n", lv->pid, lv->comm,
+	       lv->rt->name, ps->alerts, ps->alerts_by_kind[MW_KIND_ITER_WRITE],
+	       ps->alerts_by_kind[MW_KIND_ITER_GROW], ps->alerts_by_kind[MW_KIND_WRITE_WRITE],
+	       extra_kinds(ps, lv->line, sizeof(lv->line)), ps->events,
+	       lv->st.exit_how[0] ? lv->st.exit_how : "running");
+}
+
+/* t += x, for the summary of several processes. */
+static void summary_add(struct mw_summary *t, const struct mw_summary *x)
+{
+	t->events += x->events;
+	t->drops += x->drops;
+	t->alerts += x->alerts;
+	for (int k = 0; k < MW_KIND_MAX; k++) {
+		t->alerts_by_kind[k] += x->alerts_by_kind[k];
+		t->runtime_caught[k] += x->runtime_caught[k];
+	}
+	t->rows += x->rows;
+	t->maps += x->maps;
+	t->bpf_hits += x->bpf_hits;
+	t->rb_drops += x->rb_drops;
+	t->map_drops += x->map_drops;
+	t->unconfirmed += x->unconfirmed;
+	if (x->first_ts && (!t->first_ts || x->first_ts < t->first_ts))
+		t->first_ts = x->first_ts;
+	if (x->last_ts > t->last_ts)
+		t->last_ts = x->last_ts;
+}
+
 int main(int argc, char **argv)
 {
 	static struct mw_target tgt;
 	static struct live lv;
 	const struct mw_runtime *rt;
-	char exe[PATH_MAX], err[1024], comm[64] = "";
+	char exe[PATH_MAX], err[1024], comm[64] = "", root_why[1024] = "";
 	int e;
+	pid_t root_pid = 0;
 	int release_fd = -1, pidfd = -1, rc = 0, child_rc = 0, have_child_status = 0;
 	uint64_t start, last_tick = 0;
 	struct mw_tui_target tt = { 0 };
@@ -1276,30 +1647,19 @@ int main(int argc, char **argv)
 			fprintf(stderr, "mapwatch: cannot run %s: %s\n", env.cmd[0], strerror(-e));
 			return 1;
 		}
+		/* The command itself may run no supported runtime (a wrapper
+		 * script, `go run`, `go test`): then its descendants are. */
 		e = mw_find_target(exe, 0, 0, env.reads, &tgt);
-		if (e == -ENOTSUP) {
-			fprintf(stderr, "mapwatch: cannot trace %s: %s\n", env.cmd[0], tgt.why);
-			return 1;
-		}
-		if (e) {
-			fprintf(stderr, "mapwatch: cannot trace %s: not a Go program, and libgomap "
-				"symbols not found: %s (looked in %s)\n", env.cmd[0], tgt.missing,
-				tgt.looked);
-			return 1;
-		}
+		if (!e && !env.toolchain && !strncmp(tgt.gomain, "cmd/", 4))
+			snprintf(root_why, sizeof(root_why), "%s is the Go toolchain (%s), not watched "
+				 "without --toolchain", exe, tgt.gomain);
+		else if (e == -ENOTSUP)
+			snprintf(root_why, sizeof(root_why), "%s", tgt.why);
+		else if (e)
+			snprintf(root_why, sizeof(root_why), "not a Go program, and libgomap symbols "
+				 "not found: %s (looked in %s)", tgt.missing, tgt.looked);
 		const char *b = strrchr(exe, '/');
 		snprintf(comm, sizeof(comm), "%.15s", b ? b + 1 : exe);
-	}
-
-	rt = tgt.rt;
-	if (metrics_open(exe, comm))
-		return 1;
-	if (env.verbose) {
-		if (rt->go_min)
-			fprintf(stderr, "mapwatch: %s: %s (%s%s), layout %s: %s\n", tgt.module, tgt.version,
-				tgt.symsrc, tgt.pie ? ", PIE" : "", rt->name, rt->desc);
-		else
-			fprintf(stderr, "mapwatch: %s: layout %s: %s\n", tgt.module, rt->name, rt->desc);
 	}
 
 	/* SIGHUP (the terminal went away) ends the run like SIGTERM: summary,
@@ -1326,9 +1686,70 @@ int main(int argc, char **argv)
 			fprintf(stderr, "mapwatch: cannot fork: %s\n", strerror(errno));
 			return 1;
 		}
-		env.pid = child_pid;
+		/* Traced for its forks, execs and exit; held at its exec until
+		 * the probes are in. */
+		if (ptrace(PTRACE_SEIZE, child_pid, 0, (void *)TREE_OPTS)) {
+			fprintf(stderr, "mapwatch: cannot trace %s: ptrace: %s\n", env.cmd[0], strerror(errno));
+			kill_child(child_pid);
+			return 1;
+		}
+		tracee_add(child_pid);
+		root_pid = child_pid;
+		if (write(release_fd, "g", 1) != 1) {
+			fprintf(stderr, "mapwatch: cannot start %s: %s\n", env.cmd[0], strerror(errno));
+			kill_child(child_pid);
+			return 1;
+		}
+		close(release_fd);
+		release_fd = -1;
+		int st;
+		pid_t held = 0;
+		for (;;) {
+			if (waitpid(child_pid, &st, __WALL) < 0 && errno == EINTR)
+				continue;
+			if (!WIFSTOPPED(st))
+				break;
+			if ((unsigned)st >> 16 == PTRACE_EVENT_EXEC) {
+				held = child_pid;
+				break;
+			}
+			ptrace(PTRACE_CONT, child_pid, 0, (void *)(long)((unsigned)st >> 16 ? 0 : WSTOPSIG(st)));
+		}
+		if (!held) {
+			replay_child_output();
+			fprintf(stderr, "mapwatch: cannot run %s\n", env.cmd[0]);
+			return 1;
+		}
+		if (root_why[0]) {
+			if (env.verbose)
+				fprintf(stderr, "mapwatch: %s: %s; watching its descendants\n", env.cmd[0], root_why);
+			ptrace(PTRACE_CONT, child_pid, 0, 0);
+			held = tree_first(child_pid, &tgt, comm, sizeof(comm), &st);
+			if (!held) {
+				replay_child_output();
+				fprintf(stderr, "mapwatch: cannot trace %s: %s; and no process it started ran a "
+					"supported runtime (supported: Go %s, libgomap)\n", env.cmd[0], root_why,
+					mw_runtime_go_supported());
+				return 1;
+			}
+		}
+		env.pid = held;
+		snprintf(exe, sizeof(exe), "%s", tgt.module);
 	}
+
+	rt = tgt.rt;
+	if (metrics_open(exe, comm))
+		return 1;
+	if (env.verbose) {
+		if (rt->go_min)
+			fprintf(stderr, "mapwatch: %s: %s (%s%s), layout %s: %s\n", tgt.module, tgt.version,
+				tgt.symsrc, tgt.pie ? ", PIE" : "", rt->name, rt->desc);
+		else
+			fprintf(stderr, "mapwatch: %s: layout %s: %s\n", tgt.module, rt->name, rt->desc);
+	}
+
 	lv.pid = env.pid;
+	snprintf(lv.comm, sizeof(lv.comm), "%s", comm);
 	if (!realpath(tgt.module, lv.module))
 		snprintf(lv.module, sizeof(lv.module), "%s", tgt.module);
 	lv.mode = env.mode;
@@ -1411,21 +1832,9 @@ int main(int argc, char **argv)
 	}
 #endif
 
-	/* The probes are in: let the command run (traced only for its exit stop,
-	 * see reap_child; without ptrace it just runs). */
-	if (release_fd >= 0) {
-		if (ptrace(PTRACE_SEIZE, child_pid, 0,
-			   (void *)(long)(PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC)) && env.verbose)
-			fprintf(stderr, "mapwatch: cannot trace %d for its exit: %s (stacks of a "
-				"short-lived command may stay unsymbolized)\n", child_pid, strerror(errno));
-		if (write(release_fd, "g", 1) != 1) {
-			fprintf(stderr, "mapwatch: cannot start %s: %s\n", env.cmd[0], strerror(errno));
-			rc = 1;
-			goto cleanup;
-		}
-		close(release_fd);
-		release_fd = -1;
-	}
+	/* The probes are in: let the held process run its new image. */
+	if (env.cmd)
+		ptrace(PTRACE_CONT, env.pid, 0, 0);
 	if (!env.cmd)
 		pidfd = pidfd_open_(env.pid);
 
@@ -1450,6 +1859,11 @@ int main(int argc, char **argv)
 		uint64_t now = mono_ns();
 		long n = mw_loader_consume(lv.ldr, 5000000);
 
+		for (int i = 0; i < nextras && n >= 0; i++) {
+			long k = mw_loader_consume(extras[i]->ldr, 2000000);
+			if (k > 0)
+				n += k;
+		}
 		if (n > 0)
 			fflush(stdout);
 		if (n < 0) {
@@ -1460,6 +1874,8 @@ int main(int argc, char **argv)
 		now = mono_ns();
 		if (now - lv.last_stats_ns >= 1000000000ull) {
 			stats_tick(&lv, now, 0);
+			for (int i = 0; i < nextras; i++)
+				stats_tick(extras[i], now, 0);
 			fflush(stdout);
 		}
 		if (lv.tui && now - last_tick >= 10000000ull) {
@@ -1487,7 +1903,7 @@ int main(int argc, char **argv)
 		}
 		if (child_pid > 0) {
 			int status;
-			if (reap_child(&lv, child_pid, &status, 0)) {
+			if (tree_reap(&lv, child_pid, &status, 0)) {
 				child_rc = exit_status_of(status, lv.st.exit_how, sizeof(lv.st.exit_how));
 				have_child_status = 1;
 				child_pid = 0;
@@ -1510,12 +1926,13 @@ int main(int argc, char **argv)
 		int status;
 		kill(child_pid, SIGTERM);
 		for (int i = 0; i < 200; i++) {
-			if (reap_child(&lv, child_pid, &status, 0))
+			if (tree_reap(&lv, child_pid, &status, 0))
 				break;
 			usleep(10000);
 			if (i == 199) {
 				kill(child_pid, SIGKILL);
-				reap_child(&lv, child_pid, &status, 1);
+				while (!tree_reap(&lv, child_pid, &status, 1))
+					;
 			}
 		}
 		child_rc = exit_status_of(status, lv.st.exit_how, sizeof(lv.st.exit_how));
@@ -1526,6 +1943,12 @@ int main(int argc, char **argv)
 	/* Probes off, then drain exactly what they produced (at most one ring's
 	 * worth), then the final counters: nothing lost on Ctrl-C or -d. */
 	mw_loader_detach(lv.ldr);
+	for (int i = 0; i < nextras; i++) {
+		mw_loader_detach(extras[i]->ldr);
+		while (mw_loader_consume(extras[i]->ldr, 50000000) > 0)
+			;
+		stats_tick(extras[i], mono_ns(), 1);
+	}
 	for (;;) {
 		long n = mw_loader_consume(lv.ldr, 50000000);
 		if (n <= 0)
@@ -1545,34 +1968,23 @@ int main(int argc, char **argv)
 	}
 	replay_child_output();
 
+	/* Findings of every watched process, each its own summary when there
+	 * are several; then the summary of them all. */
 	struct mw_summary s;
 	mw_corr_summary(lv.corr, &s);
-	/* Findings: alerts grouped by their two code locations, before the summary. */
-	for (size_t i = 0; i < mw_findings_count(lv.findings); i++) {
-		const struct mw_finding *f = mw_findings_at(lv.findings, i);
-		if (env.mode == OUT_PLAIN) {
-			if (!i)
-				printf("mapwatch: findings (alerts by code location, writer → %s):\n",
-				       "iterator or write in flight");
-			printf("  %6" PRIu64 "  %-11s %s → %s\n", f->count, mw_kind_name(f->kind),
-			       f->writer, f->iter);
-			continue;
-		}
-		mw_finding_json(f, lv.big, sizeof(lv.big));
-		if (env.mode == OUT_JSON)
-			out_line(lv.big);
-#if HAVE_TRACE
-		if (lv.trace && mw_trace_line)
-			mw_trace_line(lv.trace, lv.big, strlen(lv.big));
-#endif
+	for (int i = 0; i < nextras; i++) {
+		struct mw_summary xs;
+		mw_corr_summary(extras[i]->corr, &xs);
+		report_findings(extras[i]);
+		report_process(extras[i], &xs);
+		summary_add(&s, &xs);
 	}
-#if HAVE_TRACE
-	if (env.mode == OUT_PLAIN && lv.trace && mw_trace_line)
-		for (size_t i = 0; i < mw_findings_count(lv.findings); i++) {
-			mw_finding_json(mw_findings_at(lv.findings, i), lv.big, sizeof(lv.big));
-			mw_trace_line(lv.trace, lv.big, strlen(lv.big));
-		}
-#endif
+	report_findings(&lv);
+	if (multi) {
+		struct mw_summary ps;
+		mw_corr_summary(lv.corr, &ps);
+		report_process(&lv, &ps);
+	}
 	if (env.mode == OUT_JSON) {
 		char sum[2048];
 		int len = mw_summary_json(&s, sum, sizeof(sum));
@@ -1611,7 +2023,7 @@ int main(int argc, char **argv)
 				printf("mapwatch: the runtime itself caught %" PRIu64 " %s race%s\n",
 				       s.runtime_caught[k], mw_kind_name(k), s.runtime_caught[k] > 1 ? "s" : "");
 		if (lv.st.exit_how[0])
-			printf("mapwatch: pid %d %s\n", env.pid, lv.st.exit_how);
+			printf("mapwatch: pid %d %s\n", root_pid > 0 ? root_pid : env.pid, lv.st.exit_how);
 		fflush(stdout);
 	}
 #if HAVE_TRACE
@@ -1647,6 +2059,20 @@ cleanup:
 	if (lv.trace)
 		mw_trace_close(lv.trace);
 #endif
+	for (int i = 0; i < nextras; i++) {
+		struct live *x = extras[i];
+		mw_loader_free(x->ldr);
+		mw_corr_free(x->corr);
+		mw_sym_free(x->sym);
+		mw_sym_free(x->sym_dead);
+		free(x->maps_text);
+		mw_stacktab_free(x->stab);
+		mw_findings_free(x->findings);
+		free(x->tgt);
+		free(x->lo);
+		free(x);
+	}
+	nextras = 0;
 	mw_loader_free(lv.ldr);
 	mw_corr_free(lv.corr);
 	mw_sym_free(lv.sym);

@@ -33,6 +33,7 @@ struct mw_target {
 	int is_exe;		/* 1: the executable itself (static, or Go), 0: a shared library */
 	const struct mw_runtime *rt;	/* the row that matched */
 	char version[48];	/* Go: the toolchain ("go1.21.13"); libgomap: "" */
+	char gomain[128];	/* Go: the main package's path ("cmd/compile", "example.com/svc") */
 	char symsrc[16];	/* where functions were found: ".symtab", ".dynsym", ".gopclntab" */
 	int pie;		/* position-independent executable */
 	struct mw_site site[MW_MAX_SITES];

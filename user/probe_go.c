@@ -108,6 +108,7 @@ int mw_go_target(const char *path, int want_reads, struct mw_target *t)
 	if (!g)
 		return 0;
 	snprintf(t->version, sizeof(t->version), "%s", mw_gobin_version(g));
+	snprintf(t->gomain, sizeof(t->gomain), "%s", mw_gobin_path(g) ? mw_gobin_path(g) : "");
 	mw_gobin_goversion(g, &major, &minor);
 	const char *exp = mw_gobin_setting(g, "GOEXPERIMENT");
 	int noswiss = exp && strstr(exp, "noswissmap") != NULL;
