@@ -93,6 +93,7 @@ static struct env {
 	const char *perfetto;
 	int reads;			/* --reads: watch lookups too (read-write races) */
 	int toolchain;			/* --toolchain: watch the Go toolchain's programs too */
+	int every;			/* --every: a plain line per alert occurrence */
 	int no_stacks;
 	const char *metrics;		/* --metrics ADDR:PORT */
 	double metrics_linger;		/* --metrics-linger SEC: serve this long after the run */
@@ -119,8 +120,10 @@ static const char doc[] =
 "OPTIONS:\n"
 "  -p, --pid PID         trace this running process\n"
 "  -d, --duration SEC    stop after SEC seconds (more than 0, at most 1e9)\n"
-"      --plain           one line per alert and a summary (default when stdout\n"
-"                        is not a terminal)\n"
+"      --plain           each distinct race once, when first seen, with both\n"
+"                        stacks; its count in the findings and a summary at the\n"
+"                        end (default when stdout is not a terminal)\n"
+"      --every           with --plain: a line for every occurrence\n"
 "      --json            JSON lines: alerts, a stats record every second, and\n"
 "                        the summary as the last line\n"
 "  -o, --output FILE     record a trace (every probe hit) to FILE\n"
@@ -150,7 +153,7 @@ static const char doc[] =
 
 enum {
 	OPT_PLAIN = 256, OPT_JSON, OPT_FORCE, OPT_PERFETTO, OPT_FAIL, OPT_ASCII, OPT_FRAMES,
-	OPT_VERSION, OPT_READS, OPT_TOOLCHAIN, OPT_NO_STACKS,
+	OPT_VERSION, OPT_READS, OPT_TOOLCHAIN, OPT_EVERY, OPT_NO_STACKS,
 	OPT_METRICS = 320, OPT_METRICS_LINGER,
 };
 
@@ -170,6 +173,7 @@ static const struct option long_opts[] = {
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "reads", no_argument, NULL, OPT_READS },
 	{ "toolchain", no_argument, NULL, OPT_TOOLCHAIN },
+	{ "every", no_argument, NULL, OPT_EVERY },
 	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "metrics-linger", required_argument, NULL, OPT_METRICS_LINGER },
@@ -259,6 +263,7 @@ static void parse_args(int argc, char **argv)
 		case OPT_VERSION: printf("mapwatch %s\n", MW_VERSION); exit(0);
 		case OPT_READS: env.reads = 1; break;
 		case OPT_TOOLCHAIN: env.toolchain = 1; break;
+		case OPT_EVERY: env.every = 1; break;
 		case OPT_NO_STACKS: env.no_stacks = 1; break;
 		case OPT_METRICS: env.metrics = optarg; break;
 		case OPT_METRICS_LINGER:
@@ -789,10 +794,14 @@ static void on_alert(void *ctx, const struct mw_alert *a, const struct mw_alert_
 	if (lv->mode == OUT_JSON) {
 		out_line_of(lv, lv->big, sizeof(lv->big));
 	} else if (lv->mode == OUT_PLAIN) {
-		plain_alert(lv, a);
-		/* Stacks under the first alert of each pair of code paths; later
-		 * alerts of the same pair are one line (the findings sum them up). */
-		if (first_pair(lv, a->kind, ws, is)) {
+		/* Each distinct race (kind and pair of code paths) once, when it
+		 * is first seen, with both stacks, as race detectors do; the
+		 * findings count its occurrences at the end. --every: a line per
+		 * occurrence. */
+		int first = first_pair(lv, a->kind, ws, is);
+		if (first || env.every)
+			plain_alert(lv, a);
+		if (first) {
 			plain_stack("writer", ws);
 			plain_stack(a->kind == MW_KIND_WRITE_WRITE ? "in flight" : "iterator", is);
 		}
