@@ -23,10 +23,13 @@ bg=()
 mnt=""
 cleanup() {
 	for p in "${bg[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	[ -n "$mnt" ] && umount "$mnt" 2>/dev/null
+	command -v tmux >/dev/null && tmux -L "$SOCK" kill-server 2>/dev/null
+	if [ -n "$mnt" ]; then umount "$mnt" 2>/dev/null; rmdir "$mnt" 2>/dev/null; fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+SOCK=mwsafe$$
+tm() { tmux -u -L "$SOCK" -f /dev/null "$@"; }
 
 ok() { pass=$((pass + 1)); echo "ok   $1 [${SECONDS}s]"; }
 bad() {
@@ -158,8 +161,8 @@ while kill -0 "$nopid" 2>/dev/null; do nopid=$((nopid + 1)); done
 check "an error (no such pid) exits 1 with one line (exit $rc)" \
 	[ "$rc" = 1 -a "$(wc -l <"$tmp/e.err")" = 1 ]
 "$MW" -d 0.5 -p "$$" >"$tmp/e.out" 2>"$tmp/e.err"; rc=$?
-check "a valid -d reaches the target check (bash has no runtime: exit 1, got $rc)" \
-	[ "$rc" = 1 ] && grep -q "symbols not found" "$tmp/e.err"
+g=$(grep -c "symbols not found" "$tmp/e.err")
+check "a valid -d reaches the target check (bash has no runtime: exit 1, got $rc)" [ "$rc" = 1 -a "$g" = 1 ]
 
 # ---- 4. SIGHUP ends a run like SIGTERM ------------------------------------------------------
 # Headless: the summary is printed, the trace is complete and analyze takes it.
@@ -206,8 +209,6 @@ check "under nohup, SIGHUP is ignored (still running: ${alive:-no}; SIGTERM then
 	[ "$alive" = yes -a "$rc" = 0 ]
 # The live view in a terminal (tmux): SIGHUP closes it and restores the terminal.
 if command -v tmux >/dev/null; then
-	SOCK=mwsafe$$
-	tm() { tmux -u -L "$SOCK" -f /dev/null "$@"; }
 	tm new-session -d -s h -x 120 -y 40 "env PS1='mw-prompt\$ ' TERM=screen-256color bash --norc --noprofile"
 	wait_screen() { # SECONDS EGREP
 		local end=$((SECONDS + $1))
@@ -227,8 +228,9 @@ if command -v tmux >/dev/null; then
 		fi
 		"$MW" analyze "$tmp/tui.trace" >"$tmp/tui.an" 2>&1; rc=$?
 		tlast=$(tail -1 "$tmp/tui.trace" 2>/dev/null | jq -r .type 2>/dev/null)
+		g=$(grep -c '^summary$' "$tmp/tui.an")
 		check "SIGHUP in the live view: the trace ends with the summary ($tlast), analyze accepts it (exit $rc)" \
-			[ "$rc" = 0 -a "$tlast" = summary ] && grep -q 'alerts:' "$tmp/tui.an"
+			[ "$rc" = 0 -a "$tlast" = summary -a "$g" = 1 ]
 	else
 		bad "the live view did not open under tmux"; tm capture-pane -p -t h | tail -5 | sed 's/^/  | /'
 	fi
@@ -265,6 +267,87 @@ for cmd in "build/mapsvc --mode mutex --duration 120" "build/progs/races iterwri
 	fi
 	wait "$mwp" 2>/dev/null
 done
+
+# ---- 6. a full disk while recording ------------------------------------------------------------
+mnt=$(mktemp -d)
+if ! mount -t tmpfs -o size=256k none "$mnt"; then
+	bad "cannot mount a 256k tmpfs on $mnt"; mnt=""
+fi
+if [ -n "$mnt" ]; then
+	# Half the space taken by a filler, freed once the trace has filled the rest:
+	# a writer that keeps going would then append after its half-written line.
+	head -c 131072 /dev/zero >"$mnt/filler"
+	GOMAP_ONRACE=count "$MW" --plain -o "$mnt/t.trace" -- build/mapsvc --mode unsafe --duration 4 \
+		>"$tmp/full.out" 2>"$tmp/full.err" </dev/null &
+	mwp=$!; bg+=("$mwp")
+	end=$((SECONDS + 15))
+	until grep -q 'cannot write trace file' "$tmp/full.err" ||
+	      [ $(($(stat -c %s "$mnt/t.trace" 2>/dev/null || echo 0) + 131072)) -ge 258048 ]; do
+		[ "$SECONDS" -ge "$end" ] && break
+		sleep 0.02
+	done
+	running=$(kill -0 "$mwp" 2>/dev/null && echo yes)
+	rm -f "$mnt/filler"
+	wait_exit "$mwp" 30
+	n=$(grep -c "^mapwatch: cannot write trace file '$mnt/t.trace': No space left on device; recording stopped, the file keeps its first [0-9]* lines$" "$tmp/full.err")
+	check "disk full: reported at once on stderr, one line, while recording (running: ${running:-no})" \
+		[ "$n" = 1 -a "$running" = yes ]
+	check "disk full: mapwatch exits 1 at the end (got $rc)" [ "$rc" = 1 ]
+	check "disk full: the summary is still printed" grep -q '^mapwatch: [0-9]* alerts: ' "$tmp/full.out"
+	size=$(stat -c %s "$mnt/t.trace" 2>/dev/null || echo 0)
+	lastc=$(tail -c 1 "$mnt/t.trace" | od -An -c | tr -d ' ')
+	kept=$(sed -n 's/.*keeps its first \([0-9]*\) lines$/\1/p' "$tmp/full.err")
+	check "disk full: the trace ends with a complete line ($size bytes, $(wc -l <"$mnt/t.trace") lines, $kept said)" \
+		[ "$size" -gt 1000 -a "$lastc" = '\n' -a "$(wc -l <"$mnt/t.trace")" = "${kept:-x}" ]
+	"$MW" analyze "$mnt/t.trace" >"$tmp/full.an" 2>"$tmp/full.an.err"; rc=$?
+	if [ "$rc" = 0 ] && [ ! -s "$tmp/full.an.err" ] && grep -q '^summary$' "$tmp/full.an"; then
+		ok "disk full: analyze reads the trace, no warning, a summary"
+	else
+		bad "disk full: analyze of the trace (exit $rc)" "$tmp/full.an" "$tmp/full.an.err"
+	fi
+	# The trace cut mid-record (a full disk under an older writer, kill -9):
+	# read up to its last complete line with a one-line warning.
+	head -c $((size - 100)) "$mnt/t.trace" >"$tmp/cut.trace"
+	"$MW" analyze "$tmp/cut.trace" >"$tmp/cut.an" 2>"$tmp/cut.an.err"; rc=$?
+	g=$(grep -c 'warning: truncated last line' "$tmp/cut.an.err")
+	check "a trace cut mid-record: analyze exits 0 with one warning line ($(cat "$tmp/cut.an.err"))" \
+		[ "$rc" = 0 -a "$(wc -l <"$tmp/cut.an.err")" = 1 -a "$g" = 1 ]
+	# …and with more written after the cut, as a writer that went on left it.
+	{ head -c $((size / 2)) "$mnt/t.trace"; tail -n 3 "$mnt/t.trace"; } >"$tmp/cut2.trace"
+	"$MW" analyze "$tmp/cut2.trace" >"$tmp/cut2.an" 2>"$tmp/cut2.an.err"; rc=$?
+	g=$(grep -c 'warning: record cut short' "$tmp/cut2.an.err")
+	check "a record cut short with lines after it: analyze exits 0 with one warning line ($(cat "$tmp/cut2.an.err"))" \
+		[ "$rc" = 0 -a "$(wc -l <"$tmp/cut2.an.err")" = 1 -a "$g" = 1 ]
+	rm -f "$mnt"/*
+
+	# The live view says so in its header.
+	if command -v tmux >/dev/null; then
+		head -c 131072 /dev/zero >"$mnt/filler"
+		tm new-session -d -s f -x 120 -y 40 "env PS1='mw-prompt\$ ' TERM=screen-256color bash --norc --noprofile"
+		wait_pane() { # SECONDS EGREP
+			local end=$((SECONDS + $1))
+			until tm capture-pane -p -t f | grep -Eq -- "$2"; do
+				[ "$SECONDS" -ge "$end" ] && return 1
+				sleep 0.1
+			done
+		}
+		wait_pane 5 'mw-prompt'
+		tm send-keys -t f "GOMAP_ONRACE=count $MW -o $mnt/tui.trace -- build/mapsvc --mode unsafe --duration 60; echo tui-rc=\$?" Enter
+		if wait_pane 20 'trace stopped: No space left on device'; then
+			ok "disk full: the live view's header says 'trace stopped: No space left on device'"
+		else
+			bad "disk full: the live view's header"; tm capture-pane -p -t f | head -3 | sed 's/^/  | /'
+		fi
+		tm send-keys -t f q
+		if wait_pane 20 'tui-rc=1' && tm capture-pane -p -t f | grep -q "^mapwatch: cannot write trace file '$mnt/tui.trace'"; then
+			ok "disk full under the live view: q, the error replayed on stderr, exit 1"
+		else
+			bad "disk full under the live view: exit"; tm capture-pane -p -t f | grep -v '^$' | tail -5 | sed 's/^/  | /'
+		fi
+		tm kill-server 2>/dev/null
+	fi
+	umount "$mnt" && rmdir "$mnt" && mnt=""
+fi
 
 echo "RESULT $pass $fail"
 [ "$fail" = 0 ]

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -537,6 +539,96 @@ TEST(trace_create_reports_errors)
 	put_file(path, "x", 1);
 	CHECK(!mw_trace_create(path, 0, &m, err, sizeof(err)));
 	CHECK(strstr(err, "exists (use --force to overwrite)"));
+}
+
+/* A write that fails part-way (the disk fills up; here RLIMIT_FSIZE, whose
+ * EFBIG is the same short write then error): the file is cut back to its
+ * last complete line, nothing more goes to it, the callback hears of it once,
+ * and the file reads back as a valid trace without warnings. */
+static int err_calls;
+static char err_msg[600];
+static void on_trace_error(void *ctx, const char *msg)
+{
+	(void)ctx;
+	err_calls++;
+	snprintf(err_msg, sizeof(err_msg), "%s", msg);
+}
+
+TEST(write_failure_keeps_whole_lines)
+{
+	struct mw_trace_meta m = meta();
+	struct rlimit old, lim;
+	char err[512];
+	const char *path = tpath("full.jsonl");
+	struct mw_trace_writer *w;
+	size_t len, nrec;
+	const char *rerr, *warn;
+	char *data;
+	void (*oldsig)(int) = signal(SIGXFSZ, SIG_IGN);
+
+	unlink(path);
+	w = mw_trace_create(path, 0, &m, err, sizeof(err));
+	CHECK(w != NULL);
+	mw_trace_on_error(w, on_trace_error, NULL);
+	CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+	lim = old;
+	lim.rlim_cur = 100000;	/* the file may grow to 100000 bytes */
+	CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	int fails = 0;
+	for (int i = 0; i < 5000; i++) {
+		struct mw_record r = rand_record();
+		fails += mw_trace_record(w, &r) < 0;
+		if (i % 500 == 499)
+			fails += mw_trace_flush(w) < 0;	/* the live loop's once a second */
+	}
+	setrlimit(RLIMIT_FSIZE, &old);
+	CHECK(fails > 0);
+	CHECK_EQ_U64(err_calls, 1);
+	CHECK_EQ_U64(mw_trace_error(w), EFBIG);
+	CHECK(strstr(err_msg, "cannot write trace file '") && strstr(err_msg, "full.jsonl': File too large;"));
+	CHECK(strstr(err_msg, "recording stopped, the file keeps its first "));
+	uint64_t lines = mw_trace_lines(w);
+	/* later writes and the summary go nowhere, even once there is room */
+	struct mw_summary sum = { 0 };
+	CHECK(mw_trace_summary(w, &sum) < 0);
+	CHECK(mw_trace_close(w) < 0);
+	signal(SIGXFSZ, oldsig);
+
+	data = slurp(path, &len);
+	CHECK(data != NULL);
+	CHECK(len > 0 && len <= 100000 && data[len - 1] == '\n');
+	size_t nl = 0;
+	for (size_t i = 0; i < len; i++)
+		nl += data[i] == '\n';
+	CHECK_EQ_U64(nl, lines);
+	CHECK(read_all(data, len, NULL, &nrec, &rerr, &warn) == MW_ITEM_EOF);
+	CHECK_EQ_U64(nrec, lines - 1);
+	CHECK_EQ_STR(warn, "");
+	free(data);
+}
+
+/* What a writer that went on after a failed write left behind: a record cut
+ * short, the next write's lines right after it. Read up to the cut. */
+TEST(record_cut_then_more_reads_up_to_the_cut)
+{
+	char t[8192];
+	size_t n, cut = strlen(GOOD) / 2;
+	const char *err, *warn;
+
+	snprintf(t, sizeof(t), "%s%s%.*s%s%s", HDR, GOOD, (int)cut, GOOD, GOOD, GOOD);
+	CHECK(read_all(t, strlen(t), NULL, &n, &err, &warn) == MW_ITEM_EOF);
+	CHECK_EQ_U64(n, 1);
+	CHECK(strstr(warn, "trace.jsonl:3: warning: record cut short at column "));
+	/* a summary appended after the cut, the last line */
+	snprintf(t, sizeof(t), "%s%s%.*s{\"type\":\"summary\",\"events\":9,\"alerts\":0}\n", HDR, GOOD,
+		 (int)cut, GOOD);
+	CHECK(read_all(t, strlen(t), NULL, &n, &err, &warn) == MW_ITEM_EOF);
+	CHECK_EQ_U64(n, 1);
+	CHECK(strstr(warn, "record cut short"));
+	/* garbage that merely holds a record start is still an error */
+	expect_error(HDR GOOD "x{\"type\":\"summary\",\"events\":9,\"alerts\":0}\n", "trace.jsonl:3: malformed JSON");
+	expect_error(HDR GOOD "{\"type\":\"event\",\"ts\":1}{\"type\":\"summary\",\"events\":9,\"alerts\":0}\n",
+		     "garbage after the object");
 }
 
 /* ---- analyze = live ------------------------------------------------------------ */

@@ -50,6 +50,8 @@
 #pragma weak mw_trace_flush
 #pragma weak mw_trace_close
 #pragma weak mw_trace_line
+#pragma weak mw_trace_on_error
+#pragma weak mw_trace_error
 #else
 #define HAVE_TRACE 0
 struct mw_trace_writer;
@@ -148,7 +150,8 @@ static const char doc[] =
 "Exit status: the traced command's status (128+N when killed by signal N),\n"
 "0 with -p; 3 with --fail-on-race when a race was flagged; 1 on errors (not\n"
 "root, no such process, runtime symbols not found, BPF load or attach\n"
-"failure); 2 on usage errors (an unknown option, a bad or missing value).\n"
+"failure, a trace that could not be written in full: this one wins over the\n"
+"others); 2 on usage errors (an unknown option, a bad or missing value).\n"
 "Environment: NO_COLOR disables colour in the live view.\n";
 
 enum {
@@ -421,6 +424,7 @@ struct live {
 	int execs_handled;		/* execs whose new image was resolved (and re-attached) */
 	int execs_ignored;		/* the command's own exec (-- CMD) */
 	int exec_stop;			/* the new image runs no supported runtime: stop */
+	int trace_failed;		/* a write to the -o trace failed (reported at once) */
 	char big[65536];		/* alert lines with stacks (the trace reader's line limit) */
 };
 
@@ -1089,11 +1093,29 @@ static int stack_line_cb(void *ctx, const struct mw_alert *a, int iter_side, int
 	return 0;
 }
 
+#if HAVE_TRACE
+/* The trace writer's error callback: at the failed write, once. The file
+ * was cut back to its last complete line and takes nothing more. */
+static void trace_failed_cb(void *ctx, const char *msg)
+{
+	struct live *lv = ctx;
+
+	fprintf(stderr, "mapwatch: %s\n", msg);	/* replayed after the live view closes */
+	snprintf(lv->st.trace_error, sizeof(lv->st.trace_error), "trace stopped: %s",
+		 strerror(mw_trace_error(lv->trace)));
+	lv->trace_failed = 1;
+}
+#endif
+
 static int save_trace_cb(void *ctx, char *path, size_t len)
 {
 	struct live *lv = ctx;
 
 #if HAVE_TRACE
+	if (lv->trace_failed) {
+		snprintf(path, len, "%s", lv->st.trace_error);
+		return -1;
+	}
 	if (lv->trace && env.out && mw_trace_flush && !mw_trace_flush(lv->trace)) {
 		snprintf(path, len, "%s", env.out);
 		return 0;
@@ -1815,6 +1837,8 @@ int main(int argc, char **argv)
 			rc = 1;
 			goto cleanup;
 		}
+		if (mw_trace_on_error)
+			mw_trace_on_error(lv.trace, trace_failed_cb, &lv);
 	}
 #else
 	if (env.out) {
@@ -2036,10 +2060,19 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	}
 #if HAVE_TRACE
+	int trace_bad = 0;
 	if (lv.trace) {
+		int terr;
+
 		mw_trace_summary(lv.trace, &s);
-		if (mw_trace_close(lv.trace))
-			fprintf(stderr, "mapwatch: writing %s failed\n", env.out);
+		mw_trace_flush(lv.trace);
+		terr = mw_trace_error ? mw_trace_error(lv.trace) : 0;
+		if (mw_trace_close(lv.trace) < 0) {
+			trace_bad = 1;
+			if (!lv.trace_failed)	/* else said at the failed write */
+				fprintf(stderr, "mapwatch: cannot write trace file '%s': %s\n", env.out,
+					strerror(terr ? terr : errno ? errno : EIO));
+		}
 		lv.trace = NULL;
 	}
 #endif
@@ -2053,6 +2086,10 @@ int main(int argc, char **argv)
 	rc = have_child_status ? child_rc : 0;
 	if (env.fail_on_race && s.alerts)
 		rc = 3;
+#if HAVE_TRACE
+	if (trace_bad)
+		rc = 1;	/* the recording is incomplete: an error, whatever else happened */
+#endif
 
 cleanup:
 	if (release_fd >= 0)

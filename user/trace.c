@@ -2,6 +2,10 @@
  *
  * Writer: records are formatted by hand (no printf) straight into a 1 MiB
  * user buffer, which goes out with write(2) when full or on mw_trace_flush().
+ * The buffer only ever holds whole lines. When a write fails (the disk is
+ * full) the file is cut back to its last complete line and nothing more is
+ * written to it: it stays a valid trace, only shorter, and the writer's
+ * error callback says so at once.
  *
  * Reader: a fixed buffer refilled with read(2) in big chunks; lines are cut
  * with memchr and must fit MW_TRACE_LINE_MAX, so memory stays bounded on any
@@ -295,9 +299,56 @@ int mw_trace_format_header(const struct mw_trace_meta *m, char *buf, size_t len)
 struct mw_trace_writer {
 	int fd;
 	int err;		/* errno of the first failed write */
+	int dead;		/* a write failed: the file takes nothing more */
 	size_t len;
-	char *buf;		/* WBUF_SIZE bytes */
+	char *buf;		/* WBUF_SIZE bytes, whole lines only */
+	uint64_t off;		/* bytes in the file, whole lines */
+	uint64_t lines;		/* lines in the file */
+	uint64_t pending;	/* lines in buf */
+	char path[256];		/* for messages; "" for mw_trace_create_fd */
+	void (*on_error)(void *ctx, const char *msg);
+	void *ctx;
 };
+
+void mw_trace_on_error(struct mw_trace_writer *w, void (*cb)(void *ctx, const char *msg), void *ctx)
+{
+	if (!w)
+		return;
+	w->on_error = cb;
+	w->ctx = ctx;
+}
+
+uint64_t mw_trace_lines(const struct mw_trace_writer *w)
+{
+	return w ? w->lines : 0;
+}
+
+/* A write failed after `written` bytes of the buffer reached the file: cut
+ * the file back to its last complete line, take nothing more, and say so. */
+static void write_failed(struct mw_trace_writer *w, size_t written, int e)
+{
+	size_t keep = written;
+	char msg[512];
+
+	while (keep && w->buf[keep - 1] != '\n')
+		keep--;
+	for (size_t i = 0; i < keep; i++)
+		w->lines += w->buf[i] == '\n';
+	if (keep < written && ftruncate(w->fd, (off_t)(w->off + keep)) < 0) {
+		/* not a regular file: the reader takes a cut last line as such */
+	}
+	w->off += keep;
+	w->err = e;
+	w->dead = 1;
+	w->len = 0;
+	w->pending = 0;
+	if (w->on_error) {
+		snprintf(msg, sizeof(msg), "cannot write trace file%s%s%s: %s; recording stopped, "
+			 "the file keeps its first %" PRIu64 " lines", w->path[0] ? " '" : "", w->path,
+			 w->path[0] ? "'" : "", strerror(e), w->lines);
+		w->on_error(w->ctx, msg);
+	}
+}
 
 int mw_trace_flush(struct mw_trace_writer *w)
 {
@@ -305,23 +356,26 @@ int mw_trace_flush(struct mw_trace_writer *w)
 
 	if (!w)
 		return -1;
+	if (w->dead) {
+		w->len = 0;
+		return -1;
+	}
 	while (off < w->len) {
 		ssize_t n = write(w->fd, w->buf + off, w->len - off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			/* Keep the first error; drop what cannot be written rather
-			 * than grow without bound (the disk is full or gone). */
-			if (!w->err)
-				w->err = n < 0 ? errno : EIO;
-			w->len = 0;
+			write_failed(w, off, n < 0 ? errno : EIO);
 			return -1;
 		}
 		off += (size_t)n;
 	}
+	w->off += w->len;
+	w->lines += w->pending;
+	w->pending = 0;
 	w->len = 0;
-	return w->err ? -1 : 0;
+	return 0;
 }
 
 /* Room for N bytes at the end of the buffer (N ≤ WBUF_SIZE). */
@@ -336,23 +390,26 @@ static char *wreserve(struct mw_trace_writer *w, size_t n)
 static int wline(struct mw_trace_writer *w,
 		 int (*fmt)(const void *, char *, size_t), const void *obj)
 {
+	if (w->dead)
+		return -1;
 	char *p = wreserve(w, 4096);
 	size_t room = WBUF_SIZE - w->len;
 	int n = fmt(obj, p, room);
 
-	if (n < 0)
+	if (n < 0 || w->dead)
 		return -1;
 	if ((size_t)n + 1 >= room) {
 		/* Longer than the room left: format into the emptied buffer. */
 		mw_trace_flush(w);
-		if ((size_t)n + 1 >= WBUF_SIZE)
+		if ((size_t)n + 1 >= WBUF_SIZE || w->dead)
 			return -1;
 		p = w->buf;
 		n = fmt(obj, p, WBUF_SIZE);
 	}
 	p[n] = '\n';
 	w->len += (size_t)n + 1;
-	return w->err ? -1 : 0;
+	w->pending++;
+	return 0;
 }
 
 static int fmt_header(const void *o, char *b, size_t n) { return mw_trace_format_header(o, b, n); }
@@ -389,6 +446,7 @@ struct mw_trace_writer *mw_trace_create(const char *path, int force,
 		snprintf(err, errlen, "cannot create trace file '%s': out of memory", path);
 		return NULL;
 	}
+	snprintf(w->path, sizeof(w->path), "%s", path);
 	/* The header goes out at once: a trace killed in its first second is
 	 * still recognisable as one. */
 	if (mw_trace_flush(w) < 0) {
@@ -401,12 +459,17 @@ struct mw_trace_writer *mw_trace_create(const char *path, int force,
 
 int mw_trace_record(struct mw_trace_writer *w, const struct mw_record *r)
 {
+	if (w->dead)
+		return -1;
 	char *p = wreserve(w, MW_TRACE_REC_MAX);
+	if (w->dead)
+		return -1;
 	size_t n = mw_trace_format_record(r, p);
 
 	p[n] = '\n';
 	w->len += n + 1;
-	return w->err ? -1 : 0;
+	w->pending++;
+	return 0;
 }
 
 int mw_trace_alert(struct mw_trace_writer *w, const struct mw_alert *a)
@@ -423,13 +486,16 @@ int mw_trace_line(struct mw_trace_writer *w, const char *line, size_t len)
 {
 	char *p;
 
-	if (!w || len + 1 >= WBUF_SIZE)
+	if (!w || len + 1 >= WBUF_SIZE || w->dead)
 		return -1;
 	p = wreserve(w, len + 1);
+	if (w->dead)
+		return -1;
 	memcpy(p, line, len);
 	p[len] = '\n';
 	w->len += len + 1;
-	return w->err ? -1 : 0;
+	w->pending++;
+	return 0;
 }
 
 int mw_trace_error(const struct mw_trace_writer *w)
@@ -1146,6 +1212,32 @@ static int next_line(struct mw_trace_reader *r)
 	}
 }
 
+/* A record cut short by a failed write, with a later write appended right
+ * after it (what a writer that kept going after a failed write left): the
+ * line starts as a record, and at some column a complete one begins. That
+ * column, or 0. */
+static size_t cut_then_appended(const char *line, size_t len)
+{
+	static const char start[] = "{\"type\":\"";
+	const size_t sl = sizeof(start) - 1;
+	struct mw_jmember m[MW_MEMBERS_MAX];
+	char err[8];
+
+	if (len < sl || memcmp(line, start, sl))
+		return 0;
+	/* No line mapwatch writes holds this twice: only the first one counts
+	 * (one scan of the line, whatever a hostile one holds). */
+	for (size_t k = 1; k + sl <= len; k++) {
+		if (line[k] != '{' || memcmp(line + k, start, sl))
+			continue;
+		if (mw_json_object(line, k, m, MW_MEMBERS_MAX, err, sizeof(err)) < 0 &&
+		    mw_json_object(line + k, len - k, m, MW_MEMBERS_MAX, err, sizeof(err)) >= 0)
+			return k;
+		return 0;
+	}
+	return 0;
+}
+
 static int key_is(const struct mw_jmember *m, const char *k, size_t kl)
 {
 	return m->klen == kl && !memcmp(m->key, k, kl);
@@ -1500,6 +1592,17 @@ int mw_reader_next(struct mw_trace_reader *r, struct mw_record *rec)
 			snprintf(r->warn, sizeof(r->warn),
 				 "%s:%" PRIu64 ": warning: truncated last line ignored (the trace was cut short)",
 				 r->name, r->lineno);
+			r->state = 2;
+			return MW_ITEM_EOF;
+		}
+		size_t cut;
+		if (nm < 0 && r->state == 1 && (cut = cut_then_appended(r->line, r->linelen))) {
+			/* A write failed mid-record and a later one went on after it
+			 * (earlier writers did, on a full disk): the trace is read up
+			 * to the cut, like a truncated one. */
+			snprintf(r->warn, sizeof(r->warn),
+				 "%s:%" PRIu64 ": warning: record cut short at column %zu (a failed write), "
+				 "the trace is read up to the line before", r->name, r->lineno, cut + 1);
 			r->state = 2;
 			return MW_ITEM_EOF;
 		}

@@ -20,7 +20,9 @@
  * The reader treats a file as hostile: a hand-rolled scanner for these flat
  * objects, a fixed buffer and a line limit (bounded memory on any input),
  * and every problem an error naming the line ("trace.jsonl:12: expected a
- * number for \"ts\""). A truncated last line (kill -9 mid-write) is a warning.
+ * number for \"ts\""). A truncated last line (kill -9 mid-write) is a warning,
+ * and so is a record cut short with more lines written after it (a writer
+ * that went on after a failed write): the trace is read up to the cut.
  */
 #ifndef MW_TRACE_H
 #define MW_TRACE_H
@@ -60,8 +62,15 @@ int mw_trace_summary(struct mw_trace_writer *w, const struct mw_summary *s);
 int mw_trace_line(struct mw_trace_writer *w, const char *line, size_t len);
 int mw_trace_flush(struct mw_trace_writer *w);
 int mw_trace_close(struct mw_trace_writer *w);	/* flushes, closes, frees; NULL-safe */
-/* errno of the first failed write, 0 if none. */
+/* errno of the first failed write, 0 if none. After a failed write the file
+ * is cut back to its last complete line and takes nothing more (every later
+ * call returns -1): a valid trace, only shorter. */
 int mw_trace_error(const struct mw_trace_writer *w);
+/* Called once, at the failed write, with a one-line message ("cannot write
+ * trace file 'x': No space left on device; recording stopped, …"). */
+void mw_trace_on_error(struct mw_trace_writer *w, void (*cb)(void *ctx, const char *msg), void *ctx);
+/* Complete lines in the file so far. */
+uint64_t mw_trace_lines(const struct mw_trace_writer *w);
 
 /* One record as a line, without the newline, into buf (MW_TRACE_REC_MAX
  * bytes). Returns its length. */

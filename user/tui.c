@@ -481,14 +481,21 @@ static void draw_header(struct mw_tui *t, const struct mw_view_layout *l)
 		x += put(t, y, x, w - x, RL_NORMAL, "  alerts ");
 		x += put(t, y, x, w - x, t->sum.alerts ? RL_ALERT : RL_OK, "%s",
 			 mw_fmt_count(t->sum.alerts, tot, sizeof(tot)));
+		if (st->trace_error[0])
+			x += put(t, y, x, w - x, RL_ALERT, "  trace stopped");
 		put(t, y, x, w - x, RL_DIM, "  up %s", up);
 		return;
 	}
 	x = put(t, y, 0, w, RL_HEADER, "mapwatch");
 	x += put(t, y, x, w - x, RL_DIM, "  pid ");
 	x += put(t, y, x, w - x, RL_HEADER, "%d %s", t->target.pid, t->target.comm);
-	x += put(t, y, x, w - x, RL_DIM, "  %d probes on ", t->target.probes);
-	x += put(t, y, x, w - x - 13, RL_NORMAL, "%s", probed);
+	if (st->trace_error[0]) {
+		/* The recording failed (-o on a full disk): that, not the probes. */
+		x += put(t, y, x, w - x - 13, RL_ALERT, "  %s", st->trace_error);
+	} else {
+		x += put(t, y, x, w - x, RL_DIM, "  %d probes on ", t->target.probes);
+		x += put(t, y, x, w - x - 13, RL_NORMAL, "%s", probed);
+	}
 	if (w - x >= 13)
 		put(t, y, w - 12, 12, RL_DIM, "up %s", up);
 

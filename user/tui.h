@@ -28,6 +28,7 @@ struct mw_live_stats {
 	uint64_t hits;		/* probe hits */
 	int      target_exited;	/* the target is gone; the view keeps the final state */
 	char     exit_how[128];	/* "exited with status 2", "killed by SIGKILL" */
+	char     trace_error[96];	/* "" or why the recording (-o) stopped: shown in the header */
 };
 
 struct mw_tui_opts {
