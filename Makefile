@@ -2,6 +2,9 @@
 #
 #   make            build everything into build/
 #   make test       install what is missing, build the sanitized test suite, run it
+#                   (the fuzzers only replay the corpus committed in tests/corpus/)
+#   make fuzz       run every fuzzer for FUZZ_SECONDS (60) each, growing build/fuzz-corpus/
+#   make fuzz-merge add the new finds in build/fuzz-corpus/ to tests/corpus/
 #   make demo       start mapsvc (unsafe mode) and open the live view on it
 #   make demo-go    the Go demo service (unsafe) under the live view
 #   make bench      regenerate the benchmark tables in README.md
@@ -75,7 +78,7 @@ LIBS_XXH    := -lxxhash
 LIBS_CS     := -lcapstone
 LIBS_MW     := $(LIBS_BPF) $(LIBS_TUI) $(LIBS_DW) $(LIBS_XXH) $(LIBS_CS) -lpthread -lm
 
-.PHONY: all clean test test-build deps demo demo-go bench install fuzz
+.PHONY: all clean test test-build deps demo demo-go bench install fuzz fuzz-merge
 all: $(OUTPUT)/libgomap.a $(OUTPUT)/libgomap.so $(OUTPUT)/mapsvc $(OUTPUT)/mapsvc-dyn \
      $(if $(USER_SRCS),$(OUTPUT)/mapwatch)
 
@@ -218,7 +221,13 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory test-build
 	$(Q)bash tests/run.sh
 
+# Fuzzing for time, apart from `make test`: scripts/fuzz.sh.
+FUZZ_SECONDS ?= 60
 fuzz: $(FUZZ_BINS)
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh run
+
+fuzz-merge: $(FUZZ_BINS)
+	$(Q)bash scripts/fuzz.sh merge
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all

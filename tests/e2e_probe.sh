@@ -29,6 +29,21 @@ bad() {
 }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 summary() { grep '^{' "$1" | tail -1; }
+# wait_until SECONDS CMD...: runs CMD every 0.05 s until it succeeds or
+# SECONDS pass (status 1). Signals below wait for their moment this way,
+# never a fixed time.
+wait_until() {
+	local end=$((${EPOCHREALTIME/./} / 1000 + $1 * 1000)); shift
+	until "$@"; do
+		[ $((${EPOCHREALTIME/./} / 1000)) -gt "$end" ] && return 1
+		sleep 0.05
+	done
+}
+# PID has taken SIGINT off its pending set: its handler has run.
+int_taken() {
+	local v; v=$(awk '/^ShdPnd:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+	[ -n "$v" ] && (( (16#$v & 2) == 0 ))
+}
 jqs() { summary "$1" | jq -r "$2" 2>/dev/null; }
 
 for b in build/progs/races build/mapsvc build/mapsvc-dyn "$MW"; do
@@ -159,7 +174,8 @@ done
 
 # ---- the target goes away; signals -----------------------------------------------
 start_svc build/mapsvc --mode mutex --duration 30
-( sleep 1; kill -KILL "$svc" ) &
+# Killed once mapwatch is attached and looping: its first stats line is out.
+( wait_until 15 grep -q '"type":"stats"' "$tmp/gone.out"; kill -KILL "$svc" ) &
 timeout -s KILL 20 "$MW" --json -p "$svc" >"$tmp/gone.out" 2>"$tmp/gone.err"
 rc=$?
 check "traced process killed: summary printed, exit 0 (got $rc)" [ "$rc" = 0 -a "$(jqs "$tmp/gone.out" .type)" = summary ]
@@ -167,16 +183,19 @@ wait "$svc" 2>/dev/null
 
 "$MW" --plain -- build/progs/races iterwrite 1000000 >"$tmp/k.out" 2>&1 &
 mwp=$!
-sleep 1.5
+# Killed once it runs under the probes: its first round is out.
+wait_until 15 grep -q '^round ' "$tmp/k.out" || kill -KILL "$mwp"
 pkill -KILL -P "$mwp" -x races
 wait "$mwp"
 rc=$?
-check "command killed by SIGKILL: reported, exit 137 (got $rc)" [ "$rc" = 137 ] && grep -q 'killed by SIGKILL' "$tmp/k.out"
+killed_reported() { [ "$rc" = 137 ] && grep -q 'killed by SIGKILL' "$tmp/k.out"; }
+check "command killed by SIGKILL: reported, exit 137 (got $rc)" killed_reported
 
 start_svc build/mapsvc --mode unsafe --duration 30
 "$MW" --json -p "$svc" -o "$tmp/t.trace" >"$tmp/int.out" 2>"$tmp/int.err" &
 mwp=$!
-sleep 2
+# Interrupted once it has seen events: its first alert is out.
+wait_until 15 grep -q '"type":"alert"' "$tmp/int.out"
 kill -INT "$mwp"
 wait "$mwp"
 rc=$?
@@ -190,8 +209,10 @@ kill -KILL "$svc" 2>/dev/null; wait "$svc" 2>/dev/null
 
 "$MW" --plain -- build/progs/races iterwrite 1000000 >"$tmp/i2.out" 2>&1 &
 mwp=$!
-sleep 1
-kill -INT "$mwp"; sleep 0.05; kill -INT "$mwp"
+# The first Ctrl-C once the command runs; the second once the first is
+# taken (two pending SIGINTs would merge into one).
+wait_until 15 grep -q '^round ' "$tmp/i2.out"
+kill -INT "$mwp"; wait_until 5 int_taken "$mwp"; kill -INT "$mwp"
 wait "$mwp"
 check "a second Ctrl-C exits at once (130)" [ $? = 130 ]
 

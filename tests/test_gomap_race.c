@@ -1,16 +1,16 @@
 /* test_gomap_race.c — Go's race checks: the three fatal messages with exit
- * status 2, and GOMAP_ONRACE=count. Each case runs in a re-executed child
- * (this binary with the case name), so the lazily read GOMAP_ONRACE is fresh;
- * the child provokes the check deterministically by setting hashWriting.
+ * status 2, and GOMAP_ONRACE=count. Each case runs its CHILD body in a
+ * re-executed copy of this binary (check.h's check_child), so the lazily
+ * read GOMAP_ONRACE is fresh; the child provokes the check deterministically
+ * by setting hashWriting, and the test asserts how it ended and what it
+ * printed. The child bodies are not tests: only the TESTs are counted.
  */
 #include "check.h"
 #include "gomap.h"
 #include <pthread.h>
 #include <semaphore.h>
-#include <sys/wait.h>
+#include <string.h>
 #include <unistd.h>
-
-static int is_child(void) { return getenv("GOMAP_TEST_CHILD") != NULL; }
 
 static hmap *small_map(void)
 {
@@ -19,15 +19,14 @@ static hmap *small_map(void)
 	return h;
 }
 
-/* Child bodies: only act when re-executed. */
-TEST(child_assign) { if (!is_child()) return; hmap *h = small_map(); h->flags |= GOMAP_HASHWRITING; uint64_t k = 1; mapassign(&maptype_u64, h, &k); printf("survived\n"); }
-TEST(child_delete) { if (!is_child()) return; hmap *h = small_map(); h->flags |= GOMAP_HASHWRITING; uint64_t k = 1; mapdelete(&maptype_u64, h, &k); printf("survived\n"); }
-TEST(child_clear) { if (!is_child()) return; hmap *h = small_map(); h->flags |= GOMAP_HASHWRITING; mapclear(&maptype_u64, h); printf("survived\n"); }
-TEST(child_access1) { if (!is_child()) return; hmap *h = small_map(); h->flags |= GOMAP_HASHWRITING; uint64_t k = 1; mapaccess1(&maptype_u64, h, &k); printf("survived\n"); }
-TEST(child_access2) { if (!is_child()) return; hmap *h = small_map(); h->flags |= GOMAP_HASHWRITING; uint64_t k = 1; bool ok; mapaccess2(&maptype_u64, h, &k, &ok); printf("survived\n"); }
-TEST(child_iter)
+/* Each body prints "survived" only if the runtime let it go on. */
+CHILD(assign) { hmap *h = small_map(); h->flags |= GOMAP_HASHWRITING; uint64_t k = 1; mapassign(&maptype_u64, h, &k); printf("survived\n"); }
+CHILD(delete) { hmap *h = small_map(); h->flags |= GOMAP_HASHWRITING; uint64_t k = 1; mapdelete(&maptype_u64, h, &k); printf("survived\n"); }
+CHILD(clear) { hmap *h = small_map(); h->flags |= GOMAP_HASHWRITING; mapclear(&maptype_u64, h); printf("survived\n"); }
+CHILD(access1) { hmap *h = small_map(); h->flags |= GOMAP_HASHWRITING; uint64_t k = 1; mapaccess1(&maptype_u64, h, &k); printf("survived\n"); }
+CHILD(access2) { hmap *h = small_map(); h->flags |= GOMAP_HASHWRITING; uint64_t k = 1; bool ok; mapaccess2(&maptype_u64, h, &k, &ok); printf("survived\n"); }
+CHILD(iter)
 {
-	if (!is_child()) return;
 	hmap *h = small_map();
 	hiter it;
 	mapiterinit(&maptype_u64, h, &it);
@@ -35,9 +34,8 @@ TEST(child_iter)
 	mapiternext(&it);
 	printf("survived\n");
 }
-TEST(child_count)
+CHILD(count)
 {
-	if (!is_child()) return;
 	hmap *h = small_map();
 	uint64_t k = 1;
 	h->flags |= GOMAP_HASHWRITING;
@@ -73,9 +71,8 @@ static void *wr_thread(void *arg)
 	}
 	return NULL;
 }
-TEST(child_writers)
+CHILD(writers)
 {
-	if (!is_child()) return;
 	pthread_t th[WR_THREADS];
 	int bad = 0;
 	wr_map = makemap(&maptype_u64, 0);
@@ -144,9 +141,8 @@ static void *second_writer(void *arg)
 	sem_post(&wr_sem);
 	return NULL;
 }
-TEST(child_blocked_writers)
+CHILD(blocked_writers)
 {
-	if (!is_child()) return;
 	maptype nt;
 	maptype_make(&nt, 8, 8, plain_hash, nesting_eq);
 	wr_map = makemap(&nt, 0);
@@ -170,88 +166,66 @@ TEST(child_blocked_writers)
 	mapfree(&wait_t, wr_map);
 }
 
-/* Run this binary with one case; capture stdout+stderr and the exit status. */
-static int run_child(const char *name, const char *onrace, char *out, size_t outsz)
-{
-	int p[2];
-	if (pipe(p)) return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		close(p[0]);
-		setenv("GOMAP_TEST_CHILD", "1", 1);
-		if (onrace) setenv("GOMAP_ONRACE", onrace, 1); else unsetenv("GOMAP_ONRACE");
-		/* no leak report noise from a child that exits mid-test */
-		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
-		execl("/proc/self/exe", "child", name, (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	size_t n = 0;
-	ssize_t r;
-	while (n + 1 < outsz && (r = read(p[0], out + n, outsz - 1 - n)) > 0) n += (size_t)r;
-	out[n] = 0;
-	close(p[0]);
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
+/* No leak report from a child that dies mid-test, holding its map. */
+static const char *const env_fatal[] = { "GOMAP_ONRACE", "ASAN_OPTIONS=detect_leaks=0", NULL };
+static const char *const env_count[] = { "GOMAP_ONRACE=count", "ASAN_OPTIONS=detect_leaks=0", NULL };
 
 static void expect_fatal(const char *name, const char *msg)
 {
-	char out[4096], want[128];
-	int rc = run_child(name, NULL, out, sizeof out);
+	struct check_child c;
+	char want[128];
+	check_child(name, env_fatal, &c);
 	snprintf(want, sizeof want, "fatal error: %s\n", msg);
-	if (rc != 2 || !strstr(out, want) || strstr(out, "survived"))
-		CHECK_FAIL("%s: rc %d output [%s]", name, rc, out);
+	CHECK_CHILD_EXIT(&c, 2);
+	CHECK_CHILD_OUT(&c, want);
+	CHECK_CHILD_NOT_OUT(&c, "survived");
 }
 
 TEST(fatal_writes)
 {
-	if (is_child()) return;
-	expect_fatal("child_assign", "concurrent map writes");
-	expect_fatal("child_delete", "concurrent map writes");
-	expect_fatal("child_clear", "concurrent map writes");
+	expect_fatal("assign", "concurrent map writes");
+	expect_fatal("delete", "concurrent map writes");
+	expect_fatal("clear", "concurrent map writes");
 }
 TEST(fatal_read_write)
 {
-	if (is_child()) return;
-	expect_fatal("child_access1", "concurrent map read and map write");
-	expect_fatal("child_access2", "concurrent map read and map write");
+	expect_fatal("access1", "concurrent map read and map write");
+	expect_fatal("access2", "concurrent map read and map write");
 }
 TEST(fatal_iter_write)
 {
-	if (is_child()) return;
-	expect_fatal("child_iter", "concurrent map iteration and map write");
+	expect_fatal("iter", "concurrent map iteration and map write");
 }
 TEST(count_mode)
 {
-	if (is_child()) return;
-	char out[4096];
-	int rc = run_child("child_count", "count", out, sizeof out);
-	if (rc != 0 || !strstr(out, "races 4 2 1 1"))
-		CHECK_FAIL("count mode: rc %d output [%s]", rc, out);
-	rc = run_child("child_iter", "count", out, sizeof out);
-	CHECK(rc == 0 && strstr(out, "survived"));
+	struct check_child c;
+	check_child("count", env_count, &c);
+	CHECK_CHILD_EXIT(&c, 0);
+	CHECK_CHILD_OUT(&c, "races 4 2 1 1\n");
+	CHECK_CHILD_NOT_OUT(&c, "fatal error");
+	check_child("iter", env_count, &c);
+	CHECK_CHILD_EXIT(&c, 0);
+	CHECK_CHILD_OUT(&c, "survived\n");
+	CHECK_CHILD_NOT_OUT(&c, "fatal error");
 }
+
 TEST(count_mode_serializes_writers)
 {
-	if (is_child()) return;
-	char out[4096];
-	int rc = run_child("child_writers", "count", out, sizeof out);
+	struct check_child c;
 	char want[64];
+	check_child("writers", env_count, &c);
 	snprintf(want, sizeof want, "writers len %d bad 0\n", WR_THREADS * WR_KEYS / 2);
-	if (rc != 0 || !strstr(out, want))
-		CHECK_FAIL("count mode writers: rc %d output [%s]", rc, out);
+	CHECK_CHILD_EXIT(&c, 0);
+	CHECK_CHILD_OUT(&c, want);
 }
+
 TEST(count_mode_blocked_writers_go_on)
 {
-	if (is_child()) return;
-	char out[4096];
-	int rc = run_child("child_blocked_writers", "count", out, sizeof out);
-	if (rc != 0 || !strstr(out, "nested len 2\n") || !strstr(out, "blocked len 2\n"))
-		CHECK_FAIL("count mode, blocked writers: rc %d output [%s]", rc, out);
+	struct check_child c;
+	check_child("blocked_writers", env_count, &c);
+	CHECK_CHILD_EXIT(&c, 0);
+	CHECK_CHILD_OUT(&c, "nested len 2\n");
+	CHECK_CHILD_OUT(&c, "blocked len 2\n");
 }
 
 CHECK_MAIN()
