@@ -37,6 +37,24 @@ for t in "exec" "free" "churn" "abandon" "dlopen $PWD/build/libgomap.so"; do
 		bad "$m: analyze of the recording: want $N alerts, got ${b:-none}" "$tmp/$m.an" "$tmp/$m.anerr"
 	fi
 done
+# -p: the exec is seen through BPF (no ptrace): same exact count.
+setarch -R build/progs/hostile exec-after "$N" "$tmp/go" >"$tmp/p.prog" 2>&1 &
+hp=$!
+for _ in $(seq 100); do grep -q waiting "$tmp/p.prog" && break; sleep 0.05; done
+timeout -s KILL 60 "$MW" --json -p "$hp" >"$tmp/p.out" 2>"$tmp/p.err" &
+mw=$!
+for _ in $(seq 200); do grep -q '"type":"stats"' "$tmp/p.out" 2>/dev/null && break; sleep 0.05; done
+touch "$tmp/go"
+wait "$mw"
+rc=$?
+wait "$hp"
+hrc=$?
+a=$(jqs "$tmp/p.out" .alerts)
+if [ "$rc" = 0 ] && [ "$hrc" = 0 ] && [ "$a" = "$N" ] && grep -q '"what":"exec"' "$tmp/p.out"; then
+	ok "exec under -p: announced, exactly the $N forced races of the new image"
+else
+	bad "exec under -p: want exit 0 and $N alerts (mapwatch $rc, target $hrc, alerts ${a:-none})" "$tmp/p.out" "$tmp/p.err" "$tmp/p.prog"
+fi
 # Every output says what changed under it.
 if grep -q '"what":"exec".*exec.d .*state of the old image dropped' "$tmp/exec.out"; then
 	ok "exec: announced in the JSON stream"

@@ -8,6 +8,8 @@
  *               it; the process execs itself (image 2). Image 2 writes its
  *               own maps (under setarch -R they land at image 1's
  *               addresses), then forces N iter-write races.
+ *   exec-after N FILE  like exec, once FILE exists (for mapwatch -p); run it
+ *               under setarch -R for the same addresses in both images.
  *   free N      N times: an iteration is left open (its hiter intact), its
  *               map freed, a new map made (often at the same address) and
  *               written by another thread. Then N forced races.
@@ -16,7 +18,7 @@
  *   dlopen N LIB  loads a second copy of the runtime (LIB, libgomap.so)
  *               after start, makes a map with it, then forces N races.
  *   abandon N   N times: the main thread leaves an iteration without
- *               mapiterdone and returns (its frame is then reused); another
+ *               mapiterdone and its hiter's memory is reused; another
  *               thread writes the map. Then N forced races.
  */
 #include <dlfcn.h>
@@ -80,22 +82,19 @@ static void force_race(void)
 	/* Kept: a freed map's address may be reused by the next round's. */
 }
 
-/* An iteration left without mapiterdone, in a frame that is then reused. */
-static __attribute__((noinline)) void abandon_iteration(hmap *h)
+/* An iteration left without mapiterdone (the program's bug, not a race);
+ * its hiter's memory is then reused, as a returned frame's is. */
+static __attribute__((noinline)) void abandon_iteration(hmap *h, hiter *it)
 {
-	hiter it;
-
-	mapiterinit(&maptype_u64, h, &it);
-	if (it.key)
-		mapiternext(&it);
-	/* return: no mapiterdone (the program's bug, not a race) */
+	mapiterinit(&maptype_u64, h, it);
+	if (it->key)
+		mapiternext(it);
 }
 
-static __attribute__((noinline)) void reuse_stack(void)
+static __attribute__((noinline)) void reuse(void *p, size_t n)
 {
-	volatile char buf[4096];
-
-	memset((char *)buf, 0x5a, sizeof(buf));
+	memset(p, 0x5a, n);
+	__asm__ volatile("" : : "r"(p) : "memory");
 }
 
 /* Another thread's writes to a map. */
@@ -136,13 +135,20 @@ int main(int argc, char **argv)
 		perror("exec");
 		return 1;
 	}
-	if (!strcmp(mode, "exec-image1")) {
+	if (!strcmp(mode, "exec-image1") || !strcmp(mode, "exec-after")) {
 		/* Image 1: an iteration open in a thread the exec will kill. */
 		hmap *h = makemap(&maptype_u64, 0);
 		pthread_t t;
 		fill(h, 16);
 		pthread_create(&t, NULL, parked_iterator, h);
 		pthread_barrier_wait(&b1);
+		/* exec-after FILE: wait for FILE (mapwatch -p attached) first. */
+		if (!strcmp(mode, "exec-after") && argc > 3) {
+			printf("hostile pid %d waiting for %s\n", (int)getpid(), argv[3]);
+			fflush(stdout);
+			while (access(argv[3], F_OK))
+				usleep(10000);
+		}
 		char num[16];
 		snprintf(num, sizeof(num), "%d", n);
 		execl("/proc/self/exe", argv[0], "exec-image2", num, (char *)NULL);
@@ -186,11 +192,13 @@ int main(int argc, char **argv)
 		for (int i = 0; i < n; i++) {
 			hmap *h = makemap(&maptype_u64, 0);
 			fill(h, 16);
-			abandon_iteration(h);
-			reuse_stack();
+			hiter *it = malloc(sizeof(*it));
+			abandon_iteration(h, it);
+			reuse(it, sizeof(*it));
 			pthread_t t;
 			pthread_create(&t, NULL, writer10, h);
 			pthread_join(t, NULL);
+			free(it);
 		}
 		for (int i = 0; i < n; i++)
 			force_race();
