@@ -155,8 +155,18 @@ static inline int check_rm_one(const char *p, const struct stat *sb, int flag, s
 	return 0;
 }
 
+static inline int check_rm_open(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)ftw;
+	if (flag == FTW_D || flag == FTW_DNR)
+		chmod(p, (sb->st_mode & 07777) | 0700);
+	return 0;
+}
+
+/* Removes path and everything under it, read-only directories included. */
 static inline void check_rmtree(const char *path)
 {
+	nftw(path, check_rm_open, 16, FTW_PHYS);
 	nftw(path, check_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 

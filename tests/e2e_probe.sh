@@ -15,9 +15,27 @@ MW=${MW:-build/asan/mapwatch}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 pass=0 fail=0
 tmp=$(mktemp -d)
-bg=()
+bg=()	# background jobs; cleanup (kill_tree) ends them and all else left running
+# kill_tree PID: kills PID's descendants (and PID, unless it is this shell),
+# each stopped before its children are listed so that none forks any more.
+# At exit it reaches what a failed check or a signal left running: background
+# jobs, an interrupted foreground command, and what those started.
+tree_of() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		[ "$c" = "$BASHPID" ] && continue
+		kill -STOP "$c" 2>/dev/null
+		echo "$c"
+		tree_of "$c"
+	done
+}
+kill_tree() {
+	local p
+	[ "$1" != $$ ] && kill -STOP "$1" 2>/dev/null
+	for p in $(tree_of "$1") $([ "$1" != $$ ] && echo "$1"); do kill -KILL "$p" 2>/dev/null; done
+}
 cleanup() {
-	for p in "${bg[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	kill_tree $$
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -18,17 +18,13 @@ static uint64_t rnd(void)
 	return rng;
 }
 
+/* Files live in check.h's per-run directory, removed when the run ends. */
 static const char *tpath(const char *name)
 {
-	static char dir[64], buf[4][512];
+	static char buf[4][512];
 	static int k;
 	char *p = buf[k++ & 3];
-	if (!dir[0]) {
-		snprintf(dir, sizeof(dir), "/tmp/mw_test_perfetto.XXXXXX");
-		if (!mkdtemp(dir))
-			abort();
-	}
-	snprintf(p, 512, "%s/%s", dir, name);
+	snprintf(p, 512, "%s/%s", check_tmpdir(), name);
 	return p;
 }
 

@@ -346,10 +346,12 @@ TEST(offline_from_saved_maps)
 
 TEST(stripped_copy_gives_module_and_offset)
 {
-	char path[] = "/tmp/mw_stacks_stripped_XXXXXX";
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/mw_stacks_stripped_XXXXXX", check_tmpdir());
 	int fd = mkstemp(path);
 	CHECK(fd >= 0);
 	close(fd);
+	check_defer_unlink(path);
 	CHECK(copy_self(path) == 0);
 	char cmd[512];
 	snprintf(cmd, sizeof(cmd), "strip --strip-all '%s' 2>/dev/null || llvm-strip --strip-all '%s'", path, path);
@@ -384,10 +386,12 @@ TEST(stripped_copy_gives_module_and_offset)
  * never a crash (ASan watches every byte read). */
 TEST(corrupt_elf_files)
 {
-	char path[] = "/tmp/mw_stacks_corrupt_XXXXXX";
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/mw_stacks_corrupt_XXXXXX", check_tmpdir());
 	int fd = mkstemp(path);
 	CHECK(fd >= 0);
 	close(fd);
+	check_defer_unlink(path);
 	char maps[512];
 	snprintf(maps, sizeof(maps), "100000-300000 r-xp 00000000 00:00 0 %s\n", path);
 
@@ -453,15 +457,19 @@ TEST(corrupt_elf_files)
  * the maps say "(deleted)"; map_files (with privilege) still reads it. */
 TEST(deleted_binary_of_a_live_process)
 {
-	char path[] = "/tmp/mw_stacks_deleted_XXXXXX";
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/mw_stacks_deleted_XXXXXX", check_tmpdir());
 	int fd = mkstemp(path);
 	CHECK(fd >= 0);
 	close(fd);
+	check_defer_unlink(path);
 	CHECK(copy_self(path) == 0);
 	int to_child[2], from_child[2];
 	CHECK(pipe(to_child) == 0 && pipe(from_child) == 0);
 	pid_t pid = fork();
 	CHECK(pid >= 0);
+	if (pid > 0)
+		check_defer_kill(pid);
 	if (pid == 0) {
 		dup2(to_child[0], 0);
 		dup2(from_child[1], 1);

@@ -26,23 +26,13 @@ static uint64_t rnd(void)
 	return rng_state = x;
 }
 
-static char tmpdir[256];
-static const char *tdir(void)
-{
-	if (!tmpdir[0]) {
-		snprintf(tmpdir, sizeof(tmpdir), "/tmp/mw_test_trace.XXXXXX");
-		if (!mkdtemp(tmpdir))
-			abort();
-	}
-	return tmpdir;
-}
-
+/* Files live in check.h's per-run directory, removed when the run ends. */
 static const char *tpath(const char *name)
 {
 	static char buf[8][512];
 	static int k;
 	char *p = buf[k++ & 7];
-	snprintf(p, 512, "%s/%s", tdir(), name);
+	snprintf(p, 512, "%s/%s", check_tmpdir(), name);
 	return p;
 }
 
