@@ -796,8 +796,14 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 		flags = MW_RF_PENDING;
 	} else {
 		/* libgomap: an iteration left without mapiterdone (its frame
-		 * reused) no longer points at this map: it is over. */
-		if (read_iter(&p, it) || p.h != e->h || !p.key) {
+		 * reused) no longer points at this map: it is over. One that
+		 * mapiterinit is still filling is alive: its hiter is zeroed
+		 * first (h = 0), and before that, for a few instructions, holds
+		 * the caller's garbage; so only a slot older than 20 us whose
+		 * hiter names another map (or cannot be read) expires. */
+		int rd = read_iter(&p, it);
+		bool young = e->now - READ_ONCE(sl->start_ts) < 20000;
+		if (!young && (rd || (p.h && p.h != e->h))) {
 			__u64 seq = READ_ONCE(sl->seq), start = READ_ONCE(sl->start_ts);
 			__u32 otid = READ_ONCE(sl->tid);
 			if (slot_release(st, sl, owner)) {
@@ -1065,6 +1071,10 @@ int BPF_KPROBE(mw_free)
 	if (!h || !bpf_map_lookup_elem(&mapstate, &k))
 		return 0;
 	bpf_map_delete_elem(&mapstate, &k);
+	/* The record closes the map's iterations in the live view's model and
+	 * recordings; headless it has nothing to say. */
+	if (!iter_records && !record_all)
+		return 0;
 	struct mw_record *r = rec_new(MW_REC_FREE, &w, bpf_ktime_get_ns(), h);
 	if (r)
 		rec_submit(r);
@@ -1253,11 +1263,13 @@ static __always_inline void fatal_flag(struct pt_regs *ctx, const struct who *pw
 		return;
 	__u64 lw = READ_ONCE(st->last_writer);
 	__u64 wseq = READ_ONCE(st->writes);
+	bool seen = false;
 	for (int i = 0; i < MW_MAX_ITERS; i++) {
 		struct mw_iter_slot *sl = &st->iters[i];
 		__u64 it = READ_ONCE(sl->hiter);
 		if (!it || READ_ONCE(sl->owner) != w.actor)
 			continue;
+		seen = true;
 		if (READ_ONCE(sl->pending)) {
 			sl->pending = 0;
 			emit_iter_rec(MW_REC_CONFIRM, &w, h, it, READ_ONCE(sl->seq),
@@ -1286,5 +1298,23 @@ static __always_inline void fatal_flag(struct pt_regs *ctx, const struct who *pw
 		rec_submit(r);
 		break;
 	}
-	return;
+	/* No open iteration of this actor on h (a write that met it while
+	 * mapiterinit was still filling its hiter found it not yet pointing
+	 * at h): the runtime's check itself proves the race. The iterator's
+	 * stack is this one, taken in its check. */
+	if (seen || !lw || lw == w.actor)
+		return;
+	struct who wr = { .actor = lw, .tid = READ_ONCE(st->last_writer_tid) };
+	struct mw_record *r = rec_new(MW_REC_WRITE, &wr, bpf_ktime_get_ns(), h);
+	if (!r)
+		return;
+	r->kind = MW_KIND_ITER_WRITE;
+	r->repeat = 1;
+	r->other_tid = w.tid;
+	r->other_gid = layout.go ? w.actor : 0;
+	r->other_ts = st->last_write_ts;
+	r->other_stack_id = sid;
+	r->other_caller = caller;
+	fill_h(r, h);
+	rec_submit(r);
 }
