@@ -4,7 +4,8 @@
 #   make test       install what is missing, build the sanitized test suite, run it
 #   make demo       start mapsvc (unsafe mode) and open the live view on it
 #   make demo-go    the Go demo service (unsafe) under the live view
-#   make bench      regenerate the benchmark tables in README.md
+#   make bench      regenerate the benchmark tables in README.md (BENCH_ONLY=go: only
+#                   some of them, see scripts/bench.sh)
 #   make go         build the Go test programs and gosvc with every Go toolchain
 #   make deps       install the Debian packages the project needs
 #   make install    install mapwatch, its man page and systemd unit (PREFIX=/usr/local)
