@@ -7,7 +7,8 @@
 #   make fuzz-merge add the new finds in build/fuzz-corpus/ to tests/corpus/
 #   make demo       start mapsvc (unsafe mode) and open the live view on it
 #   make demo-go    the Go demo service (unsafe) under the live view
-#   make bench      regenerate the benchmark tables in README.md
+#   make bench      regenerate the benchmark tables in README.md (BENCH_ONLY=go: only
+#                   some of them, see scripts/bench.sh)
 #   make go         build the Go test programs and gosvc with every Go toolchain
 #   make deps       install the Debian packages the project needs
 #   make install    install mapwatch, its man page and systemd unit (PREFIX=/usr/local)

@@ -6,17 +6,28 @@
 #                            helgrind and drd
 #   bench/probe_site.sh      a probed call at the old probe site (the 5-byte
 #                            nop) and at the current one (push %rbp)
+#   bench/go.sh              mapwatch on a Go service (against unprobed and
+#                            -race), and a Go probe hit at +0 and at its site
 # BENCH_QUICK=1 runs a short pass of each, for development.
+# BENCH_ONLY=LIST runs only these, comma-separated: gomap, tools, site, go
+# (BENCH_ONLY=go make bench: only the Go tables).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 rc=0
-if [ -f scripts/bench-gomap.sh ]; then
+sel=${BENCH_ONLY:-gomap,tools,site,go}
+only=",$sel,"
+for b in ${sel//,/ }; do
+	case $b in gomap|tools|site|go) ;; *) echo "bench: BENCH_ONLY: unknown benchmark '$b' (gomap, tools, site, go)" >&2; exit 2 ;; esac
+done
+want() { [[ $only == *",$1,"* ]]; }
+if want gomap && [ -f scripts/bench-gomap.sh ]; then
 	if [ "${BENCH_QUICK:-0}" = 1 ]; then
 		bash scripts/bench-gomap.sh 2 0.1 || rc=1
 	else
 		bash scripts/bench-gomap.sh || rc=1
 	fi
 fi
-bash bench/tools.sh || rc=1
-bash bench/probe_site.sh || rc=1
+if want tools; then bash bench/tools.sh || rc=1; fi
+if want site; then bash bench/probe_site.sh || rc=1; fi
+if want go; then bash bench/go.sh || rc=1; fi
 exit $rc
