@@ -159,15 +159,21 @@ done
 
 # ---- the target goes away; signals -----------------------------------------------
 start_svc build/mapsvc --mode mutex --duration 30
-( sleep 1; kill -KILL "$svc" ) &
-timeout -s KILL 20 "$MW" --json -p "$svc" >"$tmp/gone.out" 2>"$tmp/gone.err"
+# Killed once mapwatch is attached (its first stats line), not after a fixed
+# second: a loaded machine can take longer than that to attach.
+timeout -s KILL 40 "$MW" --json -p "$svc" >"$tmp/gone.out" 2>"$tmp/gone.err" &
+mwp=$!
+for _ in $(seq 1 400); do grep -q '"type":"stats"' "$tmp/gone.out" && break; kill -0 "$mwp" 2>/dev/null || break; sleep 0.05; done
+kill -KILL "$svc"
+wait "$mwp"
 rc=$?
 check "traced process killed: summary printed, exit 0 (got $rc)" [ "$rc" = 0 -a "$(jqs "$tmp/gone.out" .type)" = summary ]
 wait "$svc" 2>/dev/null
 
 "$MW" --plain -- build/progs/races iterwrite 1000000 >"$tmp/k.out" 2>&1 &
 mwp=$!
-sleep 1.5
+# once the command runs (after its exec, under watch)
+for _ in $(seq 1 400); do grep -q '^round ' "$tmp/k.out" && break; sleep 0.05; done
 pkill -KILL -P "$mwp" -x races
 wait "$mwp"
 rc=$?
@@ -176,7 +182,9 @@ check "command killed by SIGKILL: reported, exit 137 (got $rc)" [ "$rc" = 137 ] 
 start_svc build/mapsvc --mode unsafe --duration 30
 "$MW" --json -p "$svc" -o "$tmp/t.trace" >"$tmp/int.out" 2>"$tmp/int.err" &
 mwp=$!
-sleep 2
+# attached and recording: a stats line, then one more second of events
+for _ in $(seq 1 400); do grep -q '"type":"stats"' "$tmp/int.out" && break; sleep 0.05; done
+for _ in $(seq 1 400); do [ "$(grep -c '"type":"stats"' "$tmp/int.out")" -ge 2 ] && break; sleep 0.05; done
 kill -INT "$mwp"
 wait "$mwp"
 rc=$?
