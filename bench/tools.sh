@@ -214,9 +214,20 @@ if [ -x "$MW" ]; then
 		MW_WHY="mapwatch failed: ${MW_WHY:-no summary}"
 	fi
 fi
-log "available: empty-uprobe=$EMPTY_OK bpftrace=$HAVE_BT tsan=$TSAN_OK valgrind=$HAVE_VG mapwatch=$HAVE_MW; work rate ${RPU:-self-calibrated}"
+# Where mapwatch puts its probes (its -v output): the empty uprobe goes to the
+# same place, so that "× empty uprobe" compares the same kernel path.
+SITE_OFF=0 SITE_HOW="unknown"
+if [ "$HAVE_MW" = 1 ]; then
+	site=$("$MW" -v --plain -- "$PC" -n 1000 -r 1 2>&1 | sed -n 's/^mapwatch: probe mapassign *//p' | head -1)
+	off=$(sed -n 's/^[a-z]*+0x\([0-9a-f]*\) .*/\1/p' <<<"$site")
+	[ -n "$off" ] && SITE_OFF=$((16#$off))
+	how=$(sed -n 's/.* — \(.*\), [^,]*$/\1/p' <<<"$site")
+	[ -n "$how" ] && SITE_HOW=$how
+fi
+at_site() { tr ',' '\n' <<<"$1" | sed "s/\$/+$SITE_OFF/" | paste -sd, -; }
+log "available: empty-uprobe=$EMPTY_OK bpftrace=$HAVE_BT tsan=$TSAN_OK valgrind=$HAVE_VG mapwatch=$HAVE_MW; work rate ${RPU:-self-calibrated}; probe site +$SITE_OFF ($SITE_HOW)"
 # what the tables need to know, for BENCH_REPORT_ONLY=1
-for v in QUICK LOAD_START EMPTY_OK HAVE_BT BT_WHY HAVE_VG HAVE_MW MW_WHY TSAN_OK FIXED_WORK RPU; do
+for v in QUICK LOAD_START EMPTY_OK HAVE_BT BT_WHY HAVE_VG HAVE_MW MW_WHY TSAN_OK FIXED_WORK RPU SITE_OFF SITE_HOW; do
 	printf '%s=%q\n' "$v" "${!v}"
 done >"$RES/meta.env"
 
@@ -233,7 +244,7 @@ pc_run() {
 	none)
 		"$B/runstat" -o "$out" -- "$PC" "${pcargs[@]}" ;;
 	empty)
-		rs "$tool" "$B/empty_uprobe" "$PC" mapassign; tpid=$RS
+		rs "$tool" "$B/empty_uprobe" "$PC" "$(at_site mapassign)"; tpid=$RS
 		wait_for "$tool" attached 10
 		"$B/runstat" -o "$out" -- "$PC" "${pcargs[@]}" --wait-probe
 		wait_pid "$tpid" 0 INT ;;
@@ -318,7 +329,7 @@ sw_run() { # WORKLOAD CFG ROUND
 	base) "$B/runstat" -o "$out" -- "$SVC" "${args[@]}" ;;
 	tsan) "$B/runstat" -o "$out" -- "$B/mapsvc-tsan" "${args[@]}" ;;
 	empty)
-		rs "$tool" "$B/empty_uprobe" "$SVC" "$MW_FUNCS"; tpid=$RS
+		rs "$tool" "$B/empty_uprobe" "$SVC" "$(at_site "$MW_FUNCS")"; tpid=$RS
 		wait_for "$tool" attached 10
 		"$B/runstat" -o "$out" -- "$SVC" "${args[@]}"
 		wait_pid "$tpid" 0 INT ;;
@@ -616,7 +627,10 @@ $MACHINE
 
 \`bench/probe_cost\` updates keys of a 64-entry map with \`mapassign\` in a loop (the
 map never grows), bare and under each probe; cost of the probe = probed − bare ns
-per call, median of $PC_ROUNDS interleaved rounds of $PC_CALLS calls.
+per call, median of $PC_ROUNDS interleaved rounds of $PC_CALLS calls. mapwatch and the
+empty uprobe probe each function at +$SITE_OFF ($SITE_HOW); bpftrace at
+its entry, the 5-byte nop, which the kernel turns into a cheaper trampoline once hit
+(fatal to forked children: see "Where the probes sit").
 
 $T1
 
