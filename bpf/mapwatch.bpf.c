@@ -512,7 +512,7 @@ static __always_inline void emit_iter_rec(__u16 type, const struct who *w, __u64
  * the outputs want every end). If it is, *p holds its position. */
 static __always_inline bool go_slot_alive(struct mw_mapstate *st, struct mw_iter_slot *sl, __u64 h,
 					  __u64 it_key, __u64 owner, const struct who *w,
-					  struct iterpos *p, __u64 *addr)
+					  struct iterpos *p, __u64 *addr, __u64 now)
 {
 	__u64 g = READ_ONCE(sl->g);
 	__u64 goid = rd_u64(g + layout.g_goid);
@@ -523,7 +523,13 @@ static __always_inline bool go_slot_alive(struct mw_mapstate *st, struct mw_iter
 	*addr = 0;
 	if (goid == owner && status != layout.g_dead) {
 		*addr = go_hiter_addr(g, it_key);
-		if (*addr && !read_iter(p, *addr) && p->h == h && p->key)
+		/* The caller zeroes the hiter before mapiterinit, which sets h
+		 * and then (through mapiternext) key: a young slot whose hiter
+		 * is still zero, or names h without a key yet, is an iteration
+		 * being set up, not one that is over. */
+		bool young = now - READ_ONCE(sl->start_ts) < 20000;
+		if (*addr && !read_iter(p, *addr) &&
+		    ((p->h == h && (p->key || young)) || (!p->h && young)))
 			return true;
 	}
 	__u64 seq = READ_ONCE(sl->seq), start = READ_ONCE(sl->start_ts);
@@ -557,7 +563,7 @@ __noinline int go_reap(struct mw_mapstate *st, __u64 h, __u64 tid_gid)
 
 		if (!key || !owner)
 			continue;
-		if (!go_slot_alive(st, sl, h, key, owner, &w, &p, &addr))
+		if (!go_slot_alive(st, sl, h, key, owner, &w, &p, &addr, bpf_ktime_get_ns()))
 			freed++;
 	}
 	return freed;
@@ -667,6 +673,10 @@ int BPF_KPROBE(mw_iterinit)
 		r->other_tid = READ_ONCE(st->last_writer_tid);
 		r->other_gid = layout.go ? lw : 0;
 		r->other_ts = st->last_write_ts;
+		if (READ_ONCE(st->wstack_actor) == lw) {
+			r->other_stack_id = READ_ONCE(st->wstack_id);
+			r->other_caller = READ_ONCE(st->wstack_caller);
+		}
 		if (mine)
 			mine->flagged_write = READ_ONCE(st->writes);
 	}
@@ -781,7 +791,7 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 	__u8 flags = 0;
 	if (layout.go) {
 		__u64 addr;
-		if (!go_slot_alive(st, sl, e->h, it, owner, &w, &p, &addr))
+		if (!go_slot_alive(st, sl, e->h, it, owner, &w, &p, &addr, e->now))
 			return 0;
 		/* The iterator moved on since the last foreign write met it: it
 		 * was alive then, so the alerts raised then are real. */
@@ -965,6 +975,14 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 		n = emit_iter_overlaps(ctx, st, MW_REC_WRITE, MW_KIND_ITER_WRITE, op, &w, now, h,
 				       0, 0, 0, 0, &sid, &caller);
 		have_stack = sid >= 0 || caller;
+		/* Kept for the runtime's own check, which may find the race
+		 * after this write met an iteration not yet (or no longer)
+		 * looking alive. */
+		if (have_stack) {
+			st->wstack_id = sid;
+			st->wstack_caller = caller;
+			st->wstack_actor = w.actor;
+		}
 	}
 
 	__u64 lw = READ_ONCE(st->last_writer);
@@ -989,6 +1007,16 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 		st->last_write_ts = now;
 		st->last_writer_tid = w.tid;
 		st->last_writer = w.actor;
+		/* A new writer's run on a map others iterate: its stack, for a
+		 * race found later from the iterator's side (an iteration that
+		 * starts, or the runtime's check that fires, while this write is
+		 * in flight), where the writer's own stack cannot be taken. */
+		if (!have_stack && st->iterations && READ_ONCE(st->wstack_actor) != w.actor) {
+			sid = grab_stack(ctx, &caller);
+			st->wstack_id = sid;
+			st->wstack_caller = caller;
+			st->wstack_actor = w.actor;
+		}
 	}
 
 	if (record_all && !emitted) {
@@ -1315,6 +1343,10 @@ static __always_inline void fatal_flag(struct pt_regs *ctx, const struct who *pw
 	r->other_ts = st->last_write_ts;
 	r->other_stack_id = sid;
 	r->other_caller = caller;
+	if (READ_ONCE(st->wstack_actor) == lw) {
+		r->stack_id = READ_ONCE(st->wstack_id);
+		r->caller = READ_ONCE(st->wstack_caller);
+	}
 	fill_h(r, h);
 	rec_submit(r);
 }

@@ -166,6 +166,10 @@ struct mw_mapstate {
 	__u32 last_writer_tid;	/* its thread */
 	__u32 n_iters;		/* open iterations (slots in use) */
 	__u64 gen;		/* the exec generation it was made in (older: stale, reset on use) */
+	__u64 wstack_actor;	/* the last writer whose stack was captured (it met an iteration) */
+	__u64 wstack_caller;	/* its return address */
+	__s32 wstack_id;	/* and its stack */
+	__u32 pad2;
 	__u64 writes;		/* probe-hit counters, read by userspace for rates */
 	__u64 iterations;
 	__u64 grows;
