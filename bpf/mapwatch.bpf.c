@@ -1007,11 +1007,12 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 		st->last_write_ts = now;
 		st->last_writer_tid = w.tid;
 		st->last_writer = w.actor;
-		/* A new writer's run on a map others iterate: its stack, for a
-		 * race found later from the iterator's side (an iteration that
-		 * starts, or the runtime's check that fires, while this write is
-		 * in flight), where the writer's own stack cannot be taken. */
-		if (!have_stack && st->iterations && READ_ONCE(st->wstack_actor) != w.actor) {
+		/* A new writer's run: its stack, for a race found later from
+		 * the iterator's side (an iteration that starts, or the
+		 * runtime's check that fires, while this write is in flight),
+		 * where the writer's own stack cannot be taken. Once per change
+		 * of writer. */
+		if (!have_stack && READ_ONCE(st->wstack_actor) != w.actor) {
 			sid = grab_stack(ctx, &caller);
 			st->wstack_id = sid;
 			st->wstack_caller = caller;
