@@ -119,7 +119,8 @@ for v in $versions; do
 	done
 	# -v names the version, the layout and every site with its instruction and path.
 	"$MW" -v --plain -d 0.2 -- build/go/$v/mapraces mutex 1 >"$tmp/v.out" 2>"$tmp/v.err"
-	if grep -q "go${v%%-*}.*layout go1" "$tmp/v.err" && grep -q 'probe runtime.mapiternext (iterdone) at +0x[0-9a-f]*, .*emulated' "$tmp/v.err" &&
+	if grep -q "go${v%%-*}.*layout go1.*runtime.g from DWARF: goid at [0-9]" "$tmp/v.err" &&
+	   grep -q 'probe runtime.mapiternext (iterdone) at +0x[0-9a-f]*, .*emulated' "$tmp/v.err" &&
 	   ! grep 'probe ' "$tmp/v.err" | grep -v 'emulated' | grep -q .; then
 		ok "go$v -v: version, layout and emulated sites ($(grep -c 'probe ' "$tmp/v.err") probes)"
 	else

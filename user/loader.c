@@ -80,7 +80,7 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	l->ctx = o->ctx;
 	l->ncpu = libbpf_num_possible_cpus();
 
-	if (mw_layout_check(&o->target->rt->layout)) {
+	if (mw_layout_check(&o->target->layout)) {
 		snprintf(err, errlen, "the %s layout table is inconsistent", o->target->rt->name);
 		goto fail;
 	}
@@ -92,7 +92,7 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	l->skel->rodata->record_all = o->record_all ? 1 : 0;
 	l->skel->rodata->capture_stacks = o->no_stacks ? 0 : 1;
 	l->skel->rodata->iter_records = o->no_iter_records ? 0 : 1;
-	memcpy((void *)&l->skel->rodata->layout, &o->target->rt->layout, sizeof(o->target->rt->layout));
+	memcpy((void *)&l->skel->rodata->layout, &o->target->layout, sizeof(o->target->layout));
 
 	e = mapwatch_bpf__load(l->skel);
 	if (e) {

@@ -945,7 +945,7 @@ static void handle_exec(struct live *lv)
 static void sample_map(void *ctx, int pid, uint64_t map, const struct mw_mapstate *st)
 {
 	struct live *lv = ctx;
-	const struct mw_layout *L = &lv->rt->layout;
+	const struct mw_layout *L = &lv->tgt->layout;
 	struct mw_map_sample s = { .map = map, .ts = mono_ns() };
 	unsigned char h[48];
 	struct iovec local = { h, sizeof(h) }, remote = { (void *)(uintptr_t)map, sizeof(h) };
@@ -1773,8 +1773,9 @@ int main(int argc, char **argv)
 		return 1;
 	if (env.verbose) {
 		if (rt->go_min)
-			fprintf(stderr, "mapwatch: %s: %s (%s%s), layout %s: %s\n", tgt.module, tgt.version,
-				tgt.symsrc, tgt.pie ? ", PIE" : "", rt->name, rt->desc);
+			fprintf(stderr, "mapwatch: %s: %s (%s%s), layout %s: %s; runtime.g from %s: goid at %u, "
+				"atomicstatus at %u\n", tgt.module, tgt.version, tgt.symsrc, tgt.pie ? ", PIE" : "",
+				rt->name, rt->desc, tgt.layout_src, tgt.layout.g_goid, tgt.layout.g_status);
 		else
 			fprintf(stderr, "mapwatch: %s: layout %s: %s\n", tgt.module, rt->name, rt->desc);
 	}

@@ -327,6 +327,8 @@ int mw_find_target(const char *exe, int pid, int use_maps, int want_reads, struc
 			snprintf(cur.looked, sizeof(cur.looked), "%s", t->looked);
 			cur.is_exe = i == 0;
 			cur.rt = rt;
+			cur.layout = rt->layout;
+			snprintf(cur.layout_src, sizeof(cur.layout_src), "table");
 			snprintf(cur.symsrc, sizeof(cur.symsrc), "symbols");
 			*t = cur;
 			return 0;

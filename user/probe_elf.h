@@ -32,6 +32,8 @@ struct mw_target {
 	char module[PATH_MAX];	/* the ELF holding the symbols: what probes attach to */
 	int is_exe;		/* 1: the executable itself (static, or Go), 0: a shared library */
 	const struct mw_runtime *rt;	/* the row that matched */
+	struct mw_layout layout;	/* its layout, with what this binary's DWARF says (Go) */
+	char layout_src[32];		/* "table", or "DWARF" when runtime.g was read from it */
 	char version[48];	/* Go: the toolchain ("go1.21.13"); libgomap: "" */
 	char gomain[128];	/* Go: the main package's path ("cmd/compile", "example.com/svc") */
 	char symsrc[16];	/* where functions were found: ".symtab", ".dynsym", ".gopclntab" */

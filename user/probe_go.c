@@ -11,8 +11,12 @@
  * links only the variants it uses, so a probe point is satisfied by any of
  * its symbols; the points the row marks required must all be found.
  */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include "gobin.h"
@@ -99,6 +103,70 @@ static int go_site(struct mw_gobin *g, const struct mw_runtime *rt, int point, c
 	return 0;
 }
 
+/* The offset of member `name` of a structure DIE, or -1. */
+static long member_off(Dwarf_Die *st, const char *name)
+{
+	Dwarf_Die m;
+
+	if (dwarf_child(st, &m))
+		return -1;
+	do {
+		Dwarf_Attribute a;
+		Dwarf_Word off;
+		const char *n = dwarf_diename(&m);
+		if (dwarf_tag(&m) != DW_TAG_member || !n || strcmp(n, name))
+			continue;
+		if (!dwarf_attr(&m, DW_AT_data_member_location, &a) || dwarf_formudata(&a, &off))
+			return -1;
+		return (long)off;
+	} while (!dwarf_siblingof(&m, &m));
+	return -1;
+}
+
+/* runtime.g's goid, atomicstatus and stack from the binary's DWARF, when it
+ * has DWARF (not -w): the table's offsets stay for stripped binaries. 1 when
+ * read (and consistent), 0 otherwise. */
+static int dwarf_g(const char *path, const char *gname, struct mw_layout *l)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), found = 0;
+	Dwarf *dw = fd >= 0 ? dwarf_begin(fd, DWARF_C_READ) : NULL;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+
+	while (dw && !found && !dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL)) {
+		Dwarf_Die cu, d;
+		const char *cn;
+		if (dwarf_offdie(dw, off + hsize, &cu) && (cn = dwarf_diename(&cu)) &&
+		    !strcmp(cn, "runtime") && !dwarf_child(&cu, &d)) {
+			do {
+				const char *n = dwarf_diename(&d);
+				if (dwarf_tag(&d) != DW_TAG_structure_type || !n || strcmp(n, gname))
+					continue;
+				long goid = member_off(&d, "goid"), status = member_off(&d, "atomicstatus");
+				long stack = member_off(&d, "stack");
+				if (goid > 0 && status > 0 && stack >= 0 && goid < 4096 && status < 4096) {
+					struct mw_layout c = *l;
+					c.g_goid = (uint16_t)goid;
+					c.g_status = (uint16_t)status;
+					c.g_stack_lo = (uint16_t)stack;
+					c.g_stack_hi = (uint16_t)(stack + 8);
+					if (!mw_layout_check(&c)) {
+						*l = c;
+						found = 1;
+					}
+				}
+				break;
+			} while (!dwarf_siblingof(&d, &d));
+		}
+		off = next;
+	}
+	if (dw)
+		dwarf_end(dw);
+	if (fd >= 0)
+		close(fd);
+	return found;
+}
+
 int mw_go_target(const char *path, int want_reads, struct mw_target *t)
 {
 	char err[256];
@@ -125,6 +193,10 @@ int mw_go_target(const char *path, int want_reads, struct mw_target *t)
 		return -1;
 	}
 	t->rt = rt;
+	t->layout = rt->layout;
+	snprintf(t->layout_src, sizeof(t->layout_src), "table");
+	if (!mw_gobin_stripped(g) && rt->dwarf_g && dwarf_g(path, rt->dwarf_g, &t->layout))
+		snprintf(t->layout_src, sizeof(t->layout_src), "DWARF");
 	t->is_exe = 1;
 	t->pie = mw_gobin_pie(g);
 	snprintf(t->symsrc, sizeof(t->symsrc), "%s", mw_gobin_stripped(g) ? ".gopclntab" : ".symtab");
