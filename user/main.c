@@ -1345,7 +1345,9 @@ static void extra_add(struct live *primary, int pid, const struct mw_target *t, 
 	x->is_extra = 1;
 	x->pid = pid;
 	snprintf(x->comm, sizeof(x->comm), "%s", comm);
-	x->mode = primary->mode == OUT_TUI ? OUT_PLAIN : primary->mode;
+	/* Under the live view (which shows the first process) the others are
+	 * silent until it closes: their findings and summaries come after. */
+	x->mode = primary->mode;
 	x->trace = primary->trace;
 	x->pft = primary->pft;
 	x->rt = t->rt;
