@@ -507,6 +507,32 @@ static __always_inline void emit_iter_rec(__u16 type, const struct who *w, __u64
 	rec_submit(r);
 }
 
+/* A slot opened less than this ago may hold a hiter its mapiterinit is
+ * still filling (zeroed, or garbage for a few instructions): never expired. */
+#define MW_YOUNG_NS 20000
+
+static __always_inline bool slot_young(struct mw_iter_slot *sl, __u64 now)
+{
+	return now - READ_ONCE(sl->start_ts) < MW_YOUNG_NS;
+}
+
+/* An open iteration found over (its goroutine gone, its hiter reused):
+ * release its slot, count it, and tell userspace when it held pending
+ * alerts or the outputs want every end (exactly one caller wins). */
+static __always_inline void slot_expire(struct mw_mapstate *st, struct mw_iter_slot *sl, __u64 h,
+					__u64 key, __u64 owner, const struct who *w)
+{
+	__u64 seq = READ_ONCE(sl->seq), start = READ_ONCE(sl->start_ts);
+	__u32 pending = READ_ONCE(sl->pending), tid = READ_ONCE(sl->tid);
+
+	if (!slot_release(st, sl, owner))
+		return;
+	__sync_fetch_and_add(&counters.expired, 1);
+	if (pending || iter_records || record_all)
+		emit_iter_rec(MW_REC_ITER_END, w, h, key, seq, start, MW_RF_ABANDONED,
+			      layout.go ? owner : 0, tid);
+}
+
 /* Go: is the iteration in slot sl still alive? If it is not, the slot is
  * released (and an abandoned-end record sent when it has pending alerts or
  * the outputs want every end). If it is, *p holds its position. */
@@ -527,19 +553,12 @@ static __always_inline bool go_slot_alive(struct mw_mapstate *st, struct mw_iter
 		 * and then (through mapiternext) key: a young slot whose hiter
 		 * is still zero, or names h without a key yet, is an iteration
 		 * being set up, not one that is over. */
-		bool young = now - READ_ONCE(sl->start_ts) < 20000;
+		bool young = slot_young(sl, now);
 		if (*addr && !read_iter(p, *addr) &&
 		    ((p->h == h && (p->key || young)) || (!p->h && young)))
 			return true;
 	}
-	__u64 seq = READ_ONCE(sl->seq), start = READ_ONCE(sl->start_ts);
-	__u32 pending = READ_ONCE(sl->pending), tid = READ_ONCE(sl->tid);
-	if (slot_release(st, sl, owner)) {
-		__sync_fetch_and_add(&counters.expired, 1);
-		if (pending || iter_records || record_all)
-			emit_iter_rec(MW_REC_ITER_END, w, h, it_key, seq, start, MW_RF_ABANDONED,
-				      owner, tid);
-	}
+	slot_expire(st, sl, h, it_key, owner, w);
 	return false;
 }
 
@@ -812,16 +831,8 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 		 * the caller's garbage; so only a slot older than 20 us whose
 		 * hiter names another map (or cannot be read) expires. */
 		int rd = read_iter(&p, it);
-		bool young = e->now - READ_ONCE(sl->start_ts) < 20000;
-		if (!young && (rd || (p.h && p.h != e->h))) {
-			__u64 seq = READ_ONCE(sl->seq), start = READ_ONCE(sl->start_ts);
-			__u32 otid = READ_ONCE(sl->tid);
-			if (slot_release(st, sl, owner)) {
-				__sync_fetch_and_add(&counters.expired, 1);
-				if (iter_records || record_all)
-					emit_iter_rec(MW_REC_ITER_END, &w, e->h, it, seq, start,
-						      MW_RF_ABANDONED, 0, otid);
-			}
+		if (!slot_young(sl, e->now) && (rd || (p.h && p.h != e->h))) {
+			slot_expire(st, sl, e->h, it, owner, &w);
 			return 0;
 		}
 	}
