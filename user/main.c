@@ -421,8 +421,7 @@ struct live {
 	struct mw_target *tgt;		/* where the probes are */
 	struct mw_loader_opts *lo;	/* how they were attached */
 	int execs;			/* exec records seen */
-	int execs_handled;		/* execs whose new image was resolved (and re-attached) */
-	int execs_ignored;		/* the command's own exec (-- CMD) */
+	int execs_handled;		/* -p: exec records whose new image was resolved (and re-attached) */
 	int exec_stop;			/* the new image runs no supported runtime: stop */
 	int trace_failed;		/* a write to the -o trace failed (reported at once) */
 	char big[65536];		/* alert lines with stacks (the trace reader's line limit) */
@@ -885,6 +884,13 @@ static void note(struct live *lv, const char *what, const char *text)
 	fflush(stdout);
 }
 
+/* Consume everything a loader's ring buffer holds. */
+static void drain(struct mw_loader *l)
+{
+	while (mw_loader_consume(l, 50000000) > 0)
+		;
+}
+
 /* The target exec'd: BPF already dropped the old image's per-map state
  * (exec generation) and the correlator its open iterations. Resolve the
  * runtime of the new image and attach to it, or stop when it has none.
@@ -896,8 +902,7 @@ static void handle_exec(struct live *lv)
 	static struct mw_target nt;
 
 	/* Drain what the old image produced, with the exec record. */
-	while (mw_loader_consume(lv->ldr, 50000000) > 0)
-		;
+	drain(lv->ldr);
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", lv->pid);
 	ssize_t n = readlink(exe, path, sizeof(path) - 1);
 	path[n > 0 ? n : 0] = 0;
@@ -917,8 +922,7 @@ static void handle_exec(struct live *lv)
 	if (!same) {
 		struct mw_loader *old = lv->ldr;
 		mw_loader_detach(old);
-		while (mw_loader_consume(old, 50000000) > 0)
-			;
+		drain(old);
 		mw_loader_free(old);
 		*lv->tgt = nt;
 		lv->rt = nt.rt;
@@ -1191,44 +1195,6 @@ static pid_t spawn_stopped(char **cmd, int *release_fd)
 	return pid;
 }
 
-/* The command's exit status, with its ptrace stops handled on the way.
- * With -- CMD the child is traced (PTRACE_SEIZE + PTRACE_O_TRACEEXIT) for
- * one reason: its exit then stops it with its address space intact, so its
- * maps are read even when it ran too briefly for any other look — stacks
- * are symbolized from them after it is gone. Signals pass through untouched
- * and group-stops stay stops (PTRACE_LISTEN). Returns 1 when *status is the
- * child's end, 0 when it still runs (only without block). */
-static int reap_child(struct live *lv, pid_t pid, int *status, int block)
-{
-	for (;;) {
-		pid_t r = waitpid(pid, status, __WALL | (block ? 0 : WNOHANG));
-		if (r != pid)
-			return r < 0 && errno == ECHILD ? 1 : 0;
-		if (!WIFSTOPPED(*status))
-			return 1;
-		int ev = (unsigned)*status >> 16, sig = 0;
-		if (ev == PTRACE_EVENT_EXIT) {
-			char *m = lv ? read_maps_of_target(lv) : NULL;
-			if (m) {
-				free(lv->maps_text);
-				lv->maps_text = m;
-			}
-		} else if (ev == PTRACE_EVENT_EXEC) {
-			/* Held at its exec until the new image is resolved. The
-			 * command's own exec is the first. */
-			if (lv && lv->execs_ignored++ > 0) {
-				lv->execs_handled++;
-				handle_exec(lv);
-			}
-		} else if (ev == PTRACE_EVENT_STOP) {
-			ptrace(PTRACE_LISTEN, pid, 0, 0);
-			continue;
-		} else {
-			sig = WSTOPSIG(*status);
-		}
-		ptrace(PTRACE_CONT, pid, 0, (void *)(long)sig);
-	}
-}
 
 
 /* ---- -- CMD's process tree ----------------------------------------------------
@@ -1396,7 +1362,6 @@ static void tree_exec(struct live *primary, pid_t pid)
 	char comm[64];
 
 	if (lv) {
-		lv->execs_handled++;
 		handle_exec(lv);
 		return;
 	}
@@ -1404,15 +1369,30 @@ static void tree_exec(struct live *primary, pid_t pid)
 		extra_add(primary, pid, &t, comm);
 }
 
-/* Handle what the tree's processes report, until none is pending (or, with
- * block, until the root ends). Returns 1 when *status is the root's end. */
-static int tree_reap(struct live *primary, pid_t root, int *status, int block)
+/* Where a process held at its exec stop goes before anything is watched. */
+struct tree_first {
+	pid_t pid;
+	struct mw_target *t;
+	char *comm;
+	size_t commlen;
+};
+
+enum { TREE_PENDING = 0, TREE_ROOT_ENDED = 1, TREE_HELD = 2 };
+
+/* Handle what the tree's processes report, until nothing is pending (or,
+ * with block, until the root ends). After the primary is watched, execs
+ * go to tree_exec; before (first set), the first process that execs a
+ * supported runtime ends the wait, held at its exec stop. Returns
+ * TREE_ROOT_ENDED with the root's *status, TREE_HELD, or TREE_PENDING. */
+static int tree_wait(struct live *primary, pid_t root, int *status, int block, struct tree_first *first)
 {
 	for (;;) {
 		int st;
 		pid_t r = waitpid(-1, &st, __WALL | (block ? 0 : WNOHANG));
+		if (r < 0 && errno == EINTR && block && !stop_req)
+			continue;
 		if (r <= 0)
-			return r < 0 && errno == ECHILD ? (*status = 0, 1) : 0;
+			return r < 0 && errno == ECHILD ? (*status = 0, TREE_ROOT_ENDED) : TREE_PENDING;
 		if (!WIFSTOPPED(st)) {
 			struct live *lv = live_of_pid(primary, r);
 			tracee_del(r);
@@ -1422,7 +1402,7 @@ static int tree_reap(struct live *primary, pid_t root, int *status, int block)
 			}
 			if (r == root) {
 				*status = st;
-				return 1;
+				return TREE_ROOT_ENDED;
 			}
 			if (lv == primary && primary)
 				exit_status_of(st, primary->st.exit_how, sizeof(primary->st.exit_how));
@@ -1437,6 +1417,11 @@ static int tree_reap(struct live *primary, pid_t root, int *status, int block)
 			unsigned long child = 0;
 			if (!ptrace(PTRACE_GETEVENTMSG, r, 0, &child) && !tracee_known((pid_t)child))
 				tracee_fork((pid_t)child);
+		} else if (ev == PTRACE_EVENT_EXEC && first) {
+			if (!resolve_pid(r, first->t, first->comm, first->commlen)) {
+				first->pid = r;
+				return TREE_HELD;
+			}
 		} else if (ev == PTRACE_EVENT_EXEC) {
 			tree_exec(primary, r);
 		} else if (ev == PTRACE_EVENT_EXIT) {
@@ -1456,47 +1441,30 @@ static int tree_reap(struct live *primary, pid_t root, int *status, int block)
 	}
 }
 
+/* 1 when *status is the root's end, 0 when it still runs (only without block). */
+static int tree_reap(struct live *primary, pid_t root, int *status, int block)
+{
+	return tree_wait(primary, root, status, block, NULL) == TREE_ROOT_ENDED;
+}
+
 /* Before anything is watched: let the tree run until one of its processes
  * execs a supported runtime; it is returned held at its exec stop, with *t
- * and comm filled. 0 when the root ended first (*status). */
+ * and comm filled. 0 when the root ended first (*status) or mapwatch was
+ * asked to stop. */
 static pid_t tree_first(pid_t root, struct mw_target *t, char *comm, size_t commlen, int *status)
 {
+	struct tree_first f = { .t = t, .comm = comm, .commlen = commlen };
+
 	for (;;) {
-		int st;
-		pid_t r = waitpid(-1, &st, __WALL);
-		if (r < 0) {
-			if (errno == EINTR && !stop_req)
-				continue;
+		int r = tree_wait(NULL, root, status, 1, &f);
+		if (r == TREE_HELD)
+			return f.pid;
+		if (r == TREE_ROOT_ENDED)
+			return 0;
+		if (stop_req) {
 			*status = 0;
 			return 0;
 		}
-		if (!WIFSTOPPED(st)) {
-			tracee_del(r);
-			if (r == root) {
-				*status = st;
-				return 0;
-			}
-			continue;
-		}
-		int ev = (unsigned)st >> 16, sig = 0;
-		if (ev == PTRACE_EVENT_STOP && first_stop(r)) {
-			ptrace(PTRACE_CONT, r, 0, 0);	/* a new process of the tree */
-			continue;
-		}
-		if (ev == PTRACE_EVENT_FORK || ev == PTRACE_EVENT_VFORK || ev == PTRACE_EVENT_CLONE) {
-			unsigned long child = 0;
-			if (!ptrace(PTRACE_GETEVENTMSG, r, 0, &child) && !tracee_known((pid_t)child))
-				tracee_fork((pid_t)child);
-		} else if (ev == PTRACE_EVENT_EXEC) {
-			if (!resolve_pid(r, t, comm, commlen))
-				return r;	/* held */
-		} else if (ev == PTRACE_EVENT_STOP) {
-			ptrace(PTRACE_LISTEN, r, 0, 0);
-			continue;
-		} else if (!ev) {
-			sig = WSTOPSIG(st);
-		}
-		ptrace(PTRACE_CONT, r, 0, (void *)(long)sig);
 	}
 }
 
@@ -1505,7 +1473,9 @@ static void kill_child(pid_t pid)
 	int status;
 
 	kill(pid, SIGKILL);
-	reap_child(NULL, pid, &status, 1);
+	/* Its ptrace stops (the exit stop) let go until it is gone. */
+	while (waitpid(pid, &status, __WALL) == pid && WIFSTOPPED(status))
+		ptrace(PTRACE_CONT, pid, 0, 0);
 }
 
 static int pidfd_open_(int pid)
@@ -1981,8 +1951,7 @@ int main(int argc, char **argv)
 	mw_loader_detach(lv.ldr);
 	for (int i = 0; i < nextras; i++) {
 		mw_loader_detach(extras[i]->ldr);
-		while (mw_loader_consume(extras[i]->ldr, 50000000) > 0)
-			;
+		drain(extras[i]->ldr);
 		stats_tick(extras[i], mono_ns(), 1);
 	}
 	for (;;) {
