@@ -645,7 +645,9 @@ static int pend_settle(struct mw_corr *c, uint64_t seq, int confirm)
 	return raised;
 }
 
-size_t mw_corr_npending(const struct mw_corr *c)
+/* Pending alerts still unconfirmed now (the summary counts them as
+ * unconfirmed: the run ends without their confirmation). */
+static size_t npending(const struct mw_corr *c)
 {
 	size_t n = 0;
 
@@ -792,7 +794,7 @@ void mw_corr_free(struct mw_corr *c)
 void mw_corr_summary(const struct mw_corr *c, struct mw_summary *s)
 {
 	*s = c->sum;
-	s->unconfirmed += mw_corr_npending(c);
+	s->unconfirmed += npending(c);
 	s->rows = c->nrows;
 	s->maps = c->nmaps;
 }

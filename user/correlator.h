@@ -173,10 +173,6 @@ static inline uint64_t mw_alert_iter(const struct mw_alert *a)
 	return a->iter_gid ? a->iter_gid : a->iter_tid;
 }
 
-/* Pending alerts still unconfirmed now (they become `unconfirmed` in the
- * summary when the run ends without a confirmation). */
-size_t mw_corr_npending(const struct mw_corr *c);
-
 /* Names used in every output: "iter-write", "iter-grow", "write-write";
  * "assign", "delete", "clear"; "bucket", "window". */
 const char *mw_kind_name(unsigned kind);

@@ -78,24 +78,6 @@ static void scan_symtab(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, const struct 
 	}
 }
 
-int mw_elf_vaddr_to_off(const char *path, uint64_t va, uint64_t *off)
-{
-	int fd, rc = -1;
-	Elf *e;
-
-	elf_init();
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	e = elf_begin(fd, ELF_C_READ, NULL);
-	if (e && elf_kind(e) == ELF_K_ELF)
-		rc = vaddr_to_off(e, va, off);
-	if (e)
-		elf_end(e);
-	close(fd);
-	return rc;
-}
-
 /* Probe points with at least one site. */
 static int points_found(const struct mw_target *t, unsigned *mask)
 {

@@ -67,7 +67,4 @@ int mw_find_target(const char *exe, int pid, int use_maps, int want_reads, struc
 /* Resolve DT_NEEDED of an ELF into paths. Returns the count (<= max). */
 int mw_elf_needed(const char *exe, char (*out)[PATH_MAX], int max);
 
-/* st_value → file offset through the PT_LOAD segment that holds it. */
-int mw_elf_vaddr_to_off(const char *path, uint64_t va, uint64_t *off);
-
 #endif
