@@ -14,38 +14,19 @@
 # deadline, never sleep-then-assert. Ends with `RESULT <passed> <failed>`.
 set -u
 cd "$(dirname "$0")/.."
-MW=${MW:-build/asan/mapwatch}
-[ -x "$MW" ] || MW=build/mapwatch
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-pass=0 fail=0
-tmp=$(mktemp -d)
+. tests/lib.sh
 bg=()
 cleanup() {
 	for p in "${bg[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	kill_tree $$
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
-ok() { pass=$((pass + 1)); echo "ok   $1 [${SECONDS}s]"; }
-bad() {
-	fail=$((fail + 1)); echo "FAIL $1 [${SECONDS}s]"; shift
-	for f in "$@"; do [ -f "$f" ] && sed 's/^/  | /' "$f" | tail -15; done
-}
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-summary() { grep '^{"type":"summary"' "$1" | tail -1; }
-
-for b in build/progs/races "$MW"; do
-	if [ ! -x "$b" ]; then
-		echo "FAIL $b is not built (run make test-build)"; echo "RESULT 0 1"; exit 1
-	fi
-done
-if [ "$(id -u)" != 0 ]; then
-	echo "FAIL e2e_metrics needs root"; echo "RESULT 0 1"; exit 1
-fi
+need_built build/progs/races "$MW"
+need_root e2e_metrics
 for t in curl jq prometheus; do
-	if ! command -v "$t" >/dev/null; then
-		echo "FAIL $t is not installed (run make deps)"; echo "RESULT 0 1"; exit 1
-	fi
+	command -v "$t" >/dev/null || abort "$t is not installed (run make deps)"
 done
 
 # A TCP port nobody listens on (nor talks from) now: /proc/net/tcp{,6}, no tools.
@@ -56,14 +37,6 @@ pick_port() {
 		grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$p"; return; }
 	done
 	echo 0
-}
-# Poll until a command succeeds or SEC seconds pass: wait_for SEC CMD...
-wait_for() {
-	local end=$((SECONDS + $1)); shift
-	until "$@"; do
-		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.2
-	done
 }
 has_summary() { grep -qs '^{"type":"summary"' "$1"; }
 
@@ -94,7 +67,7 @@ while [ "$aport" = "$mport" ] || [ "$aport" = "$pport" ]; do aport=$(pick_port);
 "$MW" --metrics "127.0.0.1:$aport" --metrics-linger 30 --json -d 30 -- build/progs/races iterwrite 100 \
 	>"$tmp/a.out" 2>"$tmp/a.err" &
 mw=$!; bg+=("$mw")
-if wait_for 30 has_summary "$tmp/a.out"; then
+if wait_until 30 has_summary "$tmp/a.out"; then
 	ok "--metrics run ends with its summary line while still serving"
 else
 	bad "--metrics run: no summary within 30 s" "$tmp/a.out" "$tmp/a.err"
@@ -161,10 +134,10 @@ live_races() { # → the races sum of one scrape, once the process is watched wi
 		grep -q '^mapwatch_processes_watched 1$' "$tmp/l.prom" &&
 		awk '/^mapwatch_races_total\{/ { s += $NF } END { exit !(s > 0) }' "$tmp/l.prom"
 }
-if wait_for 20 live_races; then
+if wait_until 20 live_races; then
 	r1=$(awk '/^mapwatch_races_total\{/ { s += $NF } END { print s }' "$tmp/l.prom")
 	pid=$(sed -n 's/^mapwatch_process_info{pid="\([0-9]*\)",binary="races",runtime="libgomap"} 1$/\1/p' "$tmp/l.prom")
-	wait_for 10 bash -c "curl -s --max-time 2 http://127.0.0.1:$lport/metrics | awk '/^mapwatch_races_total\\{/ { s += \$NF } END { exit !(s > $r1) }'"
+	wait_until 10 bash -c "curl -s --max-time 2 http://127.0.0.1:$lport/metrics | awk '/^mapwatch_races_total\\{/ { s += \$NF } END { exit !(s > $r1) }'"
 	r2=$(curl -s --max-time 2 "http://127.0.0.1:$lport/metrics" | awk '/^mapwatch_races_total\{/ { s += $NF } END { print s }')
 	if [ -n "$pid" ] && [ -d "/proc/$pid" ] && [ "$r2" -gt "$r1" ]; then
 		ok "live: process_info names pid $pid, binary races, runtime libgomap; races grow ($r1 → $r2)"
@@ -180,7 +153,7 @@ check "live run stopped by SIGINT prints its summary ($lal alerts)" [ -n "$lal" 
 
 # ---- (b) Prometheus scrapes a run --------------------------------------------------------
 prom_ready() { curl -s --max-time 1 "http://127.0.0.1:$pport/-/ready" | grep -qi ready; }
-if wait_for 20 prom_ready; then
+if wait_until 20 prom_ready; then
 	ok "prometheus $(prometheus --version 2>&1 | awk 'NR==1 { print $3 }') is up on 127.0.0.1:$pport"
 else
 	bad "prometheus did not become ready in 20 s" "$tmp/prom.log"
@@ -188,11 +161,11 @@ fi
 "$MW" --metrics "127.0.0.1:$mport" --metrics-linger 25 --json -- build/progs/races iterwrite 100 \
 	>"$tmp/b.out" 2>"$tmp/b.err" &
 mwb=$!; bg+=("$mwb")
-wait_for 30 has_summary "$tmp/b.out"
+wait_until 30 has_summary "$tmp/b.out"
 balerts=$(summary "$tmp/b.out" | jq -r '.alerts // empty')
 prom_final() { [ "$(prom_q 'sum(mapwatch_races_total)')" = "$balerts" ]; }
 t0=$SECONDS
-if [ -n "$balerts" ] && wait_for 20 prom_final; then
+if [ -n "$balerts" ] && wait_until 20 prom_final; then
 	ok "prometheus: sum(mapwatch_races_total) = $balerts = mapwatch's summary alerts ($((SECONDS - t0)) s after the summary)"
 else
 	bad "prometheus: sum(mapwatch_races_total) '$(prom_q 'sum(mapwatch_races_total)')' != summary alerts '$balerts'" \
@@ -230,5 +203,4 @@ check "--help lists --metrics and --metrics-linger" \
 
 kill -INT "$mwb" 2>/dev/null; wait "$mwb" 2>/dev/null
 kill "$prom" 2>/dev/null; wait "$prom" 2>/dev/null
-echo "RESULT $pass $fail"
-[ "$fail" = 0 ]
+finish
