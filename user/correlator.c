@@ -828,17 +828,23 @@ const struct mw_map_model *mw_corr_find_map(const struct mw_corr *c, uint64_t ma
 
 /* ---- names and JSON -------------------------------------------------------- */
 
+const char *const mw_kind_names[MW_KIND_MAX] = {
+	[MW_KIND_NONE] = "none", [MW_KIND_ITER_WRITE] = "iter-write", [MW_KIND_ITER_GROW] = "iter-grow",
+	[MW_KIND_WRITE_WRITE] = "write-write", [MW_KIND_READ_WRITE] = "read-write",
+	[MW_KIND_CLONE_WRITE] = "clone-write",
+};
+const char *const mw_op_names[MW_OP_MAX] = {
+	[MW_OP_NONE] = "none", [MW_OP_ASSIGN] = "assign", [MW_OP_DELETE] = "delete", [MW_OP_CLEAR] = "clear",
+};
+
 const char *mw_kind_name(unsigned kind)
 {
-	static const char *const names[] = { "none", "iter-write", "iter-grow", "write-write",
-					     "read-write", "clone-write" };
-	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+	return kind < MW_KIND_MAX ? mw_kind_names[kind] : "?";
 }
 
 const char *mw_op_name(unsigned op)
 {
-	static const char *const names[] = { "none", "assign", "delete", "clear" };
-	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "?";
+	return op < MW_OP_MAX ? mw_op_names[op] : "?";
 }
 
 const char *mw_conf_name(unsigned conf)

@@ -174,7 +174,12 @@ static inline uint64_t mw_alert_iter(const struct mw_alert *a)
 }
 
 /* Names used in every output: "iter-write", "iter-grow", "write-write";
- * "assign", "delete", "clear"; "bucket", "window". */
+ * "assign", "delete", "clear"; "bucket", "window". The tables are the one
+ * place that spells the kinds and ops (the trace reader parses with them);
+ * the functions give "?" for what is out of range. */
+#define MW_OP_MAX 4
+extern const char *const mw_kind_names[MW_KIND_MAX];
+extern const char *const mw_op_names[MW_OP_MAX];
 const char *mw_kind_name(unsigned kind);
 const char *mw_op_name(unsigned op);
 const char *mw_conf_name(unsigned conf);

@@ -34,6 +34,7 @@
  * for libdw to read.
  */
 #include "gobin.h"
+#include "json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -414,44 +415,6 @@ static char *read_gostring(const struct mw_gobin *g, uint64_t va, unsigned ptrsi
 	return s;
 }
 
-/* Appends one UTF-8 encoded rune. */
-static size_t put_utf8(char *o, uint32_t r)
-{
-	if (r < 0x80) {
-		o[0] = (char)r;
-		return 1;
-	}
-	if (r < 0x800) {
-		o[0] = (char)(0xc0 | r >> 6);
-		o[1] = (char)(0x80 | (r & 0x3f));
-		return 2;
-	}
-	if (r < 0x10000) {
-		o[0] = (char)(0xe0 | r >> 12);
-		o[1] = (char)(0x80 | (r >> 6 & 0x3f));
-		o[2] = (char)(0x80 | (r & 0x3f));
-		return 3;
-	}
-	if (r > 0x10ffff)
-		r = 0xfffd;
-	o[0] = (char)(0xf0 | r >> 18);
-	o[1] = (char)(0x80 | (r >> 12 & 0x3f));
-	o[2] = (char)(0x80 | (r >> 6 & 0x3f));
-	o[3] = (char)(0x80 | (r & 0x3f));
-	return 4;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* strconv.Unquote of s[0, len) (a `raw` or "interpreted" Go string) into a
  * new string; *used is how many bytes the quoted string took. NULL when s
  * is not a complete quoted string. */
@@ -486,7 +449,7 @@ static char *go_unquote(const char *s, size_t len, size_t *used)
 			unsigned nd = c == 'x' ? 2 : c == 'u' ? 4 : 8;
 			uint32_t r = 0;
 			for (unsigned k = 0; k < nd; k++) {
-				int h = i + 1 < len ? hexval(s[++i]) : -1;
+				int h = i + 1 < len ? mw_hexval(s[++i]) : -1;
 				if (h < 0)
 					goto bad;
 				r = r << 4 | (uint32_t)h;
@@ -494,7 +457,7 @@ static char *go_unquote(const char *s, size_t len, size_t *used)
 			if (c == 'x')
 				*o++ = (char)r;
 			else
-				o += put_utf8(o, r);
+				o += mw_utf8_put(o, r > 0x10ffff ? 0xfffd : r);
 		} else if (c >= '0' && c <= '7') {
 			unsigned r = (unsigned)(c - '0');
 			for (int k = 0; k < 2; k++) {

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "perfetto.h"
+#include "htab.h"
+#include "json.h"
 #include "outfile.h"
 
 #define OBUF_SIZE   (64u << 10)
@@ -26,107 +28,25 @@
 #define MAPS_MAX    65536
 #define ORPHANS     64		/* iteration ends seen before their start */
 
-/* ---- a small open-addressing table keyed by u64 --------------------------------- */
-
-struct ent { uint64_t key; uint32_t used; };
-
-struct tab {
-	unsigned char *e;
-	size_t esz, cap, n, max;
-};
-
-static inline size_t tab_hash(const struct tab *t, uint64_t k)
-{
-	return (size_t)((k * 0x9E3779B97F4A7C15ull) >> 17) & (t->cap - 1);
-}
-
-#define ENT(t, i) ((struct ent *)((t)->e + (i) * (t)->esz))
-
-static int tab_grow(struct tab *t)
-{
-	struct tab nt = { NULL, t->esz, t->cap ? t->cap * 2 : 64, 0, t->max };
-
-	nt.e = calloc(nt.cap, nt.esz);
-	if (!nt.e)
-		return -1;
-	for (size_t i = 0; i < t->cap; i++) {
-		struct ent *o = ENT(t, i);
-
-		if (!o->used)
-			continue;
-		size_t j = tab_hash(&nt, o->key);
-		while (ENT(&nt, j)->used)
-			j = (j + 1) & (nt.cap - 1);
-		memcpy(ENT(&nt, j), o, t->esz);
-		nt.n++;
-	}
-	free(t->e);
-	*t = nt;
-	return 0;
-}
-
-/* The entry for KEY; created zeroed when CREATE (NULL when the table is full). */
-static void *tab_get(struct tab *t, uint64_t key, int create)
-{
-	size_t i;
-
-	if (t->cap) {
-		for (i = tab_hash(t, key); ENT(t, i)->used; i = (i + 1) & (t->cap - 1))
-			if (ENT(t, i)->key == key)
-				return ENT(t, i);
-	}
-	if (!create || t->n >= t->max)
-		return NULL;
-	if ((t->n + 1) * 2 > t->cap && tab_grow(t) < 0)
-		return NULL;
-	for (i = tab_hash(t, key); ENT(t, i)->used; i = (i + 1) & (t->cap - 1))
-		;
-	memset(ENT(t, i), 0, t->esz);
-	ENT(t, i)->key = key;
-	ENT(t, i)->used = 1;
-	t->n++;
-	return ENT(t, i);
-}
-
-/* Remove an entry (backward-shift deletion keeps probe chains intact). */
-static void tab_del(struct tab *t, void *entry)
-{
-	size_t i = (size_t)((unsigned char *)entry - t->e) / t->esz, j = i;
-
-	for (;;) {
-		j = (j + 1) & (t->cap - 1);
-		if (!ENT(t, j)->used)
-			break;
-		size_t h = tab_hash(t, ENT(t, j)->key);
-		/* Move j back into the hole at i unless its home lies in (i, j]. */
-		if ((j > i && (h <= i || h > j)) || (j < i && (h <= i && h > j))) {
-			memcpy(ENT(t, i), ENT(t, j), t->esz);
-			i = j;
-		}
-	}
-	ENT(t, i)->used = 0;
-	t->n--;
-}
-
 /* ---- state ---------------------------------------------------------------------- */
 
 struct ival { uint64_t s, e; };
 
 struct thr {
-	struct ent h;		/* key: tid */
+	struct mw_hent h;		/* key: tid */
 	uint32_t nfront;
 	uint64_t floor;		/* end of frontier slices dropped for room */
 	struct ival front[FRONT_MAX];
 };
 
 struct iter {
-	struct ent h;		/* key: hiter */
+	struct mw_hent h;		/* key: hiter */
 	uint32_t tid;
 	uint64_t start, map;
 };
 
 struct mapst {
-	struct ent h;		/* key: map */
+	struct mw_hent h;		/* key: map */
 	int growing;
 	int have_counter;
 	uint64_t grow_ts, last_evac;
@@ -147,7 +67,7 @@ struct mw_perfetto {
 	uint64_t serial;	/* ids of async iteration slices */
 	size_t len;
 	char *buf;
-	struct tab threads, iters, maps;
+	struct mw_htab threads, iters, maps;
 	struct orphan orphans[ORPHANS];
 	unsigned orphan_next;
 };
@@ -218,11 +138,11 @@ static struct tsbuf dur(uint64_t d)
 
 static struct thr *thread(struct mw_perfetto *p, uint32_t tid)
 {
-	struct thr *t = tab_get(&p->threads, tid, 0);
+	struct thr *t = mw_htab_get(&p->threads, tid, 0, 0);
 
 	if (t)
 		return t;
-	t = tab_get(&p->threads, tid, 1);
+	t = mw_htab_get(&p->threads, tid, 0, 1);
 	if (t)
 		ev(p, "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":%d,\"tid\":%u,"
 		      "\"args\":{\"name\":\"tid %u\"}}", p->pid, tid, tid);
@@ -325,7 +245,7 @@ static void grow_end(struct mw_perfetto *p, struct mapst *m, uint64_t ts)
 
 static void track_map(struct mw_perfetto *p, const struct mw_record *r)
 {
-	struct mapst *m = tab_get(&p->maps, r->map, 1);
+	struct mapst *m = mw_htab_get(&p->maps, r->map, 0, 1);
 
 	if (!m)
 		return;		/* too many maps: no counters or grows for new ones */
@@ -379,11 +299,11 @@ void mw_perfetto_record(struct mw_perfetto *p, const struct mw_record *r)
 		thread(p, r->tid);
 		if (r->repeat)
 			break;
-		it = tab_get(&p->iters, r->hiter, 0);
+		it = mw_htab_get(&p->iters, r->hiter, 0, 0);
 		if (it) {
 			/* The same hiter again: the old iteration ended unseen. */
 			emit_iteration(p, it->tid, it->h.key, it->map, it->start, r->ts);
-			tab_del(&p->iters, it);
+			mw_htab_del(&p->iters, it);
 		}
 		for (unsigned i = 0; i < ORPHANS; i++) {
 			struct orphan *o = &p->orphans[i];
@@ -395,7 +315,7 @@ void mw_perfetto_record(struct mw_perfetto *p, const struct mw_record *r)
 				return;
 			}
 		}
-		it = tab_get(&p->iters, r->hiter, 1);
+		it = mw_htab_get(&p->iters, r->hiter, 0, 1);
 		if (it) {
 			it->tid = r->tid;
 			it->start = r->ts;
@@ -405,10 +325,10 @@ void mw_perfetto_record(struct mw_perfetto *p, const struct mw_record *r)
 	case MW_REC_ITER_END:
 		if (r->repeat)
 			break;
-		it = tab_get(&p->iters, r->hiter, 0);
+		it = mw_htab_get(&p->iters, r->hiter, 0, 0);
 		if (it) {
 			emit_iteration(p, it->tid, it->h.key, it->map, it->start, r->ts);
-			tab_del(&p->iters, it);
+			mw_htab_del(&p->iters, it);
 		} else {
 			struct orphan *o = &p->orphans[p->orphan_next++ % ORPHANS];
 			*o = (struct orphan){ r->hiter, r->ts, 1 };
@@ -467,21 +387,10 @@ void mw_perfetto_alert(struct mw_perfetto *p, const struct mw_alert *a)
 void mw_perfetto_process_name(struct mw_perfetto *p, const char *name)
 {
 	char esc[256];
-	size_t o = 0;
 
 	if (!p || !name)
 		return;
-	for (; *name && o + 7 < sizeof(esc); name++) {
-		unsigned char c = (unsigned char)*name;
-
-		if (c == '"' || c == '\\')
-			esc[o++] = '\\', esc[o++] = (char)c;
-		else if (c < 0x20 || c >= 0x7f)
-			o += (size_t)snprintf(esc + o, sizeof(esc) - o, "\\u%04x", c);
-		else
-			esc[o++] = (char)c;
-	}
-	esc[o] = 0;
+	mw_json_escape(name, esc, sizeof(esc));
 	ev(p, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"args\":{\"name\":\"%s (%d)\"}}",
 	   p->pid, esc, p->pid);
 }
@@ -499,9 +408,9 @@ struct mw_perfetto *mw_perfetto_create_fd(int fd, int pid, uint64_t start_ns)
 	p->pid = pid;
 	p->start_ns = start_ns;
 	p->first = 1;
-	p->threads = (struct tab){ NULL, sizeof(struct thr), 0, 0, THREADS_MAX };
-	p->iters = (struct tab){ NULL, sizeof(struct iter), 0, 0, ITERS_MAX };
-	p->maps = (struct tab){ NULL, sizeof(struct mapst), 0, 0, MAPS_MAX };
+	p->threads = MW_HTAB_INIT(struct thr, THREADS_MAX);
+	p->iters = MW_HTAB_INIT(struct iter, ITERS_MAX);
+	p->maps = MW_HTAB_INIT(struct mapst, MAPS_MAX);
 	memcpy(p->buf, head, sizeof(head) - 1);
 	p->len = sizeof(head) - 1;
 	ev(p, "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":%d,\"args\":{\"name\":\"mapwatch target %d\"}}",
@@ -534,17 +443,17 @@ int mw_perfetto_close(struct mw_perfetto *p)
 		return 0;
 	/* Iterations still open end where the trace ends. */
 	for (size_t i = 0; i < p->iters.cap; i++) {
-		struct iter *it = (struct iter *)ENT(&p->iters, i);
+		struct iter *it = mw_htab_at(&p->iters, i);
 
-		if (it->h.used)
+		if (it)
 			emit_iteration(p, it->tid, it->h.key, it->map, it->start,
 				       p->last_ts > it->start ? p->last_ts : it->start);
 	}
 	/* Grows whose end was not seen end at their last evacuation. */
 	for (size_t i = 0; i < p->maps.cap; i++) {
-		struct mapst *m = (struct mapst *)ENT(&p->maps, i);
+		struct mapst *m = mw_htab_at(&p->maps, i);
 
-		if (m->h.used && m->growing)
+		if (m && m->growing)
 			grow_end(p, m, m->last_evac);
 	}
 	if (p->len + sizeof(tail) > OBUF_SIZE)
@@ -555,9 +464,9 @@ int mw_perfetto_close(struct mw_perfetto *p)
 	rc = p->err ? -1 : 0;
 	if (close(p->fd) < 0)
 		rc = -1;
-	free(p->threads.e);
-	free(p->iters.e);
-	free(p->maps.e);
+	mw_htab_free(&p->threads);
+	mw_htab_free(&p->iters);
+	mw_htab_free(&p->maps);
 	free(p->buf);
 	free(p);
 	return rc;

@@ -1,6 +1,7 @@
 /* stacktab.c — the table of symbolized stacks, their JSON, and findings (stacktab.h).
  *
- * The table is a chained hash on (id, caller). Each entry owns one block of
+ * The table is an htab.h table on (id, caller) pointing at the entries (so a
+ * stack stays where it is while the table grows). Each entry owns one block of
  * strings; its JSON array is built once, when the frames are stored, so
  * every output (live JSON, trace, analyze) prints the very same text.
  */
@@ -11,30 +12,30 @@
 #include <string.h>
 
 #include "stacktab.h"
-#include "trace.h"
-
-#define TAB_BUCKETS 1024
+#include "htab.h"
+#include "json.h"
 
 struct ent {
-	struct ent *next;
 	struct mw_rstack s;
 	char *strs;		/* the frames' strings, one block */
 };
 
-struct mw_stacktab {
-	struct ent *b[TAB_BUCKETS];
+struct slot {
+	struct mw_hent h;	/* key: (uint32_t)id, caller */
+	struct ent *e;
 };
 
-static unsigned bucket_of(int32_t id, uint64_t caller)
-{
-	uint64_t h = (uint64_t)(uint32_t)id * 0x9e3779b97f4a7c15ull ^ caller * 0xc2b2ae3d27d4eb4full;
-
-	return (unsigned)(h >> 40) & (TAB_BUCKETS - 1);
-}
+struct mw_stacktab {
+	struct mw_htab tab;
+};
 
 struct mw_stacktab *mw_stacktab_new(void)
 {
-	return calloc(1, sizeof(struct mw_stacktab));
+	struct mw_stacktab *t = malloc(sizeof(*t));
+
+	if (t)
+		t->tab = MW_HTAB_INIT(struct slot, SIZE_MAX);
+	return t;
 }
 
 static void ent_free(struct ent *e)
@@ -48,11 +49,13 @@ void mw_stacktab_free(struct mw_stacktab *t)
 {
 	if (!t)
 		return;
-	for (int i = 0; i < TAB_BUCKETS; i++)
-		for (struct ent *e = t->b[i], *n; e; e = n) {
-			n = e->next;
-			ent_free(e);
-		}
+	for (size_t i = 0; i < t->tab.cap; i++) {
+		struct slot *sl = mw_htab_at(&t->tab, i);
+
+		if (sl)
+			ent_free(sl->e);
+	}
+	mw_htab_free(&t->tab);
 	free(t);
 }
 
@@ -60,40 +63,12 @@ struct mw_rstack *mw_stacktab_get(struct mw_stacktab *t, int32_t id, uint64_t ca
 {
 	if (!t || id < 0)
 		return NULL;
-	for (struct ent *e = t->b[bucket_of(id, caller)]; e; e = e->next)
-		if (e->s.id == id && e->s.caller == caller)
-			return &e->s;
-	return NULL;
+	struct slot *sl = mw_htab_get(&t->tab, (uint32_t)id, caller, 0);
+
+	return sl ? &sl->e->s : NULL;
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
-
-/* A JSON string body; bytes outside printable ASCII as \u00XX. */
-static size_t esc(char *out, size_t room, const char *s)
-{
-	static const char hx[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (o + 7 >= room)
-			break;
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c < 0x20 || c >= 0x7f) {
-			memcpy(out + o, "\\u00", 4);
-			o += 4;
-			out[o++] = hx[c >> 4];
-			out[o++] = hx[c & 15];
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = 0;
-	return o;
-}
 
 static int frame_json(const struct mw_sframe *f, char *buf, size_t len)
 {
@@ -105,15 +80,15 @@ static int frame_json(const struct mw_sframe *f, char *buf, size_t len)
 		      if (n < 0) return -1; o += (size_t)n; } while (0)
 	ADD("{\"addr\":\"0x%" PRIx64 "\"", f->addr);
 	if (f->sym) {
-		esc(e, sizeof(e), f->sym);
+		mw_json_escape(f->sym, e, sizeof(e));
 		ADD(",\"sym\":\"%s\"", e);
 	}
 	if (f->file) {
-		esc(e, sizeof(e), f->file);
+		mw_json_escape(f->file, e, sizeof(e));
 		ADD(",\"file\":\"%s\",\"line\":%d", e, f->line);
 	}
 	if (f->module) {
-		esc(e, sizeof(e), f->module);
+		mw_json_escape(f->module, e, sizeof(e));
 		ADD(",\"module\":\"%s\"", e);
 	}
 	ADD("}");
@@ -168,7 +143,8 @@ static const char *copy_str(char **p, const char *s)
 struct mw_rstack *mw_stacktab_put(struct mw_stacktab *t, int32_t id, uint64_t caller,
 				  const struct mw_sframe *f, int n)
 {
-	struct ent *e, **pp;
+	struct ent *e;
+	struct slot *sl;
 	size_t need = 1;
 	char *p;
 
@@ -202,17 +178,14 @@ struct mw_rstack *mw_stacktab_put(struct mw_stacktab *t, int32_t id, uint64_t ca
 		return NULL;
 	}
 	/* Replace an entry with the same key. */
-	for (pp = &t->b[bucket_of(id, caller)]; *pp; pp = &(*pp)->next)
-		if ((*pp)->s.id == id && (*pp)->s.caller == caller) {
-			struct ent *old = *pp;
-
-			e->next = old->next;
-			*pp = e;
-			ent_free(old);
-			return &e->s;
-		}
-	e->next = t->b[bucket_of(id, caller)];
-	t->b[bucket_of(id, caller)] = e;
+	sl = mw_htab_get(&t->tab, (uint32_t)id, caller, 1);
+	if (!sl) {
+		ent_free(e);
+		return NULL;
+	}
+	if (sl->e)
+		ent_free(sl->e);
+	sl->e = e;
 	return &e->s;
 }
 
@@ -457,8 +430,8 @@ int mw_finding_json(const struct mw_finding *f, char *buf, size_t len)
 {
 	char w[6 * sizeof(f->writer) + 8], it[6 * sizeof(f->iter) + 8];
 
-	esc(w, sizeof(w), f->writer);
-	esc(it, sizeof(it), f->iter);
+	mw_json_escape(f->writer, w, sizeof(w));
+	mw_json_escape(f->iter, it, sizeof(it));
 	return snprintf(buf, len, "{\"type\":\"finding\",\"kind\":\"%s\",\"count\":%" PRIu64
 			",\"writer\":\"%s\",\"iterator\":\"%s\",\"first_seq\":%" PRIu64 "}",
 			mw_kind_name(f->kind), f->count, w, it, f->first_seq);

@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include "mapwatch.h"
 #include "correlator.h"
+#include "json.h"
 
 #define MW_TRACE_FORMAT   "mapwatch-trace"
 #define MW_TRACE_VERSION  2
@@ -124,43 +125,6 @@ const char *mw_reader_error(const struct mw_trace_reader *r);
 const char *mw_reader_warning(const struct mw_trace_reader *r);
 uint64_t mw_reader_offset(const struct mw_trace_reader *r);	/* bytes consumed */
 uint64_t mw_reader_size(const struct mw_trace_reader *r);	/* file size, 0 if unknown */
-
-/* ---- the flat-object scanner (also used by analyze --check and tests) ------- */
-
-enum mw_jtype { MW_J_STR, MW_J_INT, MW_J_TRUE, MW_J_FALSE, MW_J_NULL, MW_J_OBJ, MW_J_ARR, MW_J_NUM };
-
-struct mw_jval {
-	int type;		/* enum mw_jtype; MW_J_NUM: a non-integer number */
-	const char *s;		/* the raw text of the value (strings: inside the quotes) */
-	size_t n;
-	int esc;		/* MW_J_STR: contains backslash escapes */
-	int neg;		/* MW_J_INT: negative */
-	int ovf;		/* MW_J_INT: magnitude does not fit in 64 bits */
-	uint64_t u;		/* MW_J_INT: magnitude */
-};
-
-struct mw_jmember {
-	const char *key;	/* raw key text (no escapes allowed in keys) */
-	size_t klen;
-	struct mw_jval v;
-};
-
-/* Parse one flat JSON object (nested objects/arrays are validated and kept
- * raw) into at most MAX members. Returns the member count, or -1 with a
- * message in err. */
-int mw_json_object(const char *s, size_t n, struct mw_jmember *m, int max,
-		   char *err, size_t errlen);
-/* Split one JSON array into at most MAX values (nested ones kept raw).
- * Returns the count, or -1 with a message in err. */
-int mw_json_array(const char *s, size_t n, struct mw_jval *v, int max,
-		  char *err, size_t errlen);
-/* Decode a string value (escapes, \u surrogates → UTF-8) into buf, truncating;
- * returns 0, or -1 on a bad escape. */
-int mw_json_string(const struct mw_jval *v, char *buf, size_t len);
-/* Compare two flat objects member by member, order ignored. Returns 0 when
- * equal, else 1 with a description of the first difference in why. */
-int mw_json_object_diff(const char *a, size_t an, const char *b, size_t bn,
-			char *why, size_t whylen);
 
 /* Names of record types in the trace: "iter-start" … "stats", or NULL. */
 const char *mw_rec_type_name(unsigned type);
