@@ -162,9 +162,9 @@ $(OUTPUT)/asan/tests/test_gomap%: tests/test_gomap%.c tests/check.h $(ASAN_GOMAP
 
 # The symbolizer needs libdw, so it stays out of PURE_SRCS and test_stacks
 # links it on its own.
-$(OUTPUT)/asan/tests/test_stacks: tests/test_stacks.c tests/check.h user/stacks.c user/stacks.h user/gobin.c user/gobin.h | $(OUTPUT)/asan/tests
+$(OUTPUT)/asan/tests/test_stacks: tests/test_stacks.c tests/check.h user/stacks.c user/stacks.h user/gobin.c user/gobin.h user/procmaps.c user/procmaps.h | $(OUTPUT)/asan/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(ASAN_CFLAGS) -Itests $< user/stacks.c user/gobin.c -o $@ $(LIBS_DW) -ldl
+	$(Q)$(CC) $(ASAN_CFLAGS) -Itests $< user/stacks.c user/gobin.c user/procmaps.c -o $@ $(LIBS_DW) -ldl
 
 # The Go binary reader needs libelf only, so it too stays out of PURE_SRCS.
 # Its fixtures are Go programs (tests/go/<name>/) built by every installed

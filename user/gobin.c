@@ -34,6 +34,7 @@
  * for libdw to read.
  */
 #include "gobin.h"
+#include "elfsym.h"
 #include "json.h"
 
 #include <errno.h>
@@ -995,59 +996,64 @@ static int cmp_sym_addr(const void *a, const void *b)
 	return (x->addr > y->addr) - (x->addr < y->addr);
 }
 
+struct symread {
+	struct mw_gobin *g;
+	size_t cap, pcap;
+	int oom;
+};
+
+/* One symbol: a FUNC into syms and the name pool, go:func.* noted.
+ * Non-zero when the table is full or memory ran out (oom set). */
+static int add_sym(void *ctx, const GElf_Sym *s, const char *name)
+{
+	struct symread *c = ctx;
+	struct mw_gobin *g = c->g;
+
+	if (GELF_ST_TYPE(s->st_info) == STT_OBJECT && !g->gofunc_sym) {
+		/* Where FUNCDATA offsets count from (inline trees). */
+		if (!strcmp(name, "go:func.*") || !strcmp(name, "go.func.*"))
+			g->gofunc_sym = s->st_value;
+		return 0;
+	}
+	if (GELF_ST_TYPE(s->st_info) != STT_FUNC)
+		return 0;
+	if (g->nsyms >= MAX_SYMS)
+		return 1;
+	size_t nl = strlen(name) + 1;
+	if (g->symnames_len + nl > UINT32_MAX)
+		return 1;
+	if (g->nsyms == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 1024;
+		struct sym *p = realloc(g->syms, nc * sizeof(*p));
+		if (!p)
+			return c->oom = 1;
+		g->syms = p;
+		c->cap = nc;
+	}
+	if (g->symnames_len + nl > c->pcap) {
+		size_t nc = c->pcap ? c->pcap * 2 : 65536;
+		while (nc < g->symnames_len + nl)
+			nc *= 2;
+		char *p = realloc(g->symnames, nc);
+		if (!p)
+			return c->oom = 1;
+		g->symnames = p;
+		c->pcap = nc;
+	}
+	memcpy(g->symnames + g->symnames_len, name, nl);
+	g->syms[g->nsyms++] = (struct sym){ s->st_value, s->st_size, (uint32_t)g->symnames_len };
+	g->symnames_len += nl;
+	return 0;
+}
+
 /* Copies the FUNC symbols into syms and one name pool. */
 static int read_symtab(struct mw_gobin *g, Elf *e, Elf_Scn *scn)
 {
-	GElf_Shdr sh;
-	Elf_Data *d;
-	size_t cap = 0, pcap = 0;
+	struct symread c = { g, 0, 0, 0 };
 
-	if (!gelf_getshdr(scn, &sh) || !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
-		return 0;
-	size_t n = d->d_size / sh.sh_entsize;
-	for (size_t i = 0; i < n && g->nsyms < MAX_SYMS; i++) {
-		GElf_Sym s;
-		if (!gelf_getsym(d, (int)i, &s))
-			break;
-		if (s.st_shndx == SHN_UNDEF || !s.st_value)
-			continue;
-		if (GELF_ST_TYPE(s.st_info) == STT_OBJECT && !g->gofunc_sym) {
-			/* Where FUNCDATA offsets count from (inline trees). */
-			const char *name = elf_strptr(e, sh.sh_link, s.st_name);
-			if (name && (!strcmp(name, "go:func.*") || !strcmp(name, "go.func.*")))
-				g->gofunc_sym = s.st_value;
-			continue;
-		}
-		if (GELF_ST_TYPE(s.st_info) != STT_FUNC)
-			continue;
-		const char *name = elf_strptr(e, sh.sh_link, s.st_name);
-		if (!name || !*name)
-			continue;
-		size_t nl = strlen(name) + 1;
-		if (g->symnames_len + nl > UINT32_MAX)
-			break;
-		if (g->nsyms == cap) {
-			size_t nc = cap ? cap * 2 : 1024;
-			struct sym *p = realloc(g->syms, nc * sizeof(*p));
-			if (!p)
-				return -1;
-			g->syms = p;
-			cap = nc;
-		}
-		if (g->symnames_len + nl > pcap) {
-			size_t nc = pcap ? pcap * 2 : 65536;
-			while (nc < g->symnames_len + nl)
-				nc *= 2;
-			char *p = realloc(g->symnames, nc);
-			if (!p)
-				return -1;
-			g->symnames = p;
-			pcap = nc;
-		}
-		memcpy(g->symnames + g->symnames_len, name, nl);
-		g->syms[g->nsyms++] = (struct sym){ s.st_value, s.st_size, (uint32_t)g->symnames_len };
-		g->symnames_len += nl;
-	}
+	mw_elf_syms(e, scn, add_sym, &c);
+	if (c.oom)
+		return -1;
 	if (!g->nsyms)
 		return 0;
 	g->syms_addr = malloc(g->nsyms * sizeof(*g->syms_addr));

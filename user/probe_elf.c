@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "probe_elf.h"
+#include "elfsym.h"
+#include "procmaps.h"
 
 static void elf_init(void)
 {
@@ -38,44 +40,42 @@ static int vaddr_to_off(Elf *e, uint64_t va, uint64_t *off)
 	return -1;
 }
 
-/* Search one symbol table section for the runtime's symbols. */
-static void scan_symtab(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, const struct mw_runtime *rt,
-			int want_reads, struct mw_target *t)
-{
-	Elf_Data *d = elf_getdata(scn, NULL);
+struct scan {
+	Elf *e;
+	const struct mw_runtime *rt;
+	int want_reads;
+	struct mw_target *t;
+};
 
-	if (!d || !sh->sh_entsize)
-		return;
-	size_t n = sh->sh_size / sh->sh_entsize;
-	for (size_t i = 0; i < n; i++) {
-		GElf_Sym s;
-		if (!gelf_getsym(d, (int)i, &s))
-			break;
-		if (GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF || !s.st_value)
+/* One symbol: a site when it names one of the runtime's probe points. */
+static int scan_sym(void *ctx, const GElf_Sym *s, const char *name)
+{
+	struct scan *c = ctx;
+	const struct mw_runtime *rt = c->rt;
+	struct mw_target *t = c->t;
+
+	if (GELF_ST_TYPE(s->st_info) != STT_FUNC)
+		return 0;
+	for (int p = 0; p < MW_P_N; p++) {
+		if (p == MW_P_READ && !c->want_reads)
 			continue;
-		const char *name = elf_strptr(e, sh->sh_link, s.st_name);
-		if (!name)
-			continue;
-		for (int p = 0; p < MW_P_N; p++) {
-			if (p == MW_P_READ && !want_reads)
+		for (int k = 0; k < MW_P_SYMS && rt->sym[p][k]; k++) {
+			if (strcmp(name, rt->sym[p][k]))
 				continue;
-			for (int k = 0; k < MW_P_SYMS && rt->sym[p][k]; k++) {
-				if (strcmp(name, rt->sym[p][k]))
-					continue;
-				int dup = 0;
-				for (int x = 0; x < t->nsites && !dup; x++)
-					dup = t->site[x].sym == rt->sym[p][k];
-				uint64_t off;
-				if (dup || t->nsites >= MW_MAX_SITES || vaddr_to_off(e, s.st_value, &off))
-					continue;
-				struct mw_site *st = &t->site[t->nsites++];
-				st->point = p;
-				st->sym = rt->sym[p][k];
-				st->vaddr = s.st_value;
-				st->file_off = off;
-			}
+			int dup = 0;
+			for (int x = 0; x < t->nsites && !dup; x++)
+				dup = t->site[x].sym == rt->sym[p][k];
+			uint64_t off;
+			if (dup || t->nsites >= MW_MAX_SITES || vaddr_to_off(c->e, s->st_value, &off))
+				continue;
+			struct mw_site *st = &t->site[t->nsites++];
+			st->point = p;
+			st->sym = rt->sym[p][k];
+			st->vaddr = s->st_value;
+			st->file_off = off;
 		}
 	}
+	return 0;
 }
 
 /* Probe points with at least one site. */
@@ -111,16 +111,9 @@ int mw_elf_sites(const char *path, const struct mw_runtime *rt, int want_reads, 
 		return -ENOEXEC;
 	}
 	/* .symtab first (has static functions too), then .dynsym for what is left. */
-	for (int pass = 0; pass < 2; pass++) {
-		Elf_Scn *scn = NULL;
-		while ((scn = elf_nextscn(e, scn))) {
-			GElf_Shdr sh;
-			if (!gelf_getshdr(scn, &sh))
-				continue;
-			if (sh.sh_type == (pass ? SHT_DYNSYM : SHT_SYMTAB))
-				scan_symtab(e, scn, &sh, rt, want_reads, t);
-		}
-	}
+	struct scan c = { e, rt, want_reads, t };
+	mw_elf_syms(e, mw_elf_section(e, SHT_SYMTAB), scan_sym, &c);
+	mw_elf_syms(e, mw_elf_section(e, SHT_DYNSYM), scan_sym, &c);
 	for (int i = 0; i < t->nsites; i++) {
 		struct mw_site *s = &t->site[i];
 		uint8_t code[16] = { 0 };
@@ -233,28 +226,21 @@ int mw_elf_needed(const char *exe, char (*out)[PATH_MAX], int max)
 /* File-backed mappings of a process, deduplicated, in order. */
 static int maps_libs(int pid, char (*out)[PATH_MAX], int max)
 {
-	char path[64], line[PATH_MAX + 256];
+	char *text = mw_maps_read(pid);
+	const char *l = text;
+	struct mw_maps_ent m;
 	int n = 0;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	while (n < max && fgets(line, sizeof(line), f)) {
-		char *p = strchr(line, '/');
-		if (!p)
-			continue;
-		p[strcspn(p, "\n")] = 0;
-		if (strstr(p, " (deleted)"))
+	while (n < max && mw_maps_next(&l, &m)) {
+		if (!m.pathlen || m.path[0] != '/' || m.deleted || m.pathlen >= PATH_MAX)
 			continue;
 		int dup = 0;
 		for (int i = 0; i < n && !dup; i++)
-			dup = !strcmp(out[i], p);
+			dup = strlen(out[i]) == m.pathlen && !memcmp(out[i], m.path, m.pathlen);
 		if (!dup)
-			snprintf(out[n++], PATH_MAX, "%s", p);
+			snprintf(out[n++], PATH_MAX, "%.*s", (int)m.pathlen, m.path);
 	}
-	fclose(f);
+	free(text);
 	return n;
 }
 

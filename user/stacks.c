@@ -18,6 +18,8 @@
  */
 #include "stacks.h"
 #include "gobin.h"
+#include "elfsym.h"
+#include "procmaps.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,7 +45,6 @@
 #define MAX_CUS		(1u << 20)	/* compile units per binary */
 #define MAX_RANGES	(1u << 22)	/* CU address ranges per binary */
 #define MAX_MAPS	(1u << 20)	/* lines of a maps text */
-#define MAX_MAPS_FILE	(64u << 20)	/* bytes of /proc/PID/maps */
 #define DEBUG_DIR	"/usr/lib/debug/.build-id"
 #define MISS_SLOTS	256		/* remembered misses (pages) */
 #define MISS_TTL_NS	1000000000ull	/* how long a miss stops a maps re-read */
@@ -86,7 +87,7 @@ struct bin {
 	struct seg segs[MAX_SEGS];
 	int nsegs;
 	struct sym *syms;	/* sorted by addr, one per address */
-	size_t nsyms;
+	size_t nsyms, syms_cap;
 	char *names;
 	size_t names_len, names_cap;
 	Dwarf *dw;		/* on main or dbg, or NULL */
@@ -173,47 +174,21 @@ static struct bin *bin_get(struct mw_symbolizer *s, const char *path,
 	return b;
 }
 
-/* Parses one maps line "start-end perms pgoff maj:min inode   path".
- * 0 ok, -1 malformed (skipped). */
-static int parse_map_line(struct mw_symbolizer *s, const char *l, const char *end,
-			  struct map *m)
+/* One maps line as the symbolizer keeps it. 0 ok, -1 malformed (skipped). */
+static int parse_map_line(struct mw_symbolizer *s, const struct mw_maps_ent *e, struct map *m)
 {
-	char *p;
-	uint64_t maj, min;
+	size_t n = e->pathlen;
 
 	memset(m, 0, sizeof(*m));
-	errno = 0;
-	m->start = strtoull(l, &p, 16);
-	if (p == l || *p != '-' || p >= end)
-		return -1;
-	m->end = strtoull(p + 1, &p, 16);
-	if (*p != ' ' || p >= end || m->end <= m->start)
-		return -1;
-	while (p < end && *p == ' ')
-		p++;
-	while (p < end && *p != ' ')	/* perms */
-		p++;
-	m->pgoff = strtoull(p, &p, 16);
-	maj = strtoull(p, &p, 16);
-	if (*p != ':' || p >= end)
-		return -1;
-	min = strtoull(p + 1, &p, 16);
-	m->dev = maj << 32 | (min & 0xffffffffu);
-	m->ino = strtoull(p, &p, 10);
-	if (p > end || errno)
-		return -1;
-	while (p < end && *p == ' ')
-		p++;
-
-	size_t n = (size_t)(end - p);
-	static const char del[] = " (deleted)";
-	if (n >= sizeof(del) - 1 && !memcmp(end - (sizeof(del) - 1), del, sizeof(del) - 1)) {
-		m->deleted = true;
-		n -= sizeof(del) - 1;
-	}
+	m->start = e->start;
+	m->end = e->end;
+	m->pgoff = e->pgoff;
+	m->dev = e->dev;
+	m->ino = e->ino;
+	m->deleted = e->deleted;
 	if (n > PATH_MAX)
 		return -1;
-	m->name = n ? intern(s, p, n) : "[anon]";
+	m->name = n ? intern(s, e->path, n) : "[anon]";
 	if (!m->name)
 		return -1;
 	/* Only real files have symbols: "[vdso]", "[stack]", "[anon:x]" do not. */
@@ -232,10 +207,8 @@ static int load_maps(struct mw_symbolizer *s, const char *text)
 	struct map *maps = malloc(cap * sizeof(*maps));
 	if (!maps)
 		return -1;
-	for (const char *l = text; *l && n < MAX_MAPS;) {
-		const char *e = strchr(l, '\n');
-		if (!e)
-			e = l + strlen(l);
+	struct mw_maps_ent e;
+	for (const char *l = text; n < MAX_MAPS && mw_maps_next(&l, &e);) {
 		if (n == cap) {
 			struct map *nm = realloc(maps, 2 * cap * sizeof(*maps));
 			if (!nm) {
@@ -245,9 +218,8 @@ static int load_maps(struct mw_symbolizer *s, const char *text)
 			maps = nm;
 			cap *= 2;
 		}
-		if (parse_map_line(s, l, e, &maps[n]) == 0)
+		if (parse_map_line(s, &e, &maps[n]) == 0)
 			n++;
-		l = *e ? e + 1 : e;
 	}
 	qsort(maps, n, sizeof(*maps), map_cmp);
 	free(s->maps);
@@ -256,50 +228,9 @@ static int load_maps(struct mw_symbolizer *s, const char *text)
 	return 0;
 }
 
-static char *read_text_file(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	size_t cap = 16384, len = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		if (len + 1 == cap) {
-			char *nb = cap < MAX_MAPS_FILE ? realloc(buf, cap * 2) : NULL;
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				errno = EFBIG;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, buf + len, cap - 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		if (r == 0) {
-			buf[len] = '\0';
-			break;
-		}
-		len += (size_t)r;
-	}
-	int e = errno;
-	close(fd);
-	errno = e;
-	return buf;
-}
-
 static int refresh_maps(struct mw_symbolizer *s)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/maps", s->pid);
-	char *text = read_text_file(path);
+	char *text = mw_maps_read(s->pid);
 	if (!text)
 		return -1;
 	int r = load_maps(s, text);
@@ -450,50 +381,40 @@ static uint32_t pool_add(struct bin *b, const char *name)
 }
 
 /* Adds the FUNC symbols of the first section of type want; false if none. */
+/* One function symbol into the binary's table; stops when it is full. */
+static int add_sym(void *ctx, const GElf_Sym *st, const char *name)
+{
+	struct bin *b = ctx;
+	int type = GELF_ST_TYPE(st->st_info);
+
+	if (type != STT_FUNC && type != STT_GNU_IFUNC)
+		return 0;
+	if (b->nsyms >= MAX_SYMS)
+		return 1;
+	if (b->nsyms == b->syms_cap) {
+		size_t nc = b->syms_cap ? b->syms_cap * 2 : 1024;
+		struct sym *ns = realloc(b->syms, nc * sizeof(*ns));
+		if (!ns)
+			return 1;
+		b->syms = ns;
+		b->syms_cap = nc;
+	}
+	uint32_t off = pool_add(b, name);
+	if (off == UINT32_MAX)
+		return 1;
+	b->syms[b->nsyms++] = (struct sym){
+		.addr = st->st_value, .size = st->st_size, .name = off,
+		.rank = sym_rank(name, GELF_ST_BIND(st->st_info)),
+	};
+	return 0;
+}
+
 static bool load_syms(struct bin *b, Elf *e, Elf64_Word want)
 {
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-	size_t cap = b->nsyms;
-
-	while ((scn = elf_nextscn(e, scn)))
-		if (gelf_getshdr(scn, &sh) && sh.sh_type == want)
-			break;
-	if (!scn)
-		return false;
-	Elf_Data *d = elf_getdata(scn, NULL);
-	size_t esz = gelf_fsize(e, ELF_T_SYM, 1, EV_CURRENT);
-	if (!d || !esz || d->d_type != ELF_T_SYM)
-		return false;
-	size_t count = d->d_size / esz;
 	size_t before = b->nsyms;
-	for (size_t i = 1; i < count && b->nsyms < MAX_SYMS; i++) {
-		GElf_Sym st;
-		if (!gelf_getsym(d, (int)i, &st))
-			break;
-		int type = GELF_ST_TYPE(st.st_info);
-		if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
-		    st.st_shndx == SHN_UNDEF || !st.st_value)
-			continue;
-		const char *name = elf_strptr(e, sh.sh_link, st.st_name);
-		if (!name || !*name)
-			continue;
-		if (b->nsyms == cap) {
-			size_t nc = cap ? cap * 2 : 1024;
-			struct sym *ns = realloc(b->syms, nc * sizeof(*ns));
-			if (!ns)
-				break;
-			b->syms = ns;
-			cap = nc;
-		}
-		uint32_t off = pool_add(b, name);
-		if (off == UINT32_MAX)
-			break;
-		b->syms[b->nsyms++] = (struct sym){
-			.addr = st.st_value, .size = st.st_size, .name = off,
-			.rank = sym_rank(name, GELF_ST_BIND(st.st_info)),
-		};
-	}
+
+	b->syms_cap = b->nsyms;
+	mw_elf_syms(e, mw_elf_section(e, want), add_sym, b);
 	return b->nsyms > before;
 }
 
