@@ -9,38 +9,8 @@
 # `RESULT <passed> <failed>`; non-zero exit on any failure.
 set -u
 cd "$(dirname "$0")/.."
-pass=0 fail=0
-tmp=$(mktemp -d)
+. tests/lib.sh
 pids=()
-# kill_tree PID: kills PID's descendants (and PID, unless it is this shell),
-# each stopped before its children are listed so that none forks any more.
-# At exit it reaches what a failed check or a signal left running: background
-# jobs, an interrupted foreground command, and what those started.
-tree_of() {
-	local c
-	for c in $(pgrep -P "$1"); do
-		[ "$c" = "$BASHPID" ] && continue
-		kill -STOP "$c" 2>/dev/null
-		echo "$c"
-		tree_of "$c"
-	done
-}
-kill_tree() {
-	local p
-	[ "$1" != $$ ] && kill -STOP "$1" 2>/dev/null
-	for p in $(tree_of "$1") $([ "$1" != $$ ] && echo "$1"); do kill -KILL "$p" 2>/dev/null; done
-}
-cleanup() {
-	kill_tree $$
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1)); echo "FAIL $1"; shift
-	for f in "$@"; do [ -f "$f" ] && sed 's/^/  | /' "$f" | tail -8; done
-}
 
 legal="own-write break-then-write return-then-write stackgrow mutex rwmutex syncmap cow different-maps many-goroutines"
 forced="iter-write iter-delete iter-clear iter-grow"
@@ -55,7 +25,7 @@ for v in $(sed -n 's/^GO_VERSIONS *:= *//p' mk/go.mk) $(sed -n 's/^GO_NOSWISS *:
 	fi
 done
 if [ ${#versions[@]} = 0 ]; then
-	echo "FAIL no Go program is built (run make go)"; echo "RESULT 0 1"; exit 1
+	abort "no Go program is built (run make go)"
 fi
 
 # ---- gosvc --mode mutex for 1 s, every version at once, in the background -----
@@ -111,5 +81,4 @@ for v in "${versions[@]}"; do
 	fi
 done
 
-echo "RESULT $pass $fail"
-[ "$fail" = 0 ]
+finish

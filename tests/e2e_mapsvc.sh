@@ -7,38 +7,8 @@
 # The long runs go in parallel so the whole script takes about 15 s.
 set -u
 cd "$(dirname "$0")/.."
-pass=0 fail=0
-tmp=$(mktemp -d)
+. tests/lib.sh
 pids=()
-# kill_tree PID: kills PID's descendants (and PID, unless it is this shell),
-# each stopped before its children are listed so that none forks any more.
-# At exit it reaches what a failed check or a signal left running: background
-# jobs, an interrupted foreground command, and what those started.
-tree_of() {
-	local c
-	for c in $(pgrep -P "$1"); do
-		[ "$c" = "$BASHPID" ] && continue
-		kill -STOP "$c" 2>/dev/null
-		echo "$c"
-		tree_of "$c"
-	done
-}
-kill_tree() {
-	local p
-	[ "$1" != $$ ] && kill -STOP "$1" 2>/dev/null
-	for p in $(tree_of "$1") $([ "$1" != $$ ] && echo "$1"); do kill -KILL "$p" 2>/dev/null; done
-}
-cleanup() {
-	kill_tree $$
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1)); echo "FAIL $1"; shift
-	for f in "$@"; do [ -f "$f" ] && sed 's/^/  | /' "$f" | tail -8; done
-}
 
 # run NAME TIMEOUT [env args...] BIN ARGS...: in the background; NAME.out/.err/.rc
 run() {
@@ -64,13 +34,7 @@ check_run() {
 }
 
 bins=(build/mapsvc build/mapsvc-dyn)
-for b in "${bins[@]}"; do
-	if [ ! -x "$b" ]; then
-		echo "FAIL $b is not built (run make test-build)"
-		echo "RESULT 0 1"
-		exit 1
-	fi
-done
+need_built "${bins[@]}"
 
 # ---- the long runs, all at once --------------------------------------------
 for b in "${bins[@]}"; do
@@ -94,7 +58,7 @@ opt_case() {
 	if [ "$rc" = "$want_rc" ] && grep -q -- "$pattern" <<<"$out"; then
 		ok "mapsvc $* exits $want_rc with '$pattern'"
 	else
-		fail=$((fail + 1)); echo "FAIL mapsvc $* exits $want_rc with '$pattern' (got $rc: $out)"
+		bad "mapsvc $* exits $want_rc with '$pattern' (got $rc: $out)"
 	fi
 }
 opt_case 2 "mapsvc: --writers: expected a number, got 'x'" --writers x
@@ -169,5 +133,4 @@ for s in term int; do
 	fi
 done
 
-echo "RESULT $pass $fail"
-[ "$fail" -eq 0 ]
+finish

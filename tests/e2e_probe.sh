@@ -10,68 +10,16 @@
 # `RESULT <passed> <failed>`.
 set -u
 cd "$(dirname "$0")/.."
-MW=${MW:-build/asan/mapwatch}
-[ -x "$MW" ] || MW=build/mapwatch
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-pass=0 fail=0
-tmp=$(mktemp -d)
-bg=()	# background jobs; cleanup (kill_tree) ends them and all else left running
-# kill_tree PID: kills PID's descendants (and PID, unless it is this shell),
-# each stopped before its children are listed so that none forks any more.
-# At exit it reaches what a failed check or a signal left running: background
-# jobs, an interrupted foreground command, and what those started.
-tree_of() {
-	local c
-	for c in $(pgrep -P "$1"); do
-		[ "$c" = "$BASHPID" ] && continue
-		kill -STOP "$c" 2>/dev/null
-		echo "$c"
-		tree_of "$c"
-	done
-}
-kill_tree() {
-	local p
-	[ "$1" != $$ ] && kill -STOP "$1" 2>/dev/null
-	for p in $(tree_of "$1") $([ "$1" != $$ ] && echo "$1"); do kill -KILL "$p" 2>/dev/null; done
-}
-cleanup() {
-	kill_tree $$
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok() { pass=$((pass + 1)); echo "ok   $1 [${SECONDS}s]"; }
-bad() {
-	fail=$((fail + 1)); echo "FAIL $1 [${SECONDS}s]"; shift
-	for f in "$@"; do [ -f "$f" ] && sed 's/^/  | /' "$f" | tail -12; done
-}
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-summary() { grep '^{' "$1" | tail -1; }
-# wait_until SECONDS CMD...: runs CMD every 0.05 s until it succeeds or
-# SECONDS pass (status 1). Signals below wait for their moment this way,
-# never a fixed time.
-wait_until() {
-	local end=$((${EPOCHREALTIME/./} / 1000 + $1 * 1000)); shift
-	until "$@"; do
-		[ $((${EPOCHREALTIME/./} / 1000)) -gt "$end" ] && return 1
-		sleep 0.05
-	done
-}
+. tests/lib.sh
+bg=()	# background jobs; kill_tree at exit ends them and all else left running
 # PID has taken SIGINT off its pending set: its handler has run.
 int_taken() {
 	local v; v=$(awk '/^ShdPnd:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
 	[ -n "$v" ] && (( (16#$v & 2) == 0 ))
 }
-jqs() { summary "$1" | jq -r "$2" 2>/dev/null; }
 
-for b in build/progs/races build/mapsvc build/mapsvc-dyn "$MW"; do
-	if [ ! -x "$b" ]; then
-		echo "FAIL $b is not built (run make test-build)"; echo "RESULT 0 1"; exit 1
-	fi
-done
-if [ "$(id -u)" != 0 ]; then
-	echo "FAIL e2e_probe needs root"; echo "RESULT 0 1"; exit 1
-fi
+need_built build/progs/races build/mapsvc build/mapsvc-dyn "$MW"
+need_root e2e_probe
 
 # ---- forced interleavings: exact counts ---------------------------------------
 # scenario  iter-write iter-grow write-write
@@ -265,5 +213,4 @@ err_case "-v says where each probe landed" 0 "probe mapassign .*push %rbp — em
 err_case "shared library attach: -v names libgomap.so" 0 "probes on .*libgomap.so (shared library)" \
 	env GOMAP_ONRACE=count "$MW" -v --plain -- build/mapsvc-dyn --mode mutex --duration 1
 
-echo "RESULT $pass $fail"
-[ "$fail" = 0 ]
+finish

@@ -14,15 +14,11 @@
 # when built (MW=... overrides). Ends with `RESULT <passed> <failed>`.
 set -u
 cd "$(dirname "$0")/.."
-MW=${MW:-build/asan/mapwatch}
-[ -x "$MW" ] || MW=build/mapwatch
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-pass=0 fail=0
-tmp=$(mktemp -d)
+. tests/lib.sh
 bg=()
 mnt=""
 cleanup() {
-	for p in "${bg[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	kill_tree $$
 	command -v tmux >/dev/null && tmux -L "$SOCK" kill-server 2>/dev/null
 	if [ -n "$mnt" ]; then umount "$mnt" 2>/dev/null; rmdir "$mnt" 2>/dev/null; fi
 	rm -rf "$tmp"
@@ -31,29 +27,11 @@ trap cleanup EXIT
 SOCK=mwsafe$$
 tm() { tmux -u -L "$SOCK" -f /dev/null "$@"; }
 
-ok() { pass=$((pass + 1)); echo "ok   $1 [${SECONDS}s]"; }
-bad() {
-	fail=$((fail + 1)); echo "FAIL $1 [${SECONDS}s]"; shift
-	for f in "$@"; do [ -f "$f" ] && sed 's/^/  | /' "$f" | cut -c1-300 | tail -12; done
-}
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-
 # wait_for FILE PATTERN SECONDS: until a line of FILE matches (1 on timeout)
-wait_for() {
-	local end=$((SECONDS + $3))
-	until grep -q -- "$2" "$1" 2>/dev/null; do
-		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.05
-	done
-}
+wait_for() { wait_until "$3" grep -qs -- "$2" "$1"; }
 # wait_gone PID SECONDS: until PID no longer exists (1 on timeout)
-wait_gone() {
-	local end=$((SECONDS + $2))
-	while kill -0 "$1" 2>/dev/null; do
-		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.05
-	done
-}
+gone() { ! kill -0 "$1" 2>/dev/null; }
+wait_gone() { wait_until "$2" gone "$1"; }
 # wait_exit PID SECONDS: a background job of this shell; its status in $rc
 # (rc=timeout after SECONDS, and the job is killed)
 wait_exit() {
@@ -64,14 +42,8 @@ wait_exit() {
 	fi
 }
 
-for b in build/progs/forker build/forker-dyn build/progs/races build/mapsvc "$MW"; do
-	if [ ! -x "$b" ]; then
-		echo "FAIL $b is not built (run make test-build)"; echo "RESULT 0 1"; exit 1
-	fi
-done
-if [ "$(id -u)" != 0 ]; then
-	echo "FAIL e2e_safety needs root"; echo "RESULT 0 1"; exit 1
-fi
+need_built build/progs/forker build/forker-dyn build/progs/races build/mapsvc "$MW"
+need_root e2e_safety
 
 # ---- 1. forked children of a probed process ------------------------------------------
 for b in build/progs/forker build/forker-dyn; do
@@ -349,5 +321,4 @@ if [ -n "$mnt" ]; then
 	umount "$mnt" && rmdir "$mnt" && mnt=""
 fi
 
-echo "RESULT $pass $fail"
-[ "$fail" = 0 ]
+finish

@@ -11,52 +11,13 @@
 # Ends with `RESULT <passed> <failed>`.
 set -u
 cd "$(dirname "$0")/.."
-MW=${MW:-build/asan/mapwatch}
-[ -x "$MW" ] || MW=build/mapwatch
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-pass=0 fail=0
-tmp=$(mktemp -d)
-# kill_tree PID: kills PID's descendants (and PID, unless it is this shell),
-# each stopped before its children are listed so that none forks any more.
-# At exit it reaches what a failed check or a signal left running: background
-# jobs, an interrupted foreground command, and what those started.
-tree_of() {
-	local c
-	for c in $(pgrep -P "$1"); do
-		[ "$c" = "$BASHPID" ] && continue
-		kill -STOP "$c" 2>/dev/null
-		echo "$c"
-		tree_of "$c"
-	done
-}
-kill_tree() {
-	local p
-	[ "$1" != $$ ] && kill -STOP "$1" 2>/dev/null
-	for p in $(tree_of "$1") $([ "$1" != $$ ] && echo "$1"); do kill -KILL "$p" 2>/dev/null; done
-}
-cleanup() {
-	kill_tree $$
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. tests/lib.sh
 
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1)); echo "FAIL $1"; shift
-	for f in "$@"; do [ -f "$f" ] && sed 's/^/  | /' "$f" | cut -c1-400 | tail -8; done
-}
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 line_of() { grep -n "STACK:$1 " tests/progs/races.c | cut -d: -f1; }
 alerts() { grep '"type":"alert"' "$1"; }
 
-for b in build/progs/races build/races-stripped "$MW"; do
-	if [ ! -x "$b" ]; then
-		echo "FAIL $b is not built (run make test-build)"; echo "RESULT 0 1"; exit 1
-	fi
-done
-if [ "$(id -u)" != 0 ]; then
-	echo "FAIL e2e_stacks needs root"; echo "RESULT 0 1"; exit 1
-fi
+need_built build/progs/races build/races-stripped "$MW"
+need_root e2e_stacks
 # The first frame is the probed instruction: the push %rbp after the
 # runtime's 5-byte nop (user/placement.c), so function+0x5.
 AT=0x5
@@ -145,5 +106,4 @@ timeout -s KILL 60 "$MW" --json --no-stacks -- build/progs/races iterwrite 5 >"$
 n=$(alerts "$tmp/n.out" | jq -r 'select(.writer_stack == [] and .iter_stack == [] and .writer_stack_id == -1) | .seq' | wc -l)
 check "--no-stacks: 5 alerts without stacks" [ "$n" = 5 ]
 
-echo "RESULT $pass $fail"
-[ "$fail" = 0 ]
+finish

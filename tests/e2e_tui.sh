@@ -12,38 +12,17 @@
 # Prints one line per check and `RESULT <passed> <failed>` at the end.
 set -u
 cd "$(dirname "$0")/.."
-pass=0 fail=0
-ok()  { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-finish() { echo "RESULT $pass $fail"; [ "$fail" -eq 0 ]; exit $?; }
+. tests/lib.sh
 
 if ! command -v tmux >/dev/null 2>&1; then
-	echo "tmux is not installed: the live view cannot be driven (apt-get install tmux)"
-	fail=1
-	finish
+	abort "tmux is not installed: the live view cannot be driven (apt-get install tmux)"
 fi
 
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
 unset NO_COLOR
 SOCK=mwtui$$
 tm() { tmux -u -L "$SOCK" -f /dev/null "$@"; }
-work=$(mktemp -d -t mw-e2e-tui.XXXXXX)
-# kill_tree PID: kills PID's descendants (and PID, unless it is this shell),
-# each stopped before its children are listed so that none forks any more.
-tree_of() {
-	local c
-	for c in $(pgrep -P "$1"); do
-		[ "$c" = "$BASHPID" ] && continue
-		kill -STOP "$c" 2>/dev/null
-		echo "$c"
-		tree_of "$c"
-	done
-}
-kill_tree() {
-	local p
-	[ "$1" != $$ ] && kill -STOP "$1" 2>/dev/null
-	for p in $(tree_of "$1") $([ "$1" != $$ ] && echo "$1"); do kill -KILL "$p" 2>/dev/null; done
-}
+work=$tmp
 # At exit, whatever a failed check or a signal left running: what runs in
 # the panes (the driver, mapwatch and its command) belongs to the tmux server,
 # not to this script, and goes first; then the server, its sessions and its
@@ -54,23 +33,12 @@ cleanup() {
 	tm kill-server 2>/dev/null
 	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"	# kill-server leaves the socket behind
 	kill_tree $$
-	rm -rf "$work"
+	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
 # Nothing here sleeps a fixed time before looking: every check polls the
 # screen (or /proc) until the state it expects shows up, or a deadline passes.
-now_ms() { local t=${EPOCHREALTIME/./}; echo $((10#$t / 1000)); }
-# wait_until SECONDS CMD...: runs CMD every 0.1 s until it succeeds (status
-# 0) or SECONDS pass (status 1).
-wait_until() {
-	local end=$(($(now_ms) + ${1%.*} * 1000)); shift
-	while :; do
-		"$@" && return 0
-		[ "$(now_ms)" -gt "$end" ] && return 1
-		sleep 0.1
-	done
-}
 # holds_for SECONDS CMD...: CMD succeeds at every sample (every 0.2 s) over
 # SECONDS; status 1 at the first sample where it does not.
 holds_for() {
