@@ -106,7 +106,7 @@ frame_ok() { # NAME COLS
 drv=build/e2e/tui_driver
 mkdir -p build/e2e
 if clang -g -O1 -fsanitize=address,undefined -D_GNU_SOURCE -Iuser -Ibpf tests/tui_driver.c \
-	user/tui.c user/view.c user/correlator.c -o "$drv" -lncursesw -ltinfo -lm 2>"$work/cc.log"; then
+	user/tui.c user/view.c user/correlator.c user/layout.c -o "$drv" -lncursesw -ltinfo -lm 2>"$work/cc.log"; then
 	ok "driver builds"
 else
 	bad "driver builds: $(head -5 "$work/cc.log")"

@@ -17,6 +17,8 @@
 #include "gosites_fixtures.h"
 
 #define WHY 160
+/* hiter.wrapped in the fixtures' classic maps (user/layout.c: it_wrapped, Go 1.19–1.24). */
+#define HITER_WRAPPED 0x49
 
 /* ---- independent readings of the bytes --------------------------------- */
 
@@ -277,7 +279,7 @@ TEST(iterend_site_matches_objdump)
 		const struct gs_fixture *f = &gs_fixtures[i];
 		struct mw_go_site s;
 		char why[WHY] = "";
-		int rc = mw_go_iterend_site(f->code, f->len, f->vaddr, &s, why, sizeof(why));
+		int rc = mw_go_iterend_site(f->code, f->len, f->vaddr, HITER_WRAPPED, &s, why, sizeof(why));
 		if (!named(f, "runtime.mapiternext")) {
 			if (rc != -1 || !why[0])
 				CHECK_FAIL("Go %s %s: end site +0x%x", f->go, f->name, s.off);
@@ -321,7 +323,7 @@ TEST(swiss_iterend_sites_match_objdump)
 			CHECK_EQ_U64(s[k].frame_set_up, 1);
 		}
 		/* no wrapped test in the Swiss iterator; and too little room fails */
-		CHECK(mw_go_iterend_site(f->code, f->len, f->vaddr, s, why, sizeof(why)) == -1);
+		CHECK(mw_go_iterend_site(f->code, f->len, f->vaddr, HITER_WRAPPED, s, why, sizeof(why)) == -1);
 		CHECK(mw_go_swiss_iterend_sites(f->code, f->len, f->vaddr, s, 2, &ns, why, sizeof(why)) == -1);
 		n++;
 	}
@@ -338,7 +340,7 @@ static void try_all(const uint8_t *p, size_t n, uint64_t va, int *ok)
 
 	ok[0] += mw_go_entry_site(p, n, va, MW_GO_ALL_REGS, s, why, sizeof(why)) == 0;
 	ok[1] += mw_go_entry_site_flags(p, n, va, MW_GO_REG(MW_GO_RAX), MW_GO_SPILL_OK, s, why, sizeof(why)) == 0;
-	ok[2] += mw_go_iterend_site(p, n, va, s, why, sizeof(why)) == 0;
+	ok[2] += mw_go_iterend_site(p, n, va, HITER_WRAPPED, s, why, sizeof(why)) == 0;
 	ok[3] += mw_go_swiss_iterend_sites(p, n, va, s, 4, &ns, why, sizeof(why)) == 0;
 }
 
@@ -392,7 +394,7 @@ TEST(garbage_fails)
 	CHECK(mw_go_entry_site_flags(buf, 16, 0x1000, 0, 0x80, &s, why, sizeof(why)) == -1);
 	CHECK(mw_go_entry_site(buf, (size_t)1 << 30, 0x1000, 0, &s, why, sizeof(why)) == -1);	/* not read */
 	CHECK(mw_go_entry_site(buf, 16, UINT64_MAX - 4, 0, &s, NULL, 0) == -1);
-	CHECK(mw_go_iterend_site(NULL, 0, 0, &s, why, sizeof(why)) == -1);
+	CHECK(mw_go_iterend_site(NULL, 0, 0, HITER_WRAPPED, &s, why, sizeof(why)) == -1);
 	CHECK(mw_go_swiss_iterend_sites(buf, 16, 0x1000, &s, 0, &ns, why, sizeof(why)) == -1 && ns == 0);
 	CHECK(mw_go_swiss_iterend_sites(buf, 16, 0x1000, &s, 1, NULL, why, sizeof(why)) == -1);
 
@@ -657,7 +659,7 @@ TEST(synthetic_end_block)
 	char why[WHY];
 	uint8_t bad[sizeof(fend)];
 
-	CHECK(mw_go_iterend_site(fend, sizeof(fend), VA, s, why, sizeof(why)) == 0);
+	CHECK(mw_go_iterend_site(fend, sizeof(fend), VA, HITER_WRAPPED, s, why, sizeof(why)) == 0);
 	CHECK_EQ_U64(s[0].off, 0x21);
 	CHECK_EQ_STR(s[0].insn, "je 0x40102b");
 	CHECK_EQ_STR(s[0].how, "emulated (jcc)");
@@ -669,26 +671,26 @@ TEST(synthetic_end_block)
 	 * block (the Swiss finder does not look at the source) */
 	memcpy(bad, fend, sizeof(bad));
 	bad[0x10] = 0x48;
-	CHECK(mw_go_iterend_site(bad, sizeof(bad), VA, s, why, sizeof(why)) == -1);
+	CHECK(mw_go_iterend_site(bad, sizeof(bad), VA, HITER_WRAPPED, s, why, sizeof(why)) == -1);
 	CHECK(mw_go_swiss_iterend_sites(bad, sizeof(bad), VA, s, 2, &n, why, sizeof(why)) == 0 && n == 1);
 	/* rax written between the block's start and the jcc */
 	memcpy(bad, fend, sizeof(bad));
 	memcpy(bad + 0x1a, "\x48\x8b\x40\x08\x0f\x1f\x00", 7);	/* mov 8(%rax),%rax; nop */
-	CHECK(mw_go_iterend_site(bad, sizeof(bad), VA, s, why, sizeof(why)) == -1);
+	CHECK(mw_go_iterend_site(bad, sizeof(bad), VA, HITER_WRAPPED, s, why, sizeof(why)) == -1);
 	/* rax written on the way from the jcc to the store */
 	memcpy(bad, fend, sizeof(bad));
 	bad[0x22] = 0x00;	/* je +0x23 */
 	bad[0x25] = 0x00;	/* mov (%rax),%rax */
 	memcpy(bad + 0x26, "\x0f\x1f\x44\x00\x00", 5);	/* instead of the call */
-	CHECK(mw_go_iterend_site(bad, sizeof(bad), VA, s, why, sizeof(why)) == -1);
+	CHECK(mw_go_iterend_site(bad, sizeof(bad), VA, HITER_WRAPPED, s, why, sizeof(why)) == -1);
 	/* the block can also be entered by falling through */
 	memcpy(bad, fend, sizeof(bad));
 	bad[0x19] = 0x90;
-	CHECK(mw_go_iterend_site(bad, sizeof(bad), VA, s, why, sizeof(why)) == -1);
+	CHECK(mw_go_iterend_site(bad, sizeof(bad), VA, HITER_WRAPPED, s, why, sizeof(why)) == -1);
 	/* a store through another register is not it.key = it.elem = nil */
 	memcpy(bad, fend, sizeof(bad));
 	bad[0x2e] = 0x39;	/* movups %xmm15,(%rcx) */
-	CHECK(mw_go_iterend_site(bad, sizeof(bad), VA, s, why, sizeof(why)) == -1);
+	CHECK(mw_go_iterend_site(bad, sizeof(bad), VA, HITER_WRAPPED, s, why, sizeof(why)) == -1);
 }
 
 TEST(insn_how)

@@ -29,8 +29,8 @@
 #include <string.h>
 
 #include "correlator.h"
+#include "layout.h"
 
-#define HFLAG_SAMESIZE	8	/* hmap.flags bit: the grow keeps B (Go's sameSizeGrow) */
 #define PENDING_MAX	65536	/* pending (unconfirmed) alert groups kept */
 #define EARLY_ENDS	64	/* iteration ends remembered until their start arrives */
 #define TABLE_MIN	64	/* initial hash-table capacity (a power of two) */
@@ -68,6 +68,7 @@ struct pending {
 
 struct mw_corr {
 	struct mw_corr_opts opts;
+	uint8_t flag_samesize;		/* hmap.flags bit: the grow keeps B (Go's sameSizeGrow) */
 	struct pending *pend;
 	size_t npend, pend_cap;
 	struct mw_summary sum;
@@ -268,7 +269,8 @@ static struct map_ent *map_get(struct mw_corr *c, uint64_t map, uint64_t ts)
 }
 
 /* Take the hmap header into the model unless the model already holds newer data. */
-static void map_set_hmap(struct map_ent *e, uint64_t ts, uint64_t count, uint8_t B, uint8_t flags,
+static void map_set_hmap(const struct mw_corr *c, struct map_ent *e, uint64_t ts,
+			 uint64_t count, uint8_t B, uint8_t flags,
 			 uint64_t buckets, uint64_t oldbuckets, uint64_t nevacuate)
 {
 	struct mw_map_model *m = &e->m;
@@ -284,7 +286,7 @@ static void map_set_hmap(struct map_ent *e, uint64_t ts, uint64_t count, uint8_t
 	m->oldbuckets = oldbuckets;
 	m->nevacuate = nevacuate;
 	m->growing = oldbuckets != 0;
-	m->samesize = (flags & HFLAG_SAMESIZE) != 0;
+	m->samesize = (flags & c->flag_samesize) != 0;
 }
 
 static void recent_push(struct mw_map_model *m, uint64_t addr, uint8_t kind, int repeat)
@@ -452,7 +454,7 @@ static void model_update(struct mw_corr *c, struct map_ent *e, const struct mw_r
 		m->first_ts = r->ts;
 	if (r->ts > m->last_ts)
 		m->last_ts = r->ts;
-	map_set_hmap(e, r->ts, r->count, r->B, r->hflags, r->buckets, r->oldbuckets, r->nevacuate);
+	map_set_hmap(c, e, r->ts, r->count, r->B, r->hflags, r->buckets, r->oldbuckets, r->nevacuate);
 
 	switch (r->type) {
 	case MW_REC_ITER_START:
@@ -764,7 +766,7 @@ void mw_corr_map_sample(struct mw_corr *c, const struct mw_map_sample *s)
 	m->bpf_grows = s->grows;
 	m->bpf_evacuations = s->evacuations;
 	if (s->have_hmap)
-		map_set_hmap(e, s->ts, s->count, s->B, s->flags, s->buckets, s->oldbuckets, s->nevacuate);
+		map_set_hmap(c, e, s->ts, s->count, s->B, s->flags, s->buckets, s->oldbuckets, s->nevacuate);
 }
 
 /* ---- lifetime and accessors ------------------------------------------------ */
@@ -773,8 +775,11 @@ struct mw_corr *mw_corr_new(const struct mw_corr_opts *opts)
 {
 	struct mw_corr *c = calloc(1, sizeof(*c));
 
-	if (c && opts)
+	if (!c)
+		return NULL;
+	if (opts)
 		c->opts = *opts;
+	c->flag_samesize = (c->opts.layout ? c->opts.layout : &mw_runtime_at(0)->layout)->flag_samesize;
 	return c;
 }
 

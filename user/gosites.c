@@ -692,8 +692,8 @@ static size_t end_blocks(const struct ctx *c, struct endblk *out, size_t max)
 	return n;
 }
 
-/* The jump at index src follows (nops aside) `cmpb $0, 0x49(reg)`. */
-static int after_wrapped_test(const struct ctx *c, size_t src)
+/* The jump at index src follows (nops aside) `cmpb $0, WRAPPED(reg)`. */
+static int after_wrapped_test(const struct ctx *c, size_t src, unsigned wrapped)
 {
 	for (size_t k = src; k-- > 0;) {
 		const struct dinsn *d = &c->in[k];
@@ -701,7 +701,7 @@ static int after_wrapped_test(const struct ctx *c, size_t src)
 			continue;
 		return d->id == X86_INS_CMP && d->nops == 2 && d->op[0].type == X86_OP_MEM &&
 		       d->op[0].size == 1 && d->op[0].index == G_NONE && d->op[0].base >= 0 &&
-		       d->op[0].base < G_RIP && !d->op[0].seg && d->op[0].disp == MW_GO_HITER_WRAPPED &&
+		       d->op[0].base < G_RIP && !d->op[0].seg && d->op[0].disp == (int64_t)wrapped &&
 		       is_imm(&d->op[1]) && d->op[1].imm == 0;
 	}
 	return 0;
@@ -709,8 +709,8 @@ static int after_wrapped_test(const struct ctx *c, size_t src)
 
 #define MAX_BLOCKS 16
 
-int mw_go_iterend_site(const uint8_t *code, size_t len, uint64_t vaddr, struct mw_go_site *out,
-		       char *why, size_t whylen)
+int mw_go_iterend_site(const uint8_t *code, size_t len, uint64_t vaddr, unsigned wrapped,
+		       struct mw_go_site *out, char *why, size_t whylen)
 {
 	struct ctx c;
 	struct endblk blk[MAX_BLOCKS];
@@ -724,7 +724,7 @@ int mw_go_iterend_site(const uint8_t *code, size_t len, uint64_t vaddr, struct m
 	if (n > MAX_BLOCKS)
 		n = MAX_BLOCKS;
 	for (size_t i = 0; i < n; i++)
-		if (c.in[blk[i].src].flow == F_JCC && after_wrapped_test(&c, blk[i].src)) {
+		if (c.in[blk[i].src].flow == F_JCC && after_wrapped_test(&c, blk[i].src, wrapped)) {
 			if (!found++)
 				pick = i;
 		}

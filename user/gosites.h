@@ -92,18 +92,16 @@ int mw_go_entry_site(const uint8_t *code, size_t len, uint64_t vaddr, unsigned k
 int mw_go_entry_site_flags(const uint8_t *code, size_t len, uint64_t vaddr, unsigned keep_regs_mask,
 			   unsigned flags, struct mw_go_site *out, char *why, size_t whylen);
 
-/* Offset of it.wrapped in the classic hiter (the same in Go 1.19–1.24). */
-#define MW_GO_HITER_WRAPPED 0x49
-
 /* The end-of-iteration site of runtime.mapiternext (classic maps; whole
  * function bytes): the emulated jcc at the start of the block that sets
  * it.key = it.elem = nil (`movups %xmm15,(%rax)`) and returns, reached only
  * from the `bucket == it.startBucket && it.wrapped` test (the jump after
- * `cmpb $0,0x49(reg)`). RAX = hiter there: no instruction from the block's
+ * `cmpb $0,WRAPPED(reg)`, WRAPPED the offset of it.wrapped in the runtime
+ * row's hiter layout: 0x49 in Go 1.19–1.24). RAX = hiter there: no instruction from the block's
  * start to the site, or from the site to the store, writes RAX. Fires once
  * per completed iteration (not after `break`). Returns 0 or -1 with why. */
-int mw_go_iterend_site(const uint8_t *code, size_t len, uint64_t vaddr, struct mw_go_site *out,
-		       char *why, size_t whylen);
+int mw_go_iterend_site(const uint8_t *code, size_t len, uint64_t vaddr, unsigned wrapped,
+		       struct mw_go_site *out, char *why, size_t whylen);
 
 /* Go 1.24 Swiss maps: the end-of-iteration sites of
  * internal/runtime/maps.(*Iter).Next, one per map shape (nil or empty map at

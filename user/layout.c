@@ -231,6 +231,14 @@ const char *mw_probe_name(enum mw_probe p)
 	return (unsigned)p < MW_P_N ? names[p] : "?";
 }
 
+const char *mw_probe_func(enum mw_probe p)
+{
+	/* The first row is the C port, whose functions bear Go's names. */
+	const char *s = (unsigned)p < MW_P_N ? runtimes[0].sym[p][0] : NULL;
+
+	return s ? s : "?";
+}
+
 static int one_bit(unsigned v)
 {
 	return v && !(v & (v - 1));

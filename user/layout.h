@@ -76,6 +76,9 @@ const char *mw_runtime_go_supported(void);
 const char *mw_probe_prog(enum mw_probe p);
 /* Short name of a probe point: "iterinit", "assign", … */
 const char *mw_probe_name(enum mw_probe p);
+/* The map-runtime function a probe point stands for, as Go's runtime
+ * names it without its package: "mapassign", "hashGrow", … ("?" if none). */
+const char *mw_probe_func(enum mw_probe p);
 /* 0 when the layout is self-consistent (offsets inside the structs,
  * argument positions < 6, flag bits single bits, max_B sane). */
 int mw_layout_check(const struct mw_layout *l);

@@ -19,6 +19,7 @@
 #include "perfetto.h"
 #include "htab.h"
 #include "json.h"
+#include "layout.h"
 #include "outfile.h"
 
 #define OBUF_SIZE   (64u << 10)
@@ -336,16 +337,16 @@ void mw_perfetto_record(struct mw_perfetto *p, const struct mw_record *r)
 		break;
 	case MW_REC_WRITE:
 		if (!r->repeat)
-			point(p, r, r->op == MW_OP_DELETE ? "mapdelete" :
-				    r->op == MW_OP_CLEAR ? "mapclear" : "mapassign");
+			point(p, r, mw_probe_func(r->op == MW_OP_DELETE ? MW_P_DELETE :
+						  r->op == MW_OP_CLEAR ? MW_P_CLEAR : MW_P_ASSIGN));
 		break;
 	case MW_REC_GROW:
 		if (!r->repeat)
-			point(p, r, "hashGrow");
+			point(p, r, mw_probe_func(MW_P_GROW));
 		break;
 	case MW_REC_EVACUATE:
 		if (!r->repeat)
-			point(p, r, "evacuate");
+			point(p, r, mw_probe_func(MW_P_EVACUATE));
 		break;
 	}
 }
