@@ -20,6 +20,13 @@
 /* hiter.wrapped in the fixtures' classic maps (user/layout.c: it_wrapped, Go 1.19–1.24). */
 #define HITER_WRAPPED 0x49
 
+/* mw_go_entry_site without flags. */
+static int entry_site(const uint8_t *code, size_t len, uint64_t vaddr, unsigned keep,
+		      struct mw_go_site *out, char *why, size_t whylen)
+{
+	return mw_go_entry_site(code, len, vaddr, keep, 0, out, why, whylen);
+}
+
 /* ---- independent readings of the bytes --------------------------------- */
 
 static int is_nop5(const uint8_t *p, size_t left)
@@ -107,7 +114,7 @@ TEST(entry_site_matches_objdump)
 		const struct gs_fixture *f = &gs_fixtures[i];
 		struct mw_go_site s;
 		char why[WHY] = "";
-		int rc = mw_go_entry_site(f->code, f->len, f->vaddr, f->keep, &s, why, sizeof(why));
+		int rc = entry_site(f->code, f->len, f->vaddr, f->keep, &s, why, sizeof(why));
 		if (f->entry < 0 ? rc != -1 || !why[0]
 				 : rc != 0 || s.off != (uint32_t)f->entry || s.frame_set_up != f->entry_frame ||
 				   s.args_spilled) {
@@ -129,7 +136,7 @@ TEST(entry_site_is_emulated_and_after_the_check)
 		char why[WHY];
 		size_t end = check_end(f->code, f->len);
 
-		if (mw_go_entry_site(f->code, f->len, f->vaddr, f->keep, &s, why, sizeof(why)))
+		if (entry_site(f->code, f->len, f->vaddr, f->keep, &s, why, sizeof(why)))
 			continue;
 		if (!site_ok(f, &s))
 			CHECK_FAIL("Go %s %s: +0x%x %s is %s", f->go, f->name, s.off, s.insn, s.how);
@@ -149,7 +156,7 @@ TEST(push_site_from_go_1_21_on)
 		char why[WHY];
 		if (is(f, "1.19"))
 			continue;
-		CHECK(mw_go_entry_site(f->code, f->len, f->vaddr, f->keep, &s, why, sizeof(why)) == 0);
+		CHECK(entry_site(f->code, f->len, f->vaddr, f->keep, &s, why, sizeof(why)) == 0);
 		CHECK_EQ_U64(f->code[s.off], 0x55);
 		CHECK_EQ_STR(s.insn, "push rbp");
 		CHECK_EQ_STR(s.how, "emulated (push)");
@@ -168,7 +175,7 @@ TEST(go_1_19_site_after_the_prologue)
 		char why[WHY];
 		if (!is(f, "1.19") || !f->has_check)
 			continue;
-		CHECK(mw_go_entry_site(f->code, f->len, f->vaddr, f->keep, &s, why, sizeof(why)) == 0);
+		CHECK(entry_site(f->code, f->len, f->vaddr, f->keep, &s, why, sizeof(why)) == 0);
 		CHECK_EQ_U64(s.frame_set_up, 1);
 		CHECK(s.off >= check_end(f->code, f->len) + 12);	/* sub, mov, lea */
 		jcc += !strcmp(s.how, "emulated (jcc)");
@@ -191,7 +198,7 @@ TEST(go_1_19_skips_the_5_byte_nop)
 		size_t end = check_end(f->code, f->len);
 		if (!is(f, "1.19") || !f->has_check)
 			continue;
-		CHECK(mw_go_entry_site(f->code, f->len, f->vaddr, f->keep, &s, why, sizeof(why)) == 0);
+		CHECK(entry_site(f->code, f->len, f->vaddr, f->keep, &s, why, sizeof(why)) == 0);
 		for (size_t o = end; o + 5 <= s.off; o++)
 			if (is_nop5(f->code + o, s.off - o))
 				seen++;
@@ -209,9 +216,9 @@ TEST(kept_registers_bound_the_site)
 		char why[WHY] = "";
 		if (!is(f, "1.19") || !named(f, "runtime.mapiternext"))
 			continue;
-		CHECK(mw_go_entry_site(f->code, f->len, f->vaddr, f->keep, &s, why, sizeof(why)) == 0);
+		CHECK(entry_site(f->code, f->len, f->vaddr, f->keep, &s, why, sizeof(why)) == 0);
 		CHECK_EQ_STR(s.how, "emulated (jcc)");
-		CHECK(mw_go_entry_site(f->code, f->len, f->vaddr, f->keep | MW_GO_REG(MW_GO_RBX), &s, why,
+		CHECK(entry_site(f->code, f->len, f->vaddr, f->keep | MW_GO_REG(MW_GO_RBX), &s, why,
 				       sizeof(why)) == -1);
 		CHECK(strstr(why, "rbx") != NULL);
 		return;
@@ -226,7 +233,7 @@ TEST(spilled_arguments_match_objdump)
 		const struct gs_fixture *f = &gs_fixtures[i];
 		struct mw_go_site s;
 		char why[WHY] = "";
-		int rc = mw_go_entry_site_flags(f->code, f->len, f->vaddr, f->keep, MW_GO_SPILL_OK, &s, why,
+		int rc = mw_go_entry_site(f->code, f->len, f->vaddr, f->keep, MW_GO_SPILL_OK, &s, why,
 						sizeof(why));
 		int ax = rc || !(s.args_spilled & 1) ? -1 : s.arg_sp_off[0];
 		int bx = rc || !(s.args_spilled & 2) ? -1 : s.arg_sp_off[1];
@@ -254,9 +261,9 @@ TEST(go_1_19_fatal_site_with_spilled_pointer)
 		if (!is(f, "1.19") || !named(f, "runtime.fatal"))
 			continue;
 		CHECK_EQ_U64(f->has_check, 0);
-		CHECK(mw_go_entry_site(f->code, f->len, f->vaddr, f->keep, &s, why, sizeof(why)) == -1);
+		CHECK(entry_site(f->code, f->len, f->vaddr, f->keep, &s, why, sizeof(why)) == -1);
 		CHECK(strstr(why, "rax") != NULL);
-		CHECK(mw_go_entry_site_flags(f->code, f->len, f->vaddr, f->keep, MW_GO_SPILL_OK, &s, why,
+		CHECK(mw_go_entry_site(f->code, f->len, f->vaddr, f->keep, MW_GO_SPILL_OK, &s, why,
 					     sizeof(why)) == 0);
 		CHECK_EQ_U64(f->code[s.off], 0xe8);
 		CHECK_EQ_STR(s.how, "emulated (call)");
@@ -338,8 +345,8 @@ static void try_all(const uint8_t *p, size_t n, uint64_t va, int *ok)
 	size_t ns;
 	char why[WHY];
 
-	ok[0] += mw_go_entry_site(p, n, va, MW_GO_ALL_REGS, s, why, sizeof(why)) == 0;
-	ok[1] += mw_go_entry_site_flags(p, n, va, MW_GO_REG(MW_GO_RAX), MW_GO_SPILL_OK, s, why, sizeof(why)) == 0;
+	ok[0] += entry_site(p, n, va, MW_GO_ALL_REGS, s, why, sizeof(why)) == 0;
+	ok[1] += mw_go_entry_site(p, n, va, MW_GO_REG(MW_GO_RAX), MW_GO_SPILL_OK, s, why, sizeof(why)) == 0;
 	ok[2] += mw_go_iterend_site(p, n, va, HITER_WRAPPED, s, why, sizeof(why)) == 0;
 	ok[3] += mw_go_swiss_iterend_sites(p, n, va, s, 4, &ns, why, sizeof(why)) == 0;
 }
@@ -386,14 +393,14 @@ TEST(garbage_fails)
 	char why[WHY];
 	int ok[4] = { 0 };
 
-	CHECK(mw_go_entry_site(NULL, 10, 0x1000, 0, &s, why, sizeof(why)) == -1);
-	CHECK(mw_go_entry_site(buf, 0, 0x1000, 0, &s, why, sizeof(why)) == -1);
-	CHECK(mw_go_entry_site(buf, 16, 0x1000, 0, NULL, why, sizeof(why)) == -1);
-	CHECK(mw_go_entry_site(buf, 16, 0x1000, 1u << 20, &s, why, sizeof(why)) == -1);
+	CHECK(entry_site(NULL, 10, 0x1000, 0, &s, why, sizeof(why)) == -1);
+	CHECK(entry_site(buf, 0, 0x1000, 0, &s, why, sizeof(why)) == -1);
+	CHECK(entry_site(buf, 16, 0x1000, 0, NULL, why, sizeof(why)) == -1);
+	CHECK(entry_site(buf, 16, 0x1000, 1u << 20, &s, why, sizeof(why)) == -1);
 	CHECK(strstr(why, "register") != NULL);
-	CHECK(mw_go_entry_site_flags(buf, 16, 0x1000, 0, 0x80, &s, why, sizeof(why)) == -1);
-	CHECK(mw_go_entry_site(buf, (size_t)1 << 30, 0x1000, 0, &s, why, sizeof(why)) == -1);	/* not read */
-	CHECK(mw_go_entry_site(buf, 16, UINT64_MAX - 4, 0, &s, NULL, 0) == -1);
+	CHECK(mw_go_entry_site(buf, 16, 0x1000, 0, 0x80, &s, why, sizeof(why)) == -1);
+	CHECK(entry_site(buf, (size_t)1 << 30, 0x1000, 0, &s, why, sizeof(why)) == -1);	/* not read */
+	CHECK(entry_site(buf, 16, UINT64_MAX - 4, 0, &s, NULL, 0) == -1);
 	CHECK(mw_go_iterend_site(NULL, 0, 0, HITER_WRAPPED, &s, why, sizeof(why)) == -1);
 	CHECK(mw_go_swiss_iterend_sites(buf, 16, 0x1000, &s, 0, &ns, why, sizeof(why)) == -1 && ns == 0);
 	CHECK(mw_go_swiss_iterend_sites(buf, 16, 0x1000, &s, 1, NULL, why, sizeof(why)) == -1);
@@ -424,7 +431,7 @@ TEST(garbage_fails)
 	CHECK_EQ_U64(ok[0] + ok[1] + ok[2] + ok[3], 0);
 	/* the why buffer is always terminated, however short */
 	memset(buf, 0, 3);
-	CHECK(mw_go_entry_site(buf, 3, 0x1000, 0, &s, why, 4) == -1);
+	CHECK(entry_site(buf, 3, 0x1000, 0, &s, why, 4) == -1);
 	CHECK(strlen(why) <= 3);
 }
 
@@ -456,30 +463,30 @@ TEST(synthetic_go_1_19_shape)
 	char why[WHY];
 	uint8_t bad[sizeof(f119)];
 
-	CHECK(mw_go_entry_site(f119, sizeof(f119), VA, MW_GO_REG(MW_GO_RAX), &s, why, sizeof(why)) == 0);
+	CHECK(entry_site(f119, sizeof(f119), VA, MW_GO_REG(MW_GO_RAX), &s, why, sizeof(why)) == 0);
 	CHECK_EQ_U64(s.off, 0x1d);
 	CHECK_EQ_STR(s.insn, "nop dword ptr [rax]");
 	CHECK_EQ_STR(s.how, "emulated (nop)");
 	CHECK_EQ_U64(s.frame_set_up, 1);
 	/* keeping rbx: written at +0x19, before any emulated instruction */
-	CHECK(mw_go_entry_site(f119, sizeof(f119), VA, MW_GO_REG(MW_GO_RAX) | MW_GO_REG(MW_GO_RBX), &s, why,
+	CHECK(entry_site(f119, sizeof(f119), VA, MW_GO_REG(MW_GO_RAX) | MW_GO_REG(MW_GO_RBX), &s, why,
 			       sizeof(why)) == -1);
 	CHECK(strstr(why, "rbx") && strstr(why, "+0x19"));
 	/* the morestack tail must jump back to the entry (here: to the ret) */
 	memcpy(bad, f119, sizeof(bad));
 	bad[sizeof(bad) - 1] = 0xf8;
-	CHECK(mw_go_entry_site(bad, sizeof(bad), VA, MW_GO_REG(MW_GO_RAX), &s, why, sizeof(why)) == -1);
+	CHECK(entry_site(bad, sizeof(bad), VA, MW_GO_REG(MW_GO_RAX), &s, why, sizeof(why)) == -1);
 	CHECK(strstr(why, "entry") != NULL);
 	/* a jump onto the nop: it could run twice per call */
 	memcpy(bad, f119, sizeof(bad));
 	memcpy(bad + 0x21, "\x75\xfa\x90\x90\x90", 5);	/* +0x21 jne +0x1d */
-	CHECK(mw_go_entry_site(bad, sizeof(bad), VA, MW_GO_REG(MW_GO_RAX), &s, why, sizeof(why)) == -1);
+	CHECK(entry_site(bad, sizeof(bad), VA, MW_GO_REG(MW_GO_RAX), &s, why, sizeof(why)) == -1);
 	CHECK(strstr(why, "jump target") != NULL);
 	/* a 66-prefixed jcc is refused by the kernel: not a site, and the
 	 * straight line ends there */
 	memcpy(bad, f119, sizeof(bad));
 	memcpy(bad + 0x14, "\x66\x74\x00\x90\x90", 5);
-	CHECK(mw_go_entry_site(bad, sizeof(bad), VA, MW_GO_REG(MW_GO_RAX), &s, why, sizeof(why)) == -1);
+	CHECK(entry_site(bad, sizeof(bad), VA, MW_GO_REG(MW_GO_RAX), &s, why, sizeof(why)) == -1);
 }
 
 /* A nop inside the 1.19 prologue is no site: rbp is neither the caller's
@@ -504,7 +511,7 @@ TEST(synthetic_no_site_inside_the_prologue)
 	struct mw_go_site s;
 	char why[WHY];
 
-	CHECK(mw_go_entry_site(fpro, sizeof(fpro), VA, MW_GO_ALL_REGS, &s, why, sizeof(why)) == 0);
+	CHECK(entry_site(fpro, sizeof(fpro), VA, MW_GO_ALL_REGS, &s, why, sizeof(why)) == 0);
 	CHECK_EQ_U64(s.off, 0x16);
 	CHECK_EQ_STR(s.insn, "nop");
 	CHECK_EQ_U64(s.frame_set_up, 1);
@@ -531,12 +538,12 @@ TEST(synthetic_push_site)
 	char why[WHY];
 	uint8_t ok[sizeof(f121)];
 
-	CHECK(mw_go_entry_site(f121, sizeof(f121), VA, MW_GO_ALL_REGS, &s, why, sizeof(why)) == -1);
+	CHECK(entry_site(f121, sizeof(f121), VA, MW_GO_ALL_REGS, &s, why, sizeof(why)) == -1);
 	CHECK(strstr(why, "+0x6") && strstr(why, "jump target"));
 	memcpy(ok, f121, sizeof(ok));
 	ok[0x0e] = 0x66;
 	ok[0x0f] = 0x90;	/* xchg %ax,%ax: a 2-byte nop */
-	CHECK(mw_go_entry_site(ok, sizeof(ok), VA, MW_GO_ALL_REGS, &s, why, sizeof(why)) == 0);
+	CHECK(entry_site(ok, sizeof(ok), VA, MW_GO_ALL_REGS, &s, why, sizeof(why)) == 0);
 	CHECK_EQ_U64(s.off, 6);
 	CHECK_EQ_STR(s.insn, "push rbp");
 	CHECK_EQ_U64(s.frame_set_up, 0);
@@ -566,7 +573,7 @@ TEST(synthetic_large_frame_check)
 	struct mw_go_site s;
 	char why[WHY];
 
-	CHECK(mw_go_entry_site(fbig, sizeof(fbig), VA, MW_GO_ALL_REGS, &s, why, sizeof(why)) == 0);
+	CHECK(entry_site(fbig, sizeof(fbig), VA, MW_GO_ALL_REGS, &s, why, sizeof(why)) == 0);
 	CHECK_EQ_U64(s.off, 0x12);
 	CHECK_EQ_STR(s.how, "emulated (push)");
 }
@@ -593,8 +600,8 @@ TEST(synthetic_spill)
 	uint8_t bad[sizeof(fspill)];
 	unsigned keep = MW_GO_REG(MW_GO_RAX) | MW_GO_REG(MW_GO_RBX);
 
-	CHECK(mw_go_entry_site(fspill, sizeof(fspill), VA, keep, &s, why, sizeof(why)) == -1);
-	CHECK(mw_go_entry_site_flags(fspill, sizeof(fspill), VA, keep, MW_GO_SPILL_OK, &s, why, sizeof(why)) == 0);
+	CHECK(entry_site(fspill, sizeof(fspill), VA, keep, &s, why, sizeof(why)) == -1);
+	CHECK(mw_go_entry_site(fspill, sizeof(fspill), VA, keep, MW_GO_SPILL_OK, &s, why, sizeof(why)) == 0);
 	CHECK_EQ_U64(s.off, 0x21);
 	CHECK_EQ_STR(s.how, "emulated (call)");
 	CHECK_EQ_U64(s.frame_set_up, 1);
@@ -603,12 +610,12 @@ TEST(synthetic_spill)
 	/* the store hits the slot: the pointer is gone before the site */
 	memcpy(bad, fspill, sizeof(bad));
 	bad[0x17] = 0x10;
-	CHECK(mw_go_entry_site_flags(bad, sizeof(bad), VA, keep, MW_GO_SPILL_OK, &s, why, sizeof(why)) == -1);
+	CHECK(mw_go_entry_site(bad, sizeof(bad), VA, keep, MW_GO_SPILL_OK, &s, why, sizeof(why)) == -1);
 	/* only arguments 0 and 1 may move: keeping RCX, written nowhere, is fine;
 	 * keeping RCX when it is the one overwritten is not */
 	memcpy(bad, fspill, sizeof(bad));
 	bad[0x1e] = 0x4c;	/* lea 0x8(%rsp),%rcx */
-	CHECK(mw_go_entry_site_flags(bad, sizeof(bad), VA, MW_GO_REG(MW_GO_RCX), MW_GO_SPILL_OK, &s, why,
+	CHECK(mw_go_entry_site(bad, sizeof(bad), VA, MW_GO_REG(MW_GO_RCX), MW_GO_SPILL_OK, &s, why,
 				     sizeof(why)) == -1);
 	CHECK(strstr(why, "rcx") != NULL);
 }
@@ -619,11 +626,11 @@ TEST(synthetic_no_check_push_at_0)
 	struct mw_go_site s;
 	char why[WHY];
 
-	CHECK(mw_go_entry_site(f, sizeof(f), VA, MW_GO_ALL_REGS, &s, why, sizeof(why)) == 0);
+	CHECK(entry_site(f, sizeof(f), VA, MW_GO_ALL_REGS, &s, why, sizeof(why)) == 0);
 	CHECK_EQ_U64(s.off, 0);
 	CHECK_EQ_U64(s.frame_set_up, 0);
 	/* the same, cut before the ret */
-	CHECK(mw_go_entry_site(f, sizeof(f) - 1, VA, MW_GO_ALL_REGS, &s, why, sizeof(why)) == -1);
+	CHECK(entry_site(f, sizeof(f) - 1, VA, MW_GO_ALL_REGS, &s, why, sizeof(why)) == -1);
 }
 
 /* A 1.21-style mapiternext in miniature: the wrapped test jumps to the end

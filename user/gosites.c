@@ -481,8 +481,8 @@ static void slots_kill(struct argtrack *t, int known, int64_t off, int64_t size)
 	}
 }
 
-int mw_go_entry_site_flags(const uint8_t *code, size_t len, uint64_t vaddr, unsigned keep_regs_mask,
-			   unsigned flags, struct mw_go_site *out, char *why, size_t whylen)
+int mw_go_entry_site(const uint8_t *code, size_t len, uint64_t vaddr, unsigned keep_regs_mask,
+		     unsigned flags, struct mw_go_site *out, char *why, size_t whylen)
 {
 	struct ctx c;
 	struct argtrack track[MW_GO_SPILL_ARGS];
@@ -594,12 +594,6 @@ int mw_go_entry_site_flags(const uint8_t *code, size_t len, uint64_t vaddr, unsi
 out:
 	ctx_free(&c);
 	return rc;
-}
-
-int mw_go_entry_site(const uint8_t *code, size_t len, uint64_t vaddr, unsigned keep_regs_mask,
-		     struct mw_go_site *out, char *why, size_t whylen)
-{
-	return mw_go_entry_site_flags(code, len, vaddr, keep_regs_mask, 0, out, why, whylen);
 }
 
 /* ---- end-of-iteration blocks --------------------------------------------- */

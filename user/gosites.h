@@ -42,7 +42,7 @@ enum mw_go_reg {
 #define MW_GO_ALL_REGS ((1u << MW_GO_NREGS) - 1)
 
 /* Arguments that may be read from a stack slot instead of their register
- * (mw_go_entry_site_flags with MW_GO_SPILL_OK): arguments 0 and 1. */
+ * (mw_go_entry_site with MW_GO_SPILL_OK): arguments 0 and 1. */
 #define MW_GO_SPILL_ARGS 2
 
 struct mw_go_site {
@@ -56,7 +56,7 @@ struct mw_go_site {
 	/* Bit i set: argument i (register i of enum mw_go_reg) was overwritten
 	 * before the site and is read from [rsp + arg_sp_off[i]] there (the
 	 * site's rsp); clear: it is still in its register. Only set by
-	 * mw_go_entry_site_flags(…, MW_GO_SPILL_OK, …). */
+	 * mw_go_entry_site(…, MW_GO_SPILL_OK, …). */
 	int args_spilled;
 	int32_t arg_sp_off[MW_GO_SPILL_ARGS];
 };
@@ -79,18 +79,15 @@ struct mw_go_site {
  * code/len are the whole function (symbol size, or up to the next function;
  * trailing int3 padding is fine); vaddr is its entry address (only used for
  * the text of branch targets and to tell in-function jumps from others).
+ * flags: 0, or MW_GO_SPILL_OK below.
  * Returns 0 with *out filled, or -1 with a one-line reason in why. */
 int mw_go_entry_site(const uint8_t *code, size_t len, uint64_t vaddr, unsigned keep_regs_mask,
-		     struct mw_go_site *out, char *why, size_t whylen);
+		     unsigned flags, struct mw_go_site *out, char *why, size_t whylen);
 
-/* Flags for mw_go_entry_site_flags. */
+/* Flags for mw_go_entry_site. */
 #define MW_GO_SPILL_OK 1u	/* arguments 0 and 1 may be overwritten once they were stored
 				 * to a stack slot that still holds them at the site
 				 * (out->args_spilled, out->arg_sp_off) */
-
-/* mw_go_entry_site with flags; mw_go_entry_site(…) is this with flags 0. */
-int mw_go_entry_site_flags(const uint8_t *code, size_t len, uint64_t vaddr, unsigned keep_regs_mask,
-			   unsigned flags, struct mw_go_site *out, char *why, size_t whylen);
 
 /* The end-of-iteration site of runtime.mapiternext (classic maps; whole
  * function bytes): the emulated jcc at the start of the block that sets

@@ -75,7 +75,7 @@ static int go_site(struct mw_gobin *g, const struct mw_runtime *rt, int point, c
 	struct mw_go_site gs;
 	int e = rt->site_rule[point] == MW_SITE_GO_ITEREND
 		? mw_go_iterend_site(code, n, entry, rt->layout.it_wrapped, &gs, why, whylen)
-		: mw_go_entry_site_flags(code, n, entry, point_regs(rt, point),
+		: mw_go_entry_site(code, n, entry, point_regs(rt, point),
 					 /* runtime.fatal(s) in 1.19 has no emulated site before it
 					  * reuses AX/BX, but it has spilled them by then */
 					 point == MW_P_FATAL ? MW_GO_SPILL_OK : 0, &gs, why, whylen);

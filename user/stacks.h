@@ -1,8 +1,9 @@
 /* stacks.h — turn user-space instruction addresses into symbolized frames.
  *
  * BPF captures a thread's user stack as up to MW_MAX_STACK raw addresses
- * (bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK) into a
- * BPF_MAP_TYPE_STACK_TRACE map); a symbolizer turns each address into
+ * (its own frame-pointer walk, deduplicated by a hash of the frames in the
+ * `stacks` hash map, plus the return address at [sp]); a symbolizer turns
+ * each address into
  * "writer_loop+0x1f (mapsvc.c:212) [mapsvc]".
  *
  * How an address is resolved: /proc/PID/maps gives the mapping and so the

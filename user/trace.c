@@ -290,11 +290,6 @@ void mw_trace_on_error(struct mw_trace_writer *w, void (*cb)(void *ctx, const ch
 	w->ctx = ctx;
 }
 
-uint64_t mw_trace_lines(const struct mw_trace_writer *w)
-{
-	return w ? w->lines : 0;
-}
-
 /* A write failed after `written` bytes of the buffer reached the file: cut
  * the file back to its last complete line, take nothing more, and say so. */
 static void write_failed(struct mw_trace_writer *w, size_t written, int e)

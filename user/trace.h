@@ -70,8 +70,6 @@ int mw_trace_error(const struct mw_trace_writer *w);
 /* Called once, at the failed write, with a one-line message ("cannot write
  * trace file 'x': No space left on device; recording stopped, …"). */
 void mw_trace_on_error(struct mw_trace_writer *w, void (*cb)(void *ctx, const char *msg), void *ctx);
-/* Complete lines in the file so far. */
-uint64_t mw_trace_lines(const struct mw_trace_writer *w);
 
 /* One record as a line, without the newline, into buf (MW_TRACE_REC_MAX
  * bytes). Returns its length. */
