@@ -253,6 +253,13 @@ static void append(char *buf, size_t len, const char *s)
 	snprintf(buf + n, len - n, "%s%s", n ? ", " : "", s);
 }
 
+void mw_target_missing(struct mw_target *t, const struct mw_runtime *rt, unsigned found)
+{
+	for (int p = 0; p < MW_P_N; p++)
+		if ((rt->required & (1u << p)) && !(found & (1u << p)))
+			append(t->missing, sizeof(t->missing), rt->sym[p][0]);
+}
+
 int mw_find_target(const char *exe, int pid, int use_maps, int want_reads, struct mw_target *t)
 {
 	static char cand[128][PATH_MAX];
@@ -306,8 +313,6 @@ int mw_find_target(const char *exe, int pid, int use_maps, int want_reads, struc
 			best_mask = mask;
 		}
 	}
-	for (int p = 0; p < MW_P_N; p++)
-		if ((rt->required & (1u << p)) && (best < 0 || !(best_mask & (1u << p))))
-			append(t->missing, sizeof(t->missing), rt->sym[p][0]);
+	mw_target_missing(t, rt, best < 0 ? 0 : best_mask);
 	return -ENOENT;
 }

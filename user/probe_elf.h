@@ -57,6 +57,10 @@ int mw_elf_sites(const char *path, const struct mw_runtime *rt, int want_reads, 
  * a Go binary; -1 with t->why set when it is one that cannot be watched. */
 int mw_go_target(const char *path, int want_reads, struct mw_target *t);
 
+/* Appends to t->missing the first symbol of every probe point rt requires
+ * that is not in FOUND (a bit per enum mw_probe). */
+void mw_target_missing(struct mw_target *t, const struct mw_runtime *rt, unsigned found);
+
 /* Find the module holding a runtime for a process: a Go executable, else
  * libgomap in the exe, then the libraries it maps (pid > 0 and running) or
  * will load (pid <= 0, or the process has not exec'd yet: resolve

@@ -48,15 +48,6 @@ static unsigned point_regs(const struct mw_runtime *rt, int point)
 	return m;
 }
 
-static void append(char *buf, size_t len, const char *s)
-{
-	size_t n = strlen(buf);
-
-	if (n + 3 >= len)
-		return;
-	snprintf(buf + n, len - n, "%s%s", n ? ", " : "", s);
-}
-
 /* Find one function's site; 0 on success. */
 static int go_site(struct mw_gobin *g, const struct mw_runtime *rt, int point, const char *sym,
 		   struct mw_site *s, char *why, size_t whylen)
@@ -228,9 +219,7 @@ int mw_go_target(const char *path, int want_reads, struct mw_target *t)
 	}
 	mw_gobin_close(g);
 	if ((found & rt->required) != rt->required) {
-		for (int p = 0; p < MW_P_N; p++)
-			if ((rt->required & (1u << p)) && !(found & (1u << p)))
-				append(t->missing, sizeof(t->missing), rt->sym[p][0]);
+		mw_target_missing(t, rt, found);
 		snprintf(t->why, sizeof(t->why), "%s (%s) has no %s: it uses no maps this tool can watch",
 			 path, t->version, t->missing);
 		return -1;
