@@ -242,22 +242,53 @@ static int scan_value(struct scan *s, struct mw_jval *v, int depth)
 	}
 }
 
+/* The opening OPEN of an object or array: 1 when the list is empty (its
+ * close is taken too), 0 when elements follow, -1 when OPEN is missing. */
+static inline int list_open(struct scan *s, char open, char close)
+{
+	ws(s);
+	if (s->p >= s->end || *s->p != open)
+		return serr(s, "expected '%c'", open);
+	s->p++;
+	ws(s);
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return 1;
+	}
+	return 0;
+}
+
+/* After an element: ',' (1: another follows) or CLOSE (0: the end), else -1. */
+static inline int list_next(struct scan *s, char close)
+{
+	ws(s);
+	if (s->p < s->end && *s->p == ',') {
+		s->p++;
+		return 1;
+	}
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return 0;
+	}
+	return serr(s, "expected ',' or '%c'", close);
+}
+
+/* Nothing but white space after the value: COUNT, else -1. */
+static int list_end(struct scan *s, int count, const char *what)
+{
+	ws(s);
+	if (s->p != s->end)
+		return serr(s, "garbage after the %s", what);
+	return count;
+}
+
 int mw_json_object(const char *str, size_t n, struct mw_jmember *m, int max,
 		   char *err, size_t errlen)
 {
 	struct scan s = { str, str + n, str, err, errlen };
-	int count = 0;
+	int count = 0, more = list_open(&s, '{', '}');
 
-	ws(&s);
-	if (s.p >= s.end || *s.p != '{')
-		return serr(&s, "expected '{'");
-	s.p++;
-	ws(&s);
-	if (s.p < s.end && *s.p == '}') {
-		s.p++;
-		goto tail;
-	}
-	for (;;) {
+	for (more = more < 0 ? -1 : !more; more > 0; more = list_next(&s, '}')) {
 		struct mw_jval k;
 
 		ws(&s);
@@ -277,62 +308,25 @@ int mw_json_object(const char *str, size_t n, struct mw_jmember *m, int max,
 		if (scan_value(&s, &m[count].v, 1) < 0)
 			return -1;
 		count++;
-		ws(&s);
-		if (s.p < s.end && *s.p == ',') {
-			s.p++;
-			continue;
-		}
-		if (s.p < s.end && *s.p == '}') {
-			s.p++;
-			break;
-		}
-		return serr(&s, "expected ',' or '}'");
 	}
-tail:
-	ws(&s);
-	if (s.p != s.end)
-		return serr(&s, "garbage after the object");
-	return count;
+	return more < 0 ? -1 : list_end(&s, count, "object");
 }
 
 int mw_json_array(const char *str, size_t n, struct mw_jval *v, int max,
 		  char *err, size_t errlen)
 {
 	struct scan s = { str, str + n, str, err, errlen };
-	int count = 0;
+	int count = 0, more = list_open(&s, '[', ']');
 
-	ws(&s);
-	if (s.p >= s.end || *s.p != '[')
-		return serr(&s, "expected '['");
-	s.p++;
-	ws(&s);
-	if (s.p < s.end && *s.p == ']') {
-		s.p++;
-		goto tail;
-	}
-	for (;;) {
+	for (more = more < 0 ? -1 : !more; more > 0; more = list_next(&s, ']')) {
 		ws(&s);
 		if (count >= max)
 			return serr(&s, "too many elements (more than %d)", max);
 		if (scan_value(&s, &v[count], 1) < 0)
 			return -1;
 		count++;
-		ws(&s);
-		if (s.p < s.end && *s.p == ',') {
-			s.p++;
-			continue;
-		}
-		if (s.p < s.end && *s.p == ']') {
-			s.p++;
-			break;
-		}
-		return serr(&s, "expected ',' or ']'");
 	}
-tail:
-	ws(&s);
-	if (s.p != s.end)
-		return serr(&s, "garbage after the array");
-	return count;
+	return more < 0 ? -1 : list_end(&s, count, "array");
 }
 
 static int hex4(const char *p, const char *e, unsigned *out)
