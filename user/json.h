@@ -81,6 +81,8 @@ int mw_json_array(const char *s, size_t n, struct mw_jval *v, int max,
 int mw_json_string(const struct mw_jval *v, char *buf, size_t len);
 /* A value as shown in messages: its text, quoted if a string, cut at 80 bytes. */
 void mw_json_show(const struct mw_jval *v, char *buf, size_t len);
+/* The member of M (N members) whose key is K (KL bytes), or NULL. */
+const struct mw_jmember *mw_json_member_n(const struct mw_jmember *m, int n, const char *k, size_t kl);
 /* Compare two flat objects member by member, order ignored. Returns 0 when
  * equal, else 1 with a description of the first difference in why. */
 int mw_json_object_diff(const char *a, size_t an, const char *b, size_t bn,

@@ -191,12 +191,7 @@ struct mw_rstack *mw_stacktab_put(struct mw_stacktab *t, int32_t id, uint64_t ca
 
 static const struct mw_jmember *member(const struct mw_jmember *m, int n, const char *k)
 {
-	size_t kl = strlen(k);
-
-	for (int i = 0; i < n; i++)
-		if (m[i].klen == kl && !memcmp(m[i].key, k, kl))
-			return &m[i];
-	return NULL;
+	return mw_json_member_n(m, n, k, strlen(k));
 }
 
 static int str_member(const struct mw_jmember *m, int n, const char *k, char *buf,
