@@ -779,7 +779,7 @@ struct mw_corr *mw_corr_new(const struct mw_corr_opts *opts)
 		return NULL;
 	if (opts)
 		c->opts = *opts;
-	c->flag_samesize = (c->opts.layout ? c->opts.layout : &mw_runtime_at(0)->layout)->flag_samesize;
+	c->flag_samesize = (c->opts.layout ? c->opts.layout : &mw_runtime_c()->layout)->flag_samesize;
 	return c;
 }
 

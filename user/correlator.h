@@ -131,8 +131,8 @@ struct mw_corr_opts {
 	int keep_alerts;	/* keep every occurrence in memory (mw_corr_alert); off for huge replays */
 	mw_alert_cb on_alert;	/* called for each new occurrence, or NULL */
 	void *ctx;
-	/* The target's layout (its hmap flag bits); NULL: the layout table's
-	 * first row (every row has the same flag bits). */
+	/* The target's layout (its hmap flag bits); NULL: the C port's row
+	 * (every row has the same flag bits). */
 	const struct mw_layout *layout;
 };
 

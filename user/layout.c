@@ -231,10 +231,18 @@ const char *mw_probe_name(enum mw_probe p)
 	return (unsigned)p < MW_P_N ? names[p] : "?";
 }
 
+const struct mw_runtime *mw_runtime_c(void)
+{
+	for (size_t i = 0; i < mw_runtime_count(); i++)
+		if (!runtimes[i].go_min)
+			return &runtimes[i];
+	return &runtimes[0];
+}
+
 const char *mw_probe_func(enum mw_probe p)
 {
-	/* The first row is the C port, whose functions bear Go's names. */
-	const char *s = (unsigned)p < MW_P_N ? runtimes[0].sym[p][0] : NULL;
+	/* The C port's functions bear the names of Go's. */
+	const char *s = (unsigned)p < MW_P_N ? mw_runtime_c()->sym[p][0] : NULL;
 
 	return s ? s : "?";
 }

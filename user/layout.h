@@ -67,6 +67,8 @@ struct mw_runtime {
 size_t mw_runtime_count(void);
 const struct mw_runtime *mw_runtime_at(size_t i);
 const struct mw_runtime *mw_runtime_find(const char *name);
+/* The row of the C port (libgomap): the one that is not Go. */
+const struct mw_runtime *mw_runtime_c(void);
 /* The Go row serving Go 1.minor (noswiss: built with GOEXPERIMENT=noswissmap),
  * or NULL (unsupported). */
 const struct mw_runtime *mw_runtime_for_go(int minor, int noswiss);

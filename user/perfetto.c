@@ -278,6 +278,18 @@ static void track_map(struct mw_perfetto *p, const struct mw_record *r)
 		grow_end(p, m, r->ts);
 }
 
+/* Ends the open iteration HITER at TS: 1, or 0 when none is open. */
+static int iter_close(struct mw_perfetto *p, uint64_t hiter, uint64_t ts)
+{
+	struct iter *it = mw_htab_get(&p->iters, hiter, 0, 0);
+
+	if (!it)
+		return 0;
+	emit_iteration(p, it->tid, it->h.key, it->map, it->start, ts);
+	mw_htab_del(&p->iters, it);
+	return 1;
+}
+
 void mw_perfetto_record(struct mw_perfetto *p, const struct mw_record *r)
 {
 	struct iter *it;
@@ -300,12 +312,7 @@ void mw_perfetto_record(struct mw_perfetto *p, const struct mw_record *r)
 		thread(p, r->tid);
 		if (r->repeat)
 			break;
-		it = mw_htab_get(&p->iters, r->hiter, 0, 0);
-		if (it) {
-			/* The same hiter again: the old iteration ended unseen. */
-			emit_iteration(p, it->tid, it->h.key, it->map, it->start, r->ts);
-			mw_htab_del(&p->iters, it);
-		}
+		iter_close(p, r->hiter, r->ts);	/* the same hiter again: the old one ended unseen */
 		for (unsigned i = 0; i < ORPHANS; i++) {
 			struct orphan *o = &p->orphans[i];
 
@@ -326,11 +333,7 @@ void mw_perfetto_record(struct mw_perfetto *p, const struct mw_record *r)
 	case MW_REC_ITER_END:
 		if (r->repeat)
 			break;
-		it = mw_htab_get(&p->iters, r->hiter, 0, 0);
-		if (it) {
-			emit_iteration(p, it->tid, it->h.key, it->map, it->start, r->ts);
-			mw_htab_del(&p->iters, it);
-		} else {
+		if (!iter_close(p, r->hiter, r->ts)) {
 			struct orphan *o = &p->orphans[p->orphan_next++ % ORPHANS];
 			*o = (struct orphan){ r->hiter, r->ts, 1 };
 		}

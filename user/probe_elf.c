@@ -264,7 +264,7 @@ int mw_find_target(const char *exe, int pid, int use_maps, int want_reads, struc
 {
 	static char cand[128][PATH_MAX];
 	static struct mw_target cur;
-	const struct mw_runtime *rt = mw_runtime_find("libgomap");
+	const struct mw_runtime *rt = mw_runtime_c();
 	int ncand = 0, best = -1;
 	unsigned best_mask = 0;
 
