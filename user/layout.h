@@ -67,6 +67,12 @@ struct mw_runtime {
 size_t mw_runtime_count(void);
 const struct mw_runtime *mw_runtime_at(size_t i);
 const struct mw_runtime *mw_runtime_find(const char *name);
+/* The row a recorded trace is read with (its header names no runtime):
+ * the runtime whose own frames findings skip. */
+const struct mw_runtime *mw_runtime_of_trace(void);
+/* Bytes of an hmap from its start that hold every header field the layout
+ * names (count, flags, B, buckets, oldbuckets, nevacuate). */
+size_t mw_layout_hmap_header(const struct mw_layout *l);
 /* The Go row serving Go 1.minor (noswiss: built with GOEXPERIMENT=noswissmap),
  * or NULL (unsupported). */
 const struct mw_runtime *mw_runtime_for_go(int minor, int noswiss);
