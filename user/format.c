@@ -6,7 +6,8 @@
 
 /* ---- small pieces ------------------------------------------------------------- */
 
-void mw_fmt_ns(uint64_t ns, char *buf, size_t len)
+/* "812 ns", "4.2 us", "1.5 ms", "12.0 s". */
+static void fmt_ns(uint64_t ns, char *buf, size_t len)
 {
 	if (ns < 10000)
 		snprintf(buf, len, "%" PRIu64 " ns", ns);
@@ -110,7 +111,7 @@ void mw_fmt_alert_text(FILE *f, const struct mw_alert *a, const struct mw_rstack
 	char ov[32], ev[48] = "", w[64], it[64], hi[48], tg[96];
 	const char *what;
 
-	mw_fmt_ns(a->overlap_ns, ov, sizeof(ov));
+	fmt_ns(a->overlap_ns, ov, sizeof(ov));
 	who(w, sizeof(w), a->writer_tid, a->writer_gid);
 	who(it, sizeof(it), a->iter_tid, a->iter_gid);
 	text_tag(tag, tg, sizeof(tg));

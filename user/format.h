@@ -81,7 +81,4 @@ void mw_fmt_process_text(FILE *f, const struct mw_summary *s, int reads, const s
 int mw_fmt_process_json(char *buf, size_t len, const struct mw_summary *s, const struct mw_tag *tag,
 			const char *runtime, const char *how);
 
-/* "812 ns", "4.2 us", "1.5 ms", "12.0 s". */
-void mw_fmt_ns(uint64_t ns, char *buf, size_t len);
-
 #endif

@@ -194,6 +194,11 @@ const struct mw_runtime *mw_runtime_of_trace(void)
 	return mw_runtime_find("libgomap");
 }
 
+int mw_go_toolchain_main(const char *gomain)
+{
+	return gomain && !strncmp(gomain, "cmd/", 4);
+}
+
 size_t mw_layout_hmap_header(const struct mw_layout *l)
 {
 	size_t n = 0;

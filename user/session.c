@@ -214,7 +214,7 @@ const struct mw_rstack *mw_proc_stack(struct mw_watched *p, int32_t id, uint64_t
 
 	if (id < 0 || !p->stab)
 		return NULL;
-	if ((st = mw_stacktab_get(p->stab, id, caller)))
+	if ((st = mw_stacktab_get(p->stab, id, caller)) || !p->ldr)
 		return st;
 	n = mw_loader_stack(p->ldr, id, ips);
 	if (n <= 0)
@@ -398,16 +398,6 @@ struct mw_watched *mw_session_primary(struct mw_session *s)
 	return s->nprocs ? s->procs[0] : NULL;
 }
 
-int mw_session_nprocs(const struct mw_session *s)
-{
-	return s->nprocs;
-}
-
-struct mw_watched *mw_session_proc(struct mw_session *s, int i)
-{
-	return i >= 0 && i < s->nprocs ? s->procs[i] : NULL;
-}
-
 static void proc_free(struct mw_watched *p)
 {
 	if (!p)
@@ -492,6 +482,15 @@ void mw_session_end(struct mw_session *s, struct mw_watched *p, const char *how)
 	if (how)
 		snprintf(p->st.exit_how, sizeof(p->st.exit_how), "%s", how);
 	p->st.target_exited = 1;
+	if (p->primary || !p->ldr)
+		return;	/* the primary's probes stay until the run's drain (the live view shows it) */
+	/* Its probes off, what they produced consumed, its final counters; the
+	 * BPF object goes, the correlator and findings stay for the reports. */
+	mw_loader_detach(p->ldr);
+	drain(p->ldr);
+	stats_tick(p, mw_mono_ns(), 1);
+	mw_loader_free(p->ldr);
+	p->ldr = NULL;
 }
 
 /* The target exec'd: BPF already dropped the old image's per-map state
@@ -571,7 +570,8 @@ long mw_session_poll(struct mw_session *s, uint64_t now)
 	now = mw_mono_ns();
 	if (first && now - first->last_stats_ns >= 1000000000ull) {
 		for (int i = 0; i < s->nprocs; i++)
-			stats_tick(s->procs[i], now, 0);
+			if (s->procs[i]->ldr)
+				stats_tick(s->procs[i], now, 0);
 		fflush(stdout);
 	}
 	/* -p: an exec seen through BPF (-- CMD: at its ptrace exec stop). */
@@ -607,11 +607,8 @@ void mw_session_drain(struct mw_session *s)
 	/* Probes off, then drain exactly what they produced (at most one ring's
 	 * worth), then the final counters: nothing lost on Ctrl-C or -d. */
 	mw_loader_detach(first->ldr);
-	for (int i = 1; i < s->nprocs; i++) {
-		mw_loader_detach(s->procs[i]->ldr);
-		drain(s->procs[i]->ldr);
-		stats_tick(s->procs[i], mw_mono_ns(), 1);
-	}
+	for (int i = 1; i < s->nprocs; i++)
+		mw_session_end(s, s->procs[i], NULL);
 	while (mw_loader_consume(first->ldr, 50000000) > 0) {
 		if (mw_mono_ns() - last_tick >= 100000000ull) {
 			last_tick = mw_mono_ns();

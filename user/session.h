@@ -69,10 +69,10 @@ struct mw_watched *mw_session_add(struct mw_session *s, int pid, const struct mw
 /* The process watched as pid, or NULL. */
 struct mw_watched *mw_session_find(struct mw_session *s, int pid);
 struct mw_watched *mw_session_primary(struct mw_session *s);
-int mw_session_nprocs(const struct mw_session *s);
-struct mw_watched *mw_session_proc(struct mw_session *s, int i);
-/* p ended (how: "exited with status 0", or NULL to keep what is known):
- * it stays for the reports. */
+/* p ended (how: "exited with status 0", or NULL to keep what is known).
+ * Any but the primary: its probes off, its records drained, its final
+ * stats, its BPF object freed; its findings and summary stay for the
+ * reports. The primary's probes stay until mw_session_drain. */
 void mw_session_end(struct mw_session *s, struct mw_watched *p, const char *how);
 /* pid exec'd (held at its exec stop, or seen through BPF): resolve the new
  * image and attach to it, or stop watching it. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "layout.h"
 #include "target.h"
 
 int mw_have_caps(void)
@@ -108,7 +109,7 @@ int mw_target_of_cmd(const struct mw_opts *o, struct mw_target *t, char *exe, si
 	 * `go run`, `go test`): then its descendants are. */
 	why[0] = 0;
 	e = mw_find_target(exe, 0, 0, o->reads, t);
-	if (!e && !o->toolchain && !strncmp(t->gomain, "cmd/", 4))
+	if (!e && !o->toolchain && mw_go_toolchain_main(t->gomain))
 		snprintf(why, whylen, "%s is the Go toolchain (%s), not watched without --toolchain",
 			 exe, t->gomain);
 	else if (e == -ENOTSUP)
@@ -130,7 +131,7 @@ int mw_target_of_exec(const struct mw_opts *o, int pid, struct mw_target *t, cha
 		return -1;
 	/* The Go toolchain's own programs (go, compile, link, …) are not what a
 	 * user of `mapwatch -- go run/test` wants watched. */
-	if (!o->toolchain && !strncmp(t->gomain, "cmd/", 4))
+	if (!o->toolchain && mw_go_toolchain_main(t->gomain))
 		return -1;
 	ssize_t n = readlink(exe, path, sizeof(path) - 1);
 	path[n > 0 ? n : 0] = 0;
