@@ -12,6 +12,7 @@ struct msink {
 	struct mw_sink k;
 	const struct mw_opts *o;
 	struct mw_metrics *m;
+	int ended;		/* the final numbers are up */
 	char binary[MW_METRICS_NAME];
 };
 
@@ -40,16 +41,18 @@ static void metrics_stats(struct mw_sink *k, struct mw_watched *p, const struct 
 	mw_metrics_proc_sites(&mp, p->findings, MW_METRICS_SITE_CAP);
 	mw_metrics_update(ms->m, &s);
 	mw_metrics_proc_free(&mp);
+	ms->ended |= st->final;
 }
 
-/* --metrics-linger: the final numbers stay up for SEC seconds (a signal ends it). */
+/* --metrics-linger: the final numbers stay up for SEC seconds (a signal ends it);
+ * not when the run failed before it had them. */
 static int metrics_close(struct mw_sink *k)
 {
 	struct msink *ms = MS(k);
 	uint64_t end = mw_mono_ns() + (uint64_t)(ms->o->metrics_linger * 1e9);
 	int sigs = mw_signals();
 
-	if (ms->o->metrics_linger > 0) {
+	if (ms->ended && ms->o->metrics_linger > 0) {
 		fflush(stdout);
 		while (mw_mono_ns() < end && mw_signals() == sigs)
 			usleep(20000);
