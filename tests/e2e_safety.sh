@@ -200,7 +200,7 @@ if command -v tmux >/dev/null; then
 		fi
 		"$MW" analyze "$tmp/tui.trace" >"$tmp/tui.an" 2>&1; rc=$?
 		tlast=$(tail -1 "$tmp/tui.trace" 2>/dev/null | jq -r .type 2>/dev/null)
-		g=$(grep -c '^summary$' "$tmp/tui.an")
+		g=$(grep -c '^mapwatch: [0-9]* alerts: ' "$tmp/tui.an")
 		check "SIGHUP in the live view: the trace ends with the summary ($tlast), analyze accepts it (exit $rc)" \
 			[ "$rc" = 0 -a "$tlast" = summary -a "$g" = 1 ]
 	else
@@ -272,7 +272,7 @@ if [ -n "$mnt" ]; then
 	check "disk full: the trace ends with a complete line ($size bytes, $(wc -l <"$mnt/t.trace") lines, $kept said)" \
 		[ "$size" -gt 1000 -a "$lastc" = '\n' -a "$(wc -l <"$mnt/t.trace")" = "${kept:-x}" ]
 	"$MW" analyze "$mnt/t.trace" >"$tmp/full.an" 2>"$tmp/full.an.err"; rc=$?
-	if [ "$rc" = 0 ] && [ ! -s "$tmp/full.an.err" ] && grep -q '^summary$' "$tmp/full.an"; then
+	if [ "$rc" = 0 ] && [ ! -s "$tmp/full.an.err" ] && grep -q '^mapwatch: [0-9]* alerts: ' "$tmp/full.an"; then
 		ok "disk full: analyze reads the trace, no warning, a summary"
 	else
 		bad "disk full: analyze of the trace (exit $rc)" "$tmp/full.an" "$tmp/full.an.err"

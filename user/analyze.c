@@ -8,7 +8,8 @@
  * select the records fed; the reader's bounded buffer and keep_alerts = 0
  * keep memory flat on any trace size. The trace's stack lines fill a table
  * of symbolized stacks, so alerts show both stacks and group into findings
- * exactly as they did live, without the binary.
+ * exactly as they did live, without the binary; and they are printed by
+ * format.c, as the live outputs print them (--plain and --json alike).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +21,7 @@
 
 #include "analyze.h"
 #include "correlator.h"
+#include "format.h"
 #include "layout.h"
 #include "stacktab.h"
 #include "perfetto.h"
@@ -37,7 +39,7 @@ struct stored_alert {
 struct an {
 	/* options */
 	const char *path, *perfetto_path;
-	int json, check, force;
+	int json, check, force, every;
 	int have_map, have_tid, have_since, have_until;
 	uint64_t map;
 	uint32_t tid;
@@ -56,6 +58,8 @@ struct an {
 	int overflow;
 	struct mw_stacktab *stab;
 	struct mw_findings *findings;
+	struct mw_seen *seen;		/* plain: the distinct races printed */
+	struct mw_corr *corr;
 	char big[65536];
 	char *stored_summary;
 	size_t stored_summary_len;
@@ -114,11 +118,13 @@ int mw_parse_duration(const char *s, unsigned long long *ns)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: mapwatch analyze FILE [--json] [--check] [--map ADDR] [--tid TID]\n"
+		"usage: mapwatch analyze FILE [--json] [--every] [--check] [--map ADDR] [--tid TID]\n"
 		"                             [--since T] [--until T] [--perfetto OUT] [--force]\n"
 		"\n"
 		"Replay a trace recorded with `mapwatch -o FILE` through the correlator.\n"
-		"  --json          alert JSON lines, then the summary line\n"
+		"  --json          alert JSON lines, then the findings and the summary line\n"
+		"  --every         plain: a line for every alert occurrence (else each\n"
+		"                  distinct race once, with both stacks, as the live run prints)\n"
 		"  --check         compare the replayed alerts and summary with those the live\n"
 		"                  run stored in the file; exit 1 on any difference\n"
 		"  --map ADDR      only records of this map (hex)\n"
@@ -136,56 +142,19 @@ static void usage(FILE *f)
 
 /* ---- output -------------------------------------------------------------------- */
 
-static void fmt_ns(char *buf, size_t len, uint64_t ns)
-{
-	if (ns < 1000)
-		snprintf(buf, len, "%" PRIu64 "ns", ns);
-	else if (ns < 1000000)
-		snprintf(buf, len, "%.1fµs", ns / 1e3);
-	else if (ns < 1000000000)
-		snprintf(buf, len, "%.1fms", ns / 1e6);
-	else
-		snprintf(buf, len, "%.3fs", ns / 1e9);
-}
-
-static void print_rel(FILE *f, const struct an *a, uint64_t ts)
-{
-	uint64_t d = ts >= a->start_ns ? ts - a->start_ns : a->start_ns - ts;
-
-	fprintf(f, "%s%" PRIu64 ".%06" PRIu64 "s", ts >= a->start_ns ? "+" : "-",
-		d / 1000000000u, (d % 1000000000u) / 1000u);
-}
-
-/* The alert line as the live run wrote it: with both stacks. */
+/* The alert's JSON line, as the live run wrote it: with both stacks. */
 static int alert_line(struct an *a, const struct mw_alert *al, char *buf, size_t len)
+{
+	return mw_fmt_alert_json(buf, len, al, mw_stacktab_get(a->stab, al->writer_stack, al->writer_caller),
+				 mw_stacktab_get(a->stab, al->iter_stack, al->iter_caller), NULL);
+}
+
+/* As the live run prints it (format.c): the same text by construction. */
+static void print_alert(struct an *a, const struct mw_alert *al)
 {
 	const struct mw_rstack *ws = mw_stacktab_get(a->stab, al->writer_stack, al->writer_caller);
 	const struct mw_rstack *is = mw_stacktab_get(a->stab, al->iter_stack, al->iter_caller);
-	int n = mw_alert_json_stacks(al, ws, is, buf, len);
-
-	if (n < 0 || (size_t)n >= len)
-		n = mw_alert_json(al, buf, len);
-	return n;
-}
-
-static void print_stack(struct an *a, const char *label, const struct mw_rstack *s)
-{
-	char f[MW_STACK_STR * 3];
-
-	if (!s || !s->n)
-		return;
-	for (int i = 0; i < s->n && i < 5; i++) {
-		mw_sframe_format(&s->f[i], f, sizeof(f));
-		fprintf(a->out, "      %-9s %s\n", i ? "" : label, f);
-	}
-	if (s->n > 5)
-		fprintf(a->out, "      %-9s … %d more\n", "", s->n - 5);
-}
-
-static void print_alert(struct an *a, const struct mw_alert *al)
-{
-	char ov[32];
-	int n;
+	int n, first;
 
 	if (a->json) {
 		n = alert_line(a, al, a->big, sizeof(a->big));
@@ -193,56 +162,51 @@ static void print_alert(struct an *a, const struct mw_alert *al)
 			fprintf(a->out, "%s\n", a->big);
 		return;
 	}
-	fmt_ns(ov, sizeof(ov), al->overlap_ns);
-	print_rel(a->out, a, al->ts);
-	fprintf(a->out, "  %-11s map 0x%" PRIx64 "  buckets 0x%" PRIx64 "/0x%" PRIx64
-		"  writer %u → iterator %u  overlap %s  %s\n",
-		mw_kind_name(al->kind), al->map, al->bucket, al->bucket2,
-		al->writer_tid, al->iter_tid, ov, mw_conf_name(al->confidence));
-	print_stack(a, "writer", mw_stacktab_get(a->stab, al->writer_stack, al->writer_caller));
-	print_stack(a, al->kind == MW_KIND_WRITE_WRITE ? "in flight" : "iterator",
-		    mw_stacktab_get(a->stab, al->iter_stack, al->iter_caller));
+	first = mw_seen_first(a->seen, al->kind, ws, is);
+	if (first || a->every)
+		mw_fmt_alert_text(a->out, al, ws, is, first, NULL);
+}
+
+/* The runtime's own check (a FATAL record), as the live run says it. */
+static void print_fatal(struct an *a, const struct mw_record *r)
+{
+	struct mw_summary s;
+	int n;
+
+	if (a->json) {
+		n = mw_fmt_fatal_json(a->big, sizeof(a->big), r, NULL);
+		if (n > 0 && (size_t)n < sizeof(a->big))
+			fprintf(a->out, "%s\n", a->big);
+		return;
+	}
+	mw_corr_summary(a->corr, &s);
+	mw_fmt_fatal_text(a->out, r, s.alerts_by_kind[r->kind] != 0, NULL);
 }
 
 static void print_findings(struct an *a)
 {
+	if (!a->json) {
+		mw_fmt_findings_text(a->out, a->findings, NULL);
+		return;
+	}
 	for (size_t i = 0; i < mw_findings_count(a->findings); i++) {
-		const struct mw_finding *f = mw_findings_at(a->findings, i);
-
-		if (a->json) {
-			mw_finding_json(f, a->big, sizeof(a->big));
+		int n = mw_fmt_finding_json(a->big, sizeof(a->big), mw_findings_at(a->findings, i), NULL);
+		if (n > 0 && (size_t)n < sizeof(a->big))
 			fprintf(a->out, "%s\n", a->big);
-			continue;
-		}
-		if (!i)
-			fprintf(a->out, "findings (alerts by code location, writer → iterator or write in flight)\n");
-		fprintf(a->out, "  %6" PRIu64 "  %-11s %s → %s\n", f->count, mw_kind_name(f->kind),
-			f->writer, f->iter);
 	}
 }
 
 static void print_summary(struct an *a, const struct mw_summary *s)
 {
-	char buf[4096], span[32];
+	int n;
 
-	if (a->json) {
-		int n = mw_summary_json(s, buf, sizeof(buf));
-		if (n > 0 && (size_t)n < sizeof(buf))
-			fprintf(a->out, "%s\n", buf);
+	if (!a->json) {
+		mw_fmt_summary_text(a->out, s, 0, NULL);
 		return;
 	}
-	fmt_ns(span, sizeof(span), s->last_ts > s->first_ts ? s->last_ts - s->first_ts : 0);
-	fprintf(a->out,
-		"summary\n"
-		"  events   %" PRIu64 "\n"
-		"  drops    %" PRIu64 " (ring buffer %" PRIu64 ", map/slot full %" PRIu64 ")\n"
-		"  alerts   %" PRIu64 " (iter-write %" PRIu64 ", iter-grow %" PRIu64 ", write-write %" PRIu64 ")\n"
-		"  rows     %" PRIu64 "\n"
-		"  maps     %" PRIu64 "\n"
-		"  span     %s\n",
-		s->events, s->drops, s->rb_drops, s->map_drops, s->alerts,
-		s->alerts_by_kind[MW_KIND_ITER_WRITE], s->alerts_by_kind[MW_KIND_ITER_GROW],
-		s->alerts_by_kind[MW_KIND_WRITE_WRITE], s->rows, s->maps, span);
+	n = mw_fmt_summary_json(a->big, sizeof(a->big), s, NULL);
+	if (n > 0 && (size_t)n < sizeof(a->big))
+		fprintf(a->out, "%s\n", a->big);
 }
 
 /* ---- --check ------------------------------------------------------------------- */
@@ -339,7 +303,7 @@ static int check_verdict(struct an *a, const struct mw_summary *s)
 		}
 	}
 	if (a->stored_summary) {
-		int n = mw_summary_json(s, mine, sizeof(mine));
+		int n = mw_fmt_summary_json(mine, sizeof(mine), s, NULL);
 
 		if (n < 0 || (size_t)n >= sizeof(mine))
 			n = 0;
@@ -433,12 +397,13 @@ static int parse_args(struct an *a, int argc, char **argv)
 			usage(a->out);
 			return 3;
 		}
-		if (FLAG("--json") || FLAG("--check") || FLAG("--force")) {
+		if (FLAG("--json") || FLAG("--check") || FLAG("--force") || FLAG("--every")) {
 			if (val) {
 				fprintf(a->err, "mapwatch: analyze: %s takes no value\n", name);
 				return 2;
 			}
-			*(FLAG("--json") ? &a->json : FLAG("--check") ? &a->check : &a->force) = 1;
+			*(FLAG("--json") ? &a->json : FLAG("--check") ? &a->check :
+			  FLAG("--every") ? &a->every : &a->force) = 1;
 			continue;
 		}
 		if (!FLAG("--map") && !FLAG("--tid") && !FLAG("--since") && !FLAG("--until") &&
@@ -549,11 +514,11 @@ int mw_analyze_run(int argc, char **argv, FILE *out, FILE *errf)
 		if (mw_reader_header(rd)->comm[0])
 			mw_perfetto_process_name(a.pf, mw_reader_header(rd)->comm);
 	}
-	corr = mw_corr_new(&(struct mw_corr_opts){ .keep_alerts = 0, .on_alert = on_alert, .ctx = &a });
-	/* The runtime whose frames findings skip: the only one today. */
+	corr = a.corr = mw_corr_new(&(struct mw_corr_opts){ .keep_alerts = 0, .on_alert = on_alert, .ctx = &a });
 	a.stab = mw_stacktab_new();
-	a.findings = mw_findings_new(mw_runtime_find("libgomap"));
-	if (!corr || !a.stab || !a.findings) {
+	a.findings = mw_findings_new(mw_runtime_of_trace());
+	a.seen = mw_seen_new();
+	if (!corr || !a.stab || !a.findings || !a.seen) {
 		fprintf(errf, "mapwatch: analyze: out of memory\n");
 		goto out;
 	}
@@ -576,6 +541,8 @@ int mw_analyze_run(int argc, char **argv, FILE *out, FILE *errf)
 			if (a.pf)
 				mw_perfetto_record(a.pf, &rec);
 			mw_corr_feed(corr, &rec);
+			if (rec.type == MW_REC_FATAL)
+				print_fatal(&a, &rec);
 		} else if (item == MW_ITEM_STACK) {
 			int32_t id;
 			uint64_t caller;
@@ -661,6 +628,7 @@ out:
 		mw_corr_free(corr);
 	mw_stacktab_free(a.stab);
 	mw_findings_free(a.findings);
+	mw_seen_free(a.seen);
 	mw_reader_close(rd);
 	while (a.sq && a.sq_n) {
 		free(a.sq[a.sq_head].line);

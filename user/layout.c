@@ -189,6 +189,31 @@ const struct mw_runtime *mw_runtime_find(const char *name)
 	return NULL;
 }
 
+const struct mw_runtime *mw_runtime_of_trace(void)
+{
+	return mw_runtime_c();
+}
+
+int mw_go_toolchain_main(const char *gomain)
+{
+	return gomain && !strncmp(gomain, "cmd/", 4);
+}
+
+size_t mw_layout_hmap_header(const struct mw_layout *l)
+{
+	size_t n = 0;
+	const unsigned w8[] = { l->h_count, l->h_buckets, l->h_oldbuckets, l->h_nevacuate };
+	const unsigned w1[] = { l->h_B, l->h_flags };
+
+	for (size_t i = 0; i < sizeof(w8) / sizeof(w8[0]); i++)
+		if (w8[i] + 8u > n)
+			n = w8[i] + 8u;
+	for (size_t i = 0; i < sizeof(w1) / sizeof(w1[0]); i++)
+		if (w1[i] + 1u > n)
+			n = w1[i] + 1u;
+	return n;
+}
+
 const struct mw_runtime *mw_runtime_for_go(int minor, int noswiss)
 {
 	for (size_t i = 0; i < mw_runtime_count(); i++) {

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "trace.h"
+#include "format.h"
 #include "outfile.h"
 #include "stacktab.h"
 
@@ -381,8 +382,8 @@ static int wline(struct mw_trace_writer *w,
 
 static int fmt_header(const void *o, char *b, size_t n) { return mw_trace_format_header(o, b, n); }
 /* With empty stacks: the live loop writes alerts with theirs (mw_trace_line). */
-static int fmt_alert(const void *o, char *b, size_t n) { return mw_alert_json_stacks(o, NULL, NULL, b, n); }
-static int fmt_summary(const void *o, char *b, size_t n) { return mw_summary_json(o, b, n); }
+static int fmt_alert(const void *o, char *b, size_t n) { return mw_fmt_alert_json(b, n, o, NULL, NULL, NULL); }
+static int fmt_summary(const void *o, char *b, size_t n) { return mw_fmt_summary_json(b, n, o, NULL); }
 
 struct mw_trace_writer *mw_trace_create_fd(int fd, const struct mw_trace_meta *meta)
 {

@@ -1,0 +1,174 @@
+/* test_format.c — the one text and JSON form of alerts, findings and
+ * summaries (user/format.c): exact lines, the process tag, the live-only
+ * summary fields, the fallbacks when a line would not fit, and the set of
+ * distinct races the plain output prints in full. */
+#include <stdlib.h>
+#include "check.h"
+#include "format.h"
+
+static struct mw_alert iter_write(void)
+{
+	return (struct mw_alert){
+		.seq = 7, .ts = 1234, .map = 0xc000, .bucket = 0xb0, .hiter = 0x7ffd00, .overlap_ns = 15000,
+		.writer_tid = 11, .iter_tid = 12, .writer_stack = 3, .iter_stack = -1,
+		.kind = MW_KIND_ITER_WRITE, .op = MW_OP_ASSIGN, .confidence = MW_CONF_WINDOW,
+		.rec_type = MW_REC_WRITE,
+	};
+}
+
+static char *text_of(void (*fn)(FILE *, void *), void *arg)
+{
+	char *s = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&s, &n);
+
+	fn(f, arg);
+	fclose(f);
+	return s;
+}
+
+static void alert_text(FILE *f, void *arg)
+{
+	const struct mw_alert *a = arg;
+	struct mw_tag tag = { .pid = 42, .comm = "svc" };
+
+	mw_fmt_alert_text(f, a, NULL, NULL, 1, NULL);
+	mw_fmt_alert_text(f, a, NULL, NULL, 0, &tag);
+}
+
+TEST(alert_text_line_stacks_and_tag)
+{
+	struct mw_alert a = iter_write();
+	char *s = text_of(alert_text, &a);
+
+	CHECK_EQ_STR(s,
+		"ALERT #7 iter-write map 0xc000: tid 11 assign while tid 12 iterates (hiter 0x7ffd00, "
+		"iterator bucket 0xb0, overlap 15.0 us, confidence window)\n"
+		"    writer    (no stack)\n"
+		"    iterator  (no stack)\n"
+		"ALERT #7 iter-write map 0xc000: tid 11 assign while tid 12 iterates (hiter 0x7ffd00, "
+		"iterator bucket 0xb0, overlap 15.0 us, confidence window) [pid 42 svc]\n");
+	free(s);
+}
+
+TEST(alert_json_whole_object_with_stacks_and_tag)
+{
+	struct mw_alert a = iter_write();
+	struct mw_rstack ws = { .id = 3, .n = 1, .json = "[{\"addr\":\"0x10\"}]" };
+	struct mw_tag tag = { .pid = 42 };
+	char buf[1024], small[400];
+	int n;
+
+	n = mw_fmt_alert_json(buf, sizeof(buf), &a, &ws, NULL, NULL);
+	CHECK_EQ_STR(buf, "{\"type\":\"alert\",\"seq\":7,\"ts\":1234,\"kind\":\"iter-write\",\"map\":\"0xc000\","
+		     "\"bucket\":\"0xb0\",\"bucket2\":\"0x0\",\"hiter\":\"0x7ffd00\",\"writer_tid\":11,"
+		     "\"iter_tid\":12,\"overlap_ns\":15000,\"confidence\":\"window\",\"op\":\"assign\","
+		     "\"writer_stack_id\":3,\"iter_stack_id\":-1,\"writer_stack\":[{\"addr\":\"0x10\"}],"
+		     "\"iter_stack\":[]}");
+	CHECK_EQ_U64(n, strlen(buf));
+	/* The process tag goes right after the type. */
+	mw_fmt_alert_json(buf, sizeof(buf), &a, &ws, NULL, &tag);
+	CHECK(!strncmp(buf, "{\"type\":\"alert\",\"pid\":42,\"seq\":7,", 33));
+	/* Stacks that do not fit are left out, the object stays whole. */
+	char big[512];
+	memset(big, 'x', sizeof(big));
+	big[0] = '[', big[sizeof(big) - 2] = ']', big[sizeof(big) - 1] = 0;
+	ws.json = big;
+	n = mw_fmt_alert_json(small, sizeof(small), &a, &ws, NULL, NULL);
+	CHECK((size_t)n < sizeof(small));
+	CHECK(strstr(small, "\"writer_stack\":[],\"iter_stack\":[]}"));
+}
+
+TEST(summary_json_offline_and_live)
+{
+	struct mw_summary s = { .events = 10, .drops = 1, .alerts = 3, .rows = 1, .maps = 1,
+				.bpf_hits = 99, .rb_drops = 1, .first_ts = 5, .last_ts = 9 };
+	struct mw_live_end live = { .pid = 4242, .root_pid = 4242, .records = 10, .bpf_records = 11,
+				    .slots_full = 2, .target = "exited with status 0", .exit_status = 0 };
+	char buf[2048];
+	int n;
+
+	s.alerts_by_kind[MW_KIND_ITER_WRITE] = 3;
+	n = mw_fmt_summary_json(buf, sizeof(buf), &s, NULL);
+	CHECK_EQ_STR(buf, "{\"type\":\"summary\",\"events\":10,\"drops\":1,\"alerts\":3,\"alerts_by_kind\":"
+		     "{\"iter-write\":3,\"iter-grow\":0,\"write-write\":0,\"read-write\":0,\"clone-write\":0},"
+		     "\"unconfirmed\":0,\"runtime_caught\":{\"iter-write\":0,\"write-write\":0,\"read-write\":0,"
+		     "\"clone-write\":0},\"rows\":1,\"maps\":1,\"rb_drops\":1,\"map_drops\":0,\"probe_hits\":99,"
+		     "\"first_ts\":5,\"last_ts\":9}");
+	CHECK_EQ_U64(n, strlen(buf));
+	/* Live: the same fields, then the live ones, in one object. */
+	size_t off = strlen(buf) - 1;
+	mw_fmt_summary_json(buf + 1024, 1024, &s, &live);
+	CHECK(!strncmp(buf, buf + 1024, off));
+	CHECK_EQ_STR(buf + 1024 + off, ",\"pid\":4242,\"records\":10,\"bpf_records\":11,\"slots_full\":2,"
+		     "\"map_full\":0,\"bad_reads\":0,\"stack_fails\":0,\"target\":\"exited with status 0\","
+		     "\"exit_status\":0}");
+}
+
+static void summary_text(FILE *f, void *arg)
+{
+	const struct mw_summary *s = arg;
+	struct mw_live_end live = { .pid = 9, .root_pid = 8, .hits = 5, .bad_reads = 1,
+				    .target = "killed by SIGTERM" };
+
+	mw_fmt_summary_text(f, s, 1, &live);
+	mw_fmt_summary_text(f, s, 0, NULL);
+}
+
+TEST(summary_text_live_and_offline)
+{
+	struct mw_summary s = { .events = 10, .drops = 2, .alerts = 4, .rows = 2, .maps = 1,
+				.bpf_hits = 5, .rb_drops = 2, .unconfirmed = 1 };
+	char *t;
+
+	s.alerts_by_kind[MW_KIND_ITER_WRITE] = 3;
+	s.alerts_by_kind[MW_KIND_ITER_GROW] = 1;
+	s.runtime_caught[MW_KIND_ITER_WRITE] = 2;
+	t = text_of(summary_text, &s);
+	CHECK_EQ_STR(t,
+		"mapwatch: 10 events, 5 probe hits, 2 drops (0 ring buffer, 0 map full, 0 iteration slots full), "
+		"1 bad reads, 0 stacks not captured\n"
+		"mapwatch: 4 alerts: iter-write 3, iter-grow 1, write-write 0, read-write 0 (2 rows, 1 maps)\n"
+		"mapwatch: 1 more not counted: writes into a Go iteration never seen moving on afterwards "
+		"(possibly left by break or return)\n"
+		"mapwatch: the runtime itself caught 2 iter-write races\n"
+		"mapwatch: pid 8 killed by SIGTERM\n"
+		"mapwatch: 10 events, 5 probe hits, 2 drops (2 ring buffer, 0 map or iteration slots full)\n"
+		"mapwatch: 4 alerts: iter-write 3, iter-grow 1, write-write 0 (2 rows, 1 maps)\n"
+		"mapwatch: 1 more not counted: writes into a Go iteration never seen moving on afterwards "
+		"(possibly left by break or return)\n"
+		"mapwatch: the runtime itself caught 2 iter-write races\n");
+	free(t);
+}
+
+TEST(finding_json_escapes_and_tags)
+{
+	struct mw_finding f = { .kind = MW_KIND_ITER_GROW, .count = 5, .first_seq = 2 };
+	struct mw_tag tag = { .pid = 7 };
+	char buf[2048];
+
+	snprintf(f.writer, sizeof(f.writer), "put \"q\" (a.c:1)");
+	snprintf(f.iter, sizeof(f.iter), "?");
+	mw_fmt_finding_json(buf, sizeof(buf), &f, NULL);
+	CHECK_EQ_STR(buf, "{\"type\":\"finding\",\"kind\":\"iter-grow\",\"count\":5,"
+		     "\"writer\":\"put \\\"q\\\" (a.c:1)\",\"iterator\":\"?\",\"first_seq\":2}");
+	mw_fmt_finding_json(buf, sizeof(buf), &f, &tag);
+	CHECK(!strncmp(buf, "{\"type\":\"finding\",\"pid\":7,\"kind\":", 33));
+}
+
+TEST(seen_each_distinct_race_once)
+{
+	struct mw_seen *s = mw_seen_new();
+	int a, b;
+
+	CHECK(s);
+	CHECK(mw_seen_first(s, MW_KIND_ITER_WRITE, &a, &b));
+	CHECK(!mw_seen_first(s, MW_KIND_ITER_WRITE, &a, &b));
+	CHECK(mw_seen_first(s, MW_KIND_ITER_GROW, &a, &b));	/* another kind */
+	CHECK(mw_seen_first(s, MW_KIND_ITER_WRITE, &b, &a));	/* the sides swapped */
+	CHECK(mw_seen_first(s, MW_KIND_ITER_WRITE, NULL, NULL));
+	CHECK(!mw_seen_first(s, MW_KIND_ITER_WRITE, NULL, NULL));
+	mw_seen_free(s);
+}
+
+CHECK_MAIN()
