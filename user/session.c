@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "session.h"
+#include "procmaps.h"
 
 struct mw_session {
 	const struct mw_opts *o;
@@ -77,32 +78,12 @@ static const char *base_of(const char *p)
  * maps are empty). */
 static char *read_maps(int pid)
 {
-	char path[64], *buf = NULL;
-	size_t len = 0, cap = 0;
-	int fd;
+	char *buf = mw_maps_read(pid);
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	for (;;) {
-		if (cap - len < 4096) {
-			char *nb = realloc(buf, cap = cap ? cap * 2 : 16384);
-			if (!nb)
-				break;
-			buf = nb;
-		}
-		ssize_t n = read(fd, buf + len, cap - len - 1);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (!buf || !len) {
+	if (buf && !*buf) {
 		free(buf);
 		return NULL;
 	}
-	buf[len] = 0;
 	return buf;
 }
 
@@ -142,15 +123,14 @@ static void dlopen_check(struct mw_watched *p, const char *maps)
 	static char told[8][PATH_MAX];
 	static int ntold;
 	const char *hint = p->rt ? p->rt->lib_hint : NULL;
+	struct mw_maps_ent m;
 
-	for (const char *l = maps; hint && l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		const char *sl = strchr(l, '/'), *e = strchr(l, '\n');
-		size_t n = sl ? (size_t)((e ? e : sl + strlen(sl)) - sl) : 0;
+	for (const char *cur = maps; hint && mw_maps_next(&cur, &m);) {
 		char path[PATH_MAX], text[PATH_MAX + 160];
-		if (!sl || (e && sl > e) || n >= sizeof(path))
+		if (!m.pathlen || m.path[0] != '/' || m.pathlen >= sizeof(path))
 			continue;
-		memcpy(path, sl, n);
-		path[n] = 0;
+		memcpy(path, m.path, m.pathlen);
+		path[m.pathlen] = 0;
 		const char *base = strrchr(path, '/') + 1;
 		if (strncmp(base, hint, strlen(hint)) || !strcmp(path, p->module))
 			continue;
@@ -432,14 +412,16 @@ struct mw_watched *mw_session_add(struct mw_session *s, int pid, const struct mw
 	snprintf(p->comm, sizeof(p->comm), "%s", comm);
 	p->rt = t->rt;
 	p->tgt = calloc(1, sizeof(*p->tgt));
+	if (p->tgt)
+		*p->tgt = *t;	/* before the correlator, which takes its layout */
 	p->stab = mw_stacktab_new();
 	p->findings = mw_findings_new(t->rt);
-	p->corr = mw_corr_new(&(struct mw_corr_opts){ .keep_alerts = 0, .on_alert = on_alert, .ctx = p });
+	p->corr = p->tgt ? mw_corr_new(&(struct mw_corr_opts){ .keep_alerts = 0, .on_alert = on_alert, .ctx = p,
+							     .layout = &p->tgt->layout }) : NULL;
 	if (!p->tgt || !p->stab || !p->findings || !p->corr) {
 		snprintf(why, sizeof(why), "out of memory");
 		goto fail;
 	}
-	*p->tgt = *t;
 	if (!realpath(t->module, p->module))
 		snprintf(p->module, sizeof(p->module), "%s", t->module);
 	p->lo = (struct mw_loader_opts){
