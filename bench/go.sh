@@ -279,11 +279,7 @@ if [ "$EMPTY_OK" = 1 ] && [ "${#HIT_DO[@]}" -gt 0 ]; then
 	done
 fi
 
-{
-	echo "T_ELAPSED=$(($(date +%s) - T_START))"
-	echo "LOAD_END=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
-	echo "DATE_END=\"$(date -u '+%Y-%m-%d %H:%M UTC')\""
-} >>"$RES/meta.env"
+meta_end "$RES/meta.env"
 fi
 [ -f "$RES/meta.env" ] || { log "no results in $RES"; exit 1; }
 declare -A HIT_OK=() SITE=() SITE_DESC=() P0_INSN=() SITE_INSN=() GOVER=()

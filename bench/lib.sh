@@ -154,3 +154,12 @@ native_rpu() {
 		BENCH_WORK_RPU='' "$@" 2>&1 | awk '/work_rounds_per_usec/ { print $3 }'
 	done | sort -g | tail -1
 }
+# meta_end FILE — add the run's elapsed time (from T_START), the load average
+# and the date to FILE
+meta_end() {
+	{
+		echo "T_ELAPSED=$(($(date +%s) - T_START))"
+		echo "LOAD_END=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+		echo "DATE_END=\"$(date -u '+%Y-%m-%d %H:%M UTC')\""
+	} >>"$1"
+}

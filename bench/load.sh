@@ -145,23 +145,19 @@ log "available: mapsvc=$C_OK tsan=$TSAN_OK gosvc=$GO_OK race=$RACE_OK empty-upro
 } >"$RES/meta.env"
 
 # ---- 1. cost at a fixed load ------------------------------------------------------
+# cfgs_of SITES SANITIZER_OK — the configurations of a target
+cfgs_of() {
+	local c=(base)
+	[ -n "$1" ] && c+=(empty)
+	c+=(exact)
+	[ "$HAVE_SAMPLED" = 1 ] && c+=(sampled)
+	[ "$HAVE_BT" = 1 ] && c+=(bpftrace)
+	[ "$2" = 1 ] && c+=(sanitizer)
+	echo "${c[@]}"
+}
 CFGS_C=() CFGS_GO=()
-if [ "$C_OK" = 1 ]; then
-	CFGS_C=(base)
-	[ -n "$SITES_C" ] && CFGS_C+=(empty)
-	CFGS_C+=(exact)
-	[ "$HAVE_SAMPLED" = 1 ] && CFGS_C+=(sampled)
-	[ "$HAVE_BT" = 1 ] && CFGS_C+=(bpftrace)
-	[ "$TSAN_OK" = 1 ] && CFGS_C+=(sanitizer)
-fi
-if [ "$GO_OK" = 1 ]; then
-	CFGS_GO=(base)
-	[ -n "$SITES_GO" ] && CFGS_GO+=(empty)
-	CFGS_GO+=(exact)
-	[ "$HAVE_SAMPLED" = 1 ] && CFGS_GO+=(sampled)
-	[ "$HAVE_BT" = 1 ] && CFGS_GO+=(bpftrace)
-	[ "$RACE_OK" = 1 ] && CFGS_GO+=(sanitizer)
-fi
+[ "$C_OK" = 1 ] && read -ra CFGS_C <<<"$(cfgs_of "$SITES_C" "$TSAN_OK")"
+[ "$GO_OK" = 1 ] && read -ra CFGS_GO <<<"$(cfgs_of "$SITES_GO" "$RACE_OK")"
 
 # load_run TARGET(c|go) CFG ROUND — one run; a line of load.txt:
 # target cfg round ops cpu_s p50_us p99_us tool_cpu_s alerts
@@ -308,11 +304,7 @@ if [ "$C_OK" = 1 ]; then
 		for m in $(rotate "$r" "${MODES[@]}"); do attach_run "$m" "$r"; done
 	done
 fi
-{
-	echo "T_ELAPSED=$(($(date +%s) - T_START))"
-	echo "LOAD_END=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
-	echo "DATE_END=\"$(date -u '+%Y-%m-%d %H:%M UTC')\""
-} >>"$RES/meta.env"
+meta_end "$RES/meta.env"
 fi
 [ -f "$RES/meta.env" ] || { log "no results in $RES"; exit 1; }
 # shellcheck disable=SC1091

@@ -676,6 +676,21 @@ static long parse_long(const char *opt, const char *s, long min, long max)
 	return v;
 }
 
+/* A number of UNIT more than 0 and at most max. */
+static double parse_positive(const char *opt, const char *unit, const char *s, double max)
+{
+	char *end, msg[96];
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (!*s || *end || errno || !(v > 0) || v > max) {
+		snprintf(msg, sizeof(msg), "%s: expected a positive number of %s, got", opt, unit);
+		die_usage("%s '%s'", msg, s);
+	}
+	return v;
+}
+
 static void parse_args(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -714,29 +729,15 @@ static void parse_args(int argc, char **argv)
 		case 'k': env.keys = parse_long("--keys", optarg, 1, 100000000); break;
 		case 'R': env.rate = parse_long("--rate", optarg, 0, 1000000000); break;
 		case 'W': env.work_usec = parse_long("--work", optarg, 0, 10000000); break;
-		case 'd': {
-			char *end;
-
-			errno = 0;
-			env.duration = strtod(optarg, &end);
-			if (!*optarg || *end || errno || !(env.duration > 0) || env.duration > 1e7)
-				die_usage("--duration: expected a positive number of seconds, got '%s'%s",
-					  optarg, "");
+		case 'd':
+			env.duration = parse_positive("--duration", "seconds", optarg, 1e7);
 			break;
-		}
 		case 'L':
 			env.latency = true;
 			break;
-		case 'x': {
-			char *end;
-
-			errno = 0;
-			env.race_rate = strtod(optarg, &end);
-			if (!*optarg || *end || errno || !(env.race_rate > 0) || env.race_rate > 1e6)
-				die_usage("--race-rate: expected a positive number of races per second, got '%s'%s",
-					  optarg, "");
+		case 'x':
+			env.race_rate = parse_positive("--race-rate", "races per second", optarg, 1e6);
 			break;
-		}
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);
