@@ -103,6 +103,9 @@ MW="$PWD/build/mapwatch"
 [ -x "$MW" ] || { log "build/mapwatch is not built (run make)"; exit 1; }
 HAVE_SAMPLED=0
 "$MW" --help 2>&1 | grep -q -- '--sampled' && HAVE_SAMPLED=1
+# the exact mode by name where the build has a name for it (it is the default)
+EXACT_OPT=""
+"$MW" --help 2>&1 | grep -q -- '--exact' && EXACT_OPT=--exact
 HAVE_BT=0
 command -v bpftrace >/dev/null && HAVE_BT=1
 CSVC="$PWD/$B/mapsvc-load"
@@ -137,7 +140,7 @@ log "available: mapsvc=$C_OK tsan=$TSAN_OK gosvc=$GO_OK race=$RACE_OK empty-upro
 	"work rate C ${RPU_C:-?} Go ${RPU_GO:-?} rounds/µs; flat out C ${FLAT_C:-?} Go ${FLAT_GO:-?} ops/s"
 {
 	for v in ROUNDS DUR DET_RUNS DET_SLOW_RUNS LOCK_RUNS LOCK_DUR ATTACH_RUNS C_OK TSAN_OK GO_OK RACE_OK EMPTY_OK \
-		HAVE_BT HAVE_SAMPLED RPU_C RPU_GO FLAT_C FLAT_GO NSITES_C NSITES_GO; do
+		HAVE_BT HAVE_SAMPLED EXACT_OPT RPU_C RPU_GO FLAT_C FLAT_GO NSITES_C NSITES_GO; do
 		printf '%s=%q\n' "$v" "${!v}"
 	done
 	echo "LOAD_START=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
@@ -159,11 +162,14 @@ CFGS_C=() CFGS_GO=()
 [ "$C_OK" = 1 ] && read -ra CFGS_C <<<"$(cfgs_of "$SITES_C" "$TSAN_OK")"
 [ "$GO_OK" = 1 ] && read -ra CFGS_GO <<<"$(cfgs_of "$SITES_GO" "$RACE_OK")"
 
+# mw_mode MODE — mapwatch's option for the mode (exact or sampled)
+mw_mode() { if [ "$1" = sampled ]; then echo --sampled; else echo "$EXACT_OPT"; fi; }
+
 # load_run TARGET(c|go) CFG ROUND — one run; a line of load.txt:
-# target cfg round ops cpu_s p50_us p99_us tool_cpu_s alerts
+# target cfg round ops cpu_s p50_us p99_us tool_cpu_s alerts armed_fraction
 load_run() {
 	local t=$1 cfg=$2 r=$3 out="$RES/load-$1-$2-$3.out" tool="$RES/load-$1-$2-$3.tool.out"
-	local bin=${BIN[$t]} tpid="" jpid p ok=1 ops p50 p99 cpu st tcpu=NA alerts=NA
+	local bin=${BIN[$t]} tpid="" jpid p ok=1 ops p50 p99 cpu st tcpu=NA alerts=NA armed=""
 	case $cfg in sanitizer) [ "$t" = c ] && bin="$PWD/$B/mapsvc-load-tsan" || bin="$PWD/$B/gosvc-load-race" ;; esac
 	# bpftrace attaches by path before the target starts (it follows new
 	# processes of that binary); the others attach to the stopped target
@@ -183,9 +189,8 @@ load_run() {
 	p=$(child_pid "$out")
 	case $cfg in
 	exact|sampled)
-		local mode=()
-		[ "$cfg" = sampled ] && mode=(--sampled)
-		rs "$tool" -- "$MW" "${mode[@]}" --json -p "$p"; tpid=$RS
+		# shellcheck disable=SC2046 # the mode's option, or none
+		rs "$tool" -- "$MW" $(mw_mode "$cfg") --json -p "$p"; tpid=$RS
 		# --json prints nothing on attach: wait for the first stats record
 		wait_for "$tool" '"type":"stats"|"type":"summary"|^runstat: .* status' 60 || log "$t $cfg round $r: mapwatch not attached after 60 s"
 		grep -q '"type":"stats"' "$tool" || { ok=0; log "$t $cfg round $r: mapwatch did not attach: $(grep -v '^runstat' "$tool" | tail -1)"; }
@@ -203,7 +208,10 @@ load_run() {
 		tcpu=$(rs_cpu "$tool")
 	fi
 	case $cfg in
-	exact|sampled) alerts=$(grep -c '"type":"alert"' "$tool") ;;
+	exact|sampled)
+		alerts=$(grep -c '"type":"alert"' "$tool")
+		# the sampled mode's summary: the fraction of the run its windows were open
+		armed=$(grep -o '"armed_fraction":[0-9.e+-]*' "$tool" | tail -1 | cut -d: -f2) ;;
 	bpftrace) alerts=$(awk '/@alerts\[/ { s += $NF } END { print s + 0 }' "$tool") ;;
 	esac
 	read -r ops p50 p99 < <(awk '/: latency ops / { for (i = 1; i < NF; i++) { if ($i == "ops") o = $(i + 1); if ($i == "p50_us") a = $(i + 1); if ($i == "p99_us") b = $(i + 1) } }
@@ -211,7 +219,7 @@ load_run() {
 	cpu=$(rs_cpu "$out") st=$(rs_field "$out" status)
 	[ "$st" = 0 ] || { log "$t $cfg round $r: the service exited with status $st"; ok=0; }
 	[ "$ok" = 1 ] || ops=NA
-	echo "$t $cfg $r $ops ${cpu:-NA} $p50 $p99 ${tcpu:-NA} ${alerts:-NA}" >>"$RES/load.txt"
+	echo "$t $cfg $r $ops ${cpu:-NA} $p50 $p99 ${tcpu:-NA} ${alerts:-NA} ${armed:-NA}" >>"$RES/load.txt"
 }
 # rotate N WORDS... — WORDS rotated left by N
 rotate() { local n=$1; shift; local a=("$@"); local k=$((n % ${#a[@]})); echo "${a[@]:k}" "${a[@]:0:k}"; }
@@ -224,7 +232,6 @@ done
 # ---- 2. detection --------------------------------------------------------------------
 MODES=(exact)
 [ "$HAVE_SAMPLED" = 1 ] && MODES+=(sampled)
-mw_mode() { [ "$1" = sampled ] && echo --sampled; }
 
 # det_run MODE RATE RUN — mapsvc racing RATE times a second, started stopped,
 # mapwatch attached, continued; stopped at the first alert or after DET_MAX s.
@@ -369,7 +376,9 @@ T1=$({
 			tc="—" al=""
 			[ "$cfg" != base ] && [ "$cfg" != sanitizer ] && tc=$(col "$t" "$cfg" 8 | medr %.2f)
 			# the service is locked: every alert is false
-			case $cfg in exact|sampled|bpftrace) al=" (false alerts: $(col "$t" "$cfg" 9 | awk '{ s += $1 } END { print s + 0 }'))" ;; esac
+			case $cfg in exact|sampled|bpftrace) al=" (false alerts: $(col "$t" "$cfg" 9 | awk '{ s += $1 } END { print s + 0 }')" ;; esac
+			[ -n "$(col "$t" "$cfg" 10)" ] && al="$al; windows open $(col "$t" "$cfg" 10 | awk '{ print $1 * 100 }' | medr %.1f)% of the time"
+			[ -n "$al" ] && al="$al)"
 			echo "| $tname | $(name_of "$t" "$cfg")$al | $(cpm "$t" "$cfg" | medr %.1f) | $x | $(col "$t" "$cfg" 6 | medr %.1f) | $(col "$t" "$cfg" 7 | medr %.1f) | $(col "$t" "$cfg" 4 | median | xargs printf '%.0f') | $tc | $tgt | $n |"
 		done
 	done
