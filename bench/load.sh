@@ -166,10 +166,10 @@ CFGS_C=() CFGS_GO=()
 mw_mode() { if [ "$1" = sampled ]; then echo --sampled; else echo "$EXACT_OPT"; fi; }
 
 # load_run TARGET(c|go) CFG ROUND — one run; a line of load.txt:
-# target cfg round ops cpu_s p50_us p99_us tool_cpu_s alerts armed_fraction
+# target cfg round ops cpu_s p50_us p99_us tool_cpu_s alerts armed_fraction probe_hits
 load_run() {
 	local t=$1 cfg=$2 r=$3 out="$RES/load-$1-$2-$3.out" tool="$RES/load-$1-$2-$3.tool.out"
-	local bin=${BIN[$t]} tpid="" jpid p ok=1 ops p50 p99 cpu st tcpu=NA alerts=NA armed=""
+	local bin=${BIN[$t]} tpid="" jpid p ok=1 ops p50 p99 cpu st tcpu=NA alerts=NA armed="" hits=""
 	case $cfg in sanitizer) [ "$t" = c ] && bin="$PWD/$B/mapsvc-load-tsan" || bin="$PWD/$B/gosvc-load-race" ;; esac
 	# bpftrace attaches by path before the target starts (it follows new
 	# processes of that binary); the others attach to the stopped target
@@ -196,7 +196,7 @@ load_run() {
 		grep -q '"type":"stats"' "$tool" || { ok=0; log "$t $cfg round $r: mapwatch did not attach: $(grep -v '^runstat' "$tool" | tail -1)"; }
 		;;
 	empty)
-		rs "$tool" -- "$B/empty_uprobe" "$bin" "${SITES[$t]}" "$p"; tpid=$RS
+		rs "$tool" -- "$B/empty_uprobe" -c "$bin" "${SITES[$t]}" "$p"; tpid=$RS
 		wait_for "$tool" 'empty_uprobe: attached|^runstat: .* status' 30 || log "$t $cfg round $r: empty_uprobe not attached after 30 s"
 		grep -q 'empty_uprobe: attached' "$tool" || ok=0
 		;;
@@ -211,7 +211,9 @@ load_run() {
 	exact|sampled)
 		alerts=$(grep -c '"type":"alert"' "$tool")
 		# the sampled mode's summary: the fraction of the run its windows were open
-		armed=$(grep -o '"armed_fraction":[0-9.e+-]*' "$tool" | tail -1 | cut -d: -f2) ;;
+		armed=$(grep -o '"armed_fraction":[0-9.e+-]*' "$tool" | tail -1 | cut -d: -f2)
+		hits=$(grep '"type":"summary"' "$tool" | grep -o '"probe_hits":[0-9]*' | tail -1 | cut -d: -f2) ;;
+	empty) hits=$(awk '/empty_uprobe: hits/ { print $NF }' "$tool" | tail -1) ;;
 	bpftrace) alerts=$(awk '/@alerts\[/ { s += $NF } END { print s + 0 }' "$tool") ;;
 	esac
 	read -r ops p50 p99 < <(awk '/: latency ops / { for (i = 1; i < NF; i++) { if ($i == "ops") o = $(i + 1); if ($i == "p50_us") a = $(i + 1); if ($i == "p99_us") b = $(i + 1) } }
@@ -219,7 +221,7 @@ load_run() {
 	cpu=$(rs_cpu "$out") st=$(rs_field "$out" status)
 	[ "$st" = 0 ] || { log "$t $cfg round $r: the service exited with status $st"; ok=0; }
 	[ "$ok" = 1 ] || ops=NA
-	echo "$t $cfg $r $ops ${cpu:-NA} $p50 $p99 ${tcpu:-NA} ${alerts:-NA} ${armed:-NA}" >>"$RES/load.txt"
+	echo "$t $cfg $r $ops ${cpu:-NA} $p50 $p99 ${tcpu:-NA} ${alerts:-NA} ${armed:-NA} ${hits:-NA}" >>"$RES/load.txt"
 }
 # rotate N WORDS... — WORDS rotated left by N
 rotate() { local n=$1; shift; local a=("$@"); local k=$((n % ${#a[@]})); echo "${a[@]:k}" "${a[@]:0:k}"; }
@@ -348,8 +350,8 @@ name_of() { # TARGET CFG
 	esac
 }
 T1=$({
-	echo "| target | configuration | CPU, s per M ops | × unprobed | p50 latency, µs | p99 latency, µs | ops per run | tool CPU per run, s | target | runs |"
-	echo "|---|---|---:|---:|---:|---:|---:|---:|---|---:|"
+	echo "| target | configuration | CPU, s per M ops | × unprobed | p50 latency, µs | p99 latency, µs | ops per run | probe hits per op | tool CPU per run, s | target | runs |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"
 	for t in c go; do
 		tname="mapsvc (C)"
 		[ "$t" = go ] && tname="gosvc (Go $GO_VER)"
@@ -361,7 +363,7 @@ T1=$({
 				why="not measured"
 				[ "$cfg" = sampled ] && [ "${HAVE_SAMPLED:-0}" != 1 ] && why="not available in this build (\`build/mapwatch --help\` names no \`--sampled\`)"
 				[ "$cfg" = sampled ] && tgt="≤ 1.02×: not measured"
-				echo "| $tname | $(name_of "$t" "$cfg") | — | — | — | — | — | — | $tgt | 0 ($why) |"
+				echo "| $tname | $(name_of "$t" "$cfg") | — | — | — | — | — | — | — | $tgt | 0 ($why) |"
 				continue
 			fi
 			x="1.00"
@@ -374,12 +376,14 @@ T1=$({
 					else printf "≤ 1.15× empty uprobes: undecided (their cost, %.1f s per M ops, is below the noise); CPU per op %.2f× theirs", e, x / y }')
 			fi
 			tc="—" al=""
+			hpo=$(awk -v t="$t" -v c="$cfg" '$1 == t && $2 == c && $4 != "NA" && $4 > 0 && $11 != "" && $11 != "NA" { print $11 / $4 }' "$RES/load.txt" | median)
+			[ -n "$hpo" ] && hpo=$(printf '%.2f' "$hpo") || hpo="—"
 			[ "$cfg" != base ] && [ "$cfg" != sanitizer ] && tc=$(col "$t" "$cfg" 8 | medr %.2f)
 			# the service is locked: every alert is false
 			case $cfg in exact|sampled|bpftrace) al=" (false alerts: $(col "$t" "$cfg" 9 | awk '{ s += $1 } END { print s + 0 }')" ;; esac
 			[ -n "$(col "$t" "$cfg" 10)" ] && al="$al; windows open $(col "$t" "$cfg" 10 | awk '{ print $1 * 100 }' | medr %.1f)% of the time"
 			[ -n "$al" ] && al="$al)"
-			echo "| $tname | $(name_of "$t" "$cfg")$al | $(cpm "$t" "$cfg" | medr %.1f) | $x | $(col "$t" "$cfg" 6 | medr %.1f) | $(col "$t" "$cfg" 7 | medr %.1f) | $(col "$t" "$cfg" 4 | median | xargs printf '%.0f') | $tc | $tgt | $n |"
+			echo "| $tname | $(name_of "$t" "$cfg")$al | $(cpm "$t" "$cfg" | medr %.1f) | $x | $(col "$t" "$cfg" 6 | medr %.1f) | $(col "$t" "$cfg" 7 | medr %.1f) | $(col "$t" "$cfg" 4 | median | xargs printf '%.0f') | $hpo | $tc | $tgt | $n |"
 		done
 	done
 })
@@ -471,7 +475,9 @@ time (\`wait4\`) ÷ its operations; × unprobed = the median (range) of each rou
 that round's unprobed run; latency = lock wait + map operation + work, per operation,
 from the service's \`--latency\` histogram (3% buckets). The services take the work
 loop's rate calibrated once, natively (${RPU_C:-?} and ${RPU_GO:-?} rounds/µs), so a TSan or \`-race\`
-build does the same work per operation. Medians (ranges). The exact mode's target compares
+build does the same work per operation. Probe hits: mapwatch's summary, and for the empty
+uprobes the kernel's BPF run count (\`bench/empty_uprobe -c\`, whose run statistics add
+some tens of ns per hit). Medians (ranges). The exact mode's target compares
 its cost (CPU per op − unprobed, per round) with that of empty uprobes on the same sites.
 Go's bpftrace script probes at +0, the only place this bpftrace (0.17, built without
 offset checking) attaches to, and treats an iteration as open for 1 ms (its end is not probed).
