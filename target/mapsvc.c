@@ -18,10 +18,11 @@
  * It prints one line naming the map (its hmap address, for `mapwatch -p`),
  * one stats line per second, and a summary on exit (SIGINT/SIGTERM or
  * --duration). With --latency each operation's latency goes into a
- * histogram and the summary gives its percentiles; with --race-rate R a
- * locked service races R times per second, on schedule (to measure how soon
- * a tool sees a race of a known rate). With GOMAP_ONRACE=count the runtime counts the races it
- * detects itself; otherwise the first one kills the process with Go's
+ * histogram and the summary gives its percentiles (a cow writer's operation
+ * is its whole batch); with --race-rate R a locked service races R times per
+ * second, on schedule (to measure how soon a tool sees a race of a known
+ * rate). With GOMAP_ONRACE=count the runtime counts the races it detects
+ * itself; otherwise the first one kills the process with Go's
  * `fatal error: concurrent map ...` and exit status 2.
  */
 #include <errno.h>
