@@ -465,7 +465,9 @@ $MACHINE
 #### Cost at a fixed load
 
 \`${FIX_ARGS[*]} --duration $DUR\`: $NTHREADS threads (2 writers, 2 iterators copying the
-map, 4 readers), 20 µs of CPU work per operation, $RATE operations/s per thread:
+map, 4 readers), 20 µs of CPU work per operation (as the work loop was calibrated at the start,
+natively: on a loaded machine that calibration runs slow and the work comes out shorter; the
+unprobed p50 shows what it came to), $RATE operations/s per thread:
 $((RATE * NTHREADS)) ops/s, against ${FLAT_C:-?} ops/s (mapsvc) and ${FLAT_GO:-?} ops/s (gosvc) flat out in
 this run. $ROUNDS rounds, every configuration once per round, in an order rotating from round to
 round. Each run starts stopped at its exec (\`bench/runstat -S\`); mapwatch and the empty
