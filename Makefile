@@ -9,7 +9,7 @@
 #   make demo-go    the Go demo service (unsafe) under the live view
 #   make bench      regenerate the benchmark tables in README.md (BENCH_ONLY=go: only
 #                   some of them, see scripts/bench.sh)
-#   make bench-load only the fixed-load benchmark (about 35 min; BENCH_ROUNDS=2: quick)
+#   make bench-load only the fixed-load benchmark (about 25 min; BENCH_ROUNDS=2: about 6)
 #   make go         build the Go test programs and gosvc with every Go toolchain
 #   make deps       install the Debian packages the project needs
 #   make install    install mapwatch, its man page and systemd unit (PREFIX=/usr/local)

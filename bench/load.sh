@@ -29,8 +29,8 @@
 # Raw results go to bench/results/load/; the tables go to stdout and into
 # README.md between <!-- bench-load:start --> and <!-- bench-load:end -->.
 #
-#   bench/load.sh                  full run (5 rounds of 10 s, 20 detection runs per row)
-#   BENCH_ROUNDS=2 bench/load.sh   quick: 2 rounds of 5 s, 5 detection runs per row
+#   bench/load.sh                  full run (5 rounds of 10 s, 20 detection runs per row; ~25 min)
+#   BENCH_ROUNDS=2 bench/load.sh   quick: 2 rounds of 5 s, 5 detection runs per row (~6 min)
 #                                  (BENCH_QUICK=1 is the same)
 #   BENCH_DET_SLOW_RUNS=N          runs for the 1 race/s rows (default: as the others)
 #   BENCH_NO_README=1              print the tables, leave README.md alone
