@@ -9,6 +9,7 @@
 #   make demo-go    the Go demo service (unsafe) under the live view
 #   make bench      regenerate the benchmark tables in README.md (BENCH_ONLY=go: only
 #                   some of them, see scripts/bench.sh)
+#   make bench-load only the fixed-load benchmark (about 25 min; BENCH_ROUNDS=2: about 6)
 #   make go         build the Go test programs and gosvc with every Go toolchain
 #   make deps       install the Debian packages the project needs
 #   make install    install mapwatch, its man page and systemd unit (PREFIX=/usr/local)
@@ -79,7 +80,7 @@ LIBS_XXH    := -lxxhash
 LIBS_CS     := -lcapstone
 LIBS_MW     := $(LIBS_BPF) $(LIBS_TUI) $(LIBS_DW) $(LIBS_XXH) $(LIBS_CS) -lpthread -lm
 
-.PHONY: all clean test test-build deps demo demo-go bench install fuzz fuzz-merge
+.PHONY: all clean test test-build deps demo demo-go bench bench-load install fuzz fuzz-merge
 all: $(OUTPUT)/libgomap.a $(OUTPUT)/libgomap.so $(OUTPUT)/mapsvc $(OUTPUT)/mapsvc-dyn \
      $(if $(USER_SRCS),$(OUTPUT)/mapwatch)
 
@@ -241,6 +242,10 @@ demo-go: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash scripts/bench.sh
+
+bench-load: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BENCH_ONLY=load bash scripts/bench.sh
 
 install: $(OUTPUT)/mapwatch
 	install -D -m 0755 $(OUTPUT)/mapwatch $(DESTDIR)$(PREFIX)/sbin/mapwatch

@@ -31,7 +31,7 @@
 #   BENCH_REPORT_ONLY=1            the tables again from the last run's raw results
 #   BENCH_RESULTS=DIR              raw results under DIR/go instead of bench/results/go
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 # One compound command: bash reads all of it before running any, so editing
 # this file during a run cannot derail the run.
 {
@@ -60,51 +60,12 @@ HIT_VERS=(1.19 1.23)
 # the toolchains, as mk/go.mk names them
 go_bin() { echo "/usr/lib/go-$1/bin/go"; }
 
-log() { echo "bench-go: $*" >&2; }
+# shellcheck disable=SC2034 # used by bench/lib.sh
+LOG_TAG=bench-go
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 T_START=$(date +%s)
 
-# ---- helpers -------------------------------------------------------------------
-# rs OUT [RUNSTAT-OPTS] -- CMD... — run CMD under runstat in the background; $RS is runstat's pid.
-rs() {
-	local out=$1
-	shift
-	: >"$out"
-	"$B/runstat" -o "$out" "$@" &
-	RS=$!
-}
-# wait_for FILE ERE SECONDS — until a line of FILE matches ERE.
-wait_for() {
-	local i n
-	n=$(awk -v s="$3" 'BEGIN { printf "%d", s * 50 }')
-	for ((i = 0; i < n; i++)); do
-		grep -qE -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.02
-	done
-	return 1
-}
-# wait_pid PID SECONDS [SIG] — wait for a background job; signal it at the deadline.
-wait_pid() {
-	local i n
-	n=$(awk -v s="$2" 'BEGIN { printf "%d", s * 50 }')
-	for ((i = 0; i < n; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.02
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		kill -"${3:-TERM}" "$1" 2>/dev/null
-		for ((i = 0; i < 500; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.02; done
-		kill -0 "$1" 2>/dev/null && kill -KILL "$1" 2>/dev/null
-	fi
-	wait "$1" 2>/dev/null
-	return 0
-}
-child_pid() { awk 'NR == 1 && /^runstat: pid/ { print $3 }' "$1"; }
-# rs_field FILE NAME — a field of runstat's last line (wall, maxrss_kb, status, cpu_user_s, cpu_sys_s)
-rs_field() { awk -v f="$2" '/^runstat: pid .* status/ { for (i = 3; i < NF; i++) if ($i == f) v = $(i + 1) } END { print v }' "$1"; }
-rs_cpu() { awk '/^runstat: pid .* status/ { for (i = 3; i < NF; i++) { if ($i == "cpu_user_s") u = $(i + 1); if ($i == "cpu_sys_s") s = $(i + 1) } } END { if (u != "") printf "%.4f\n", u + s }' "$1"; }
-median() { sort -g | awk '{ a[NR] = $1 } END { if (!NR) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-# range FMT — "lo–hi" of the numbers on stdin
-range() { sort -g | awk -v f="$1" 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf f "–" f, lo, hi }'; }
 # span — like range %.0f, one number when all are equal
 span() { sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) { if (lo == hi) printf "%.0f", lo; else printf "%.0f–%.0f", lo, hi } }'; }
 
@@ -113,57 +74,19 @@ rm -f "$RES"/*.txt "$RES"/*.out 2>/dev/null
 if [ "$(id -u)" != 0 ]; then log "needs root"; exit 1; fi
 
 # ---- build -------------------------------------------------------------------
-CFL=(-O2 -g -fno-omit-frame-pointer -fcf-protection=none -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter)
 GO_ENV=(env -u GOROOT -u GOOS -u GOARCH -u GOAMD64 GO111MODULE=off GOFLAGS=-buildvcs=false
 	GOTOOLCHAIN=local GOENV=off GOPATH="$PWD/build/gopath" GOCACHE="$PWD/build/gocache")
 log "building into $B/"
-clang "${CFL[@]}" bench/runstat.c -o "$B/runstat" || { log "runstat did not build"; exit 1; }
+build_runstat || { log "runstat did not build"; exit 1; }
 EMPTY_OK=0
-if clang -g -O2 -target bpf -I"/usr/include/$(clang -print-multiarch)" \
-	-c bench/empty_uprobe.bpf.c -o "$B/empty_uprobe.tmp.o" &&
-   bpftool gen object "$B/empty_uprobe.bpf.o" "$B/empty_uprobe.tmp.o" &&
-   bpftool gen skeleton "$B/empty_uprobe.bpf.o" name empty_uprobe_bpf >"$B/empty_uprobe.skel.h" &&
-   clang "${CFL[@]}" -I"$B" bench/empty_uprobe.c -o "$B/empty_uprobe" \
-	$(pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz); then
-	EMPTY_OK=1
-fi
-rm -f "$B/empty_uprobe.tmp.o"
+build_empty_uprobe && EMPTY_OK=1
 
-# gosvc's --work loop calibrates itself at start-up, inside the process: in
-# a -race build (which instruments the loop: about 6× slower here) that would
-# shrink the work to match and hide the cost. So the service is built from a
-# copy of target/gosvc whose only change is one call after the calibration,
-# taking the rate from BENCH_WORK_RPU; the plain and the -race build both come
-# from that copy, with the same toolchain as build/gosvc.
-SRC="$B/gosvc-src/gosvc"
-rm -rf "$B/gosvc-src"
-mkdir -p "$SRC"
-cp target/gosvc/*.go "$SRC/"
-sed -i -E 's/^(\t+)workCalibrate\(\)$/\1workCalibrate()\n\1benchFixedWork()/' "$SRC/gosvc.go"
-cat >"$SRC/zz_bench_fixed_work.go" <<'EOF'
-package main
-
-// Added by bench/go.sh: the work loop's rate from BENCH_WORK_RPU, so that
-// every configuration (a -race build included) does the same work per
-// operation; without it, the rate it calibrated is printed.
-
-import (
-	"fmt"
-	"os"
-	"strconv"
-)
-
-func benchFixedWork() {
-	if v, err := strconv.ParseFloat(os.Getenv("BENCH_WORK_RPU"), 64); err == nil && v > 0 {
-		workRoundsPerUsec = v
-		return
-	}
-	fmt.Fprintf(os.Stderr, "bench: work_rounds_per_usec %.4f\n", workRoundsPerUsec)
-}
-EOF
+# gosvc's work loop takes the rate calibrated once natively (bench/lib.sh,
+# gosvc_fw_src); the plain and the -race build both come from that copy,
+# with the same toolchain as build/gosvc.
 SVC_OK=0 RACE_OK=0 RACE_WHY=""
 GOSVC_TOOL=$(go_bin "$SVC_GO")
-if grep -q 'benchFixedWork()$' "$SRC/gosvc.go" && [ -x "$GOSVC_TOOL" ]; then
+if [ -x "$GOSVC_TOOL" ] && gosvc_fw_src "$B/gosvc-src"; then
 	(cd "$B/gosvc-src" && "${GO_ENV[@]}" CGO_ENABLED=0 "$GOSVC_TOOL" build -o ../gosvc ./gosvc) && SVC_OK=1
 	if (cd "$B/gosvc-src" && "${GO_ENV[@]}" CGO_ENABLED=1 "$GOSVC_TOOL" build -race -o ../gosvc-race ./gosvc) \
 		>"$RES/race-build.out" 2>&1; then
@@ -193,12 +116,10 @@ SVCR="$PWD/$B/gosvc-race"
 MW="$PWD/build/mapwatch"
 [ -x "$MW" ] || { log "build/mapwatch is not built (run make)"; exit 1; }
 
-# The native rate of the work loop: the best of five calibrations (load on a
-# shared machine only ever makes it look slower).
+# The native rate of the work loop: the best of five calibrations.
 RPU=""
 if [ "$SVC_OK" = 1 ]; then
-	RPU=$(for i in 1 2 3 4 5; do BENCH_WORK_RPU= "$SVC" --mode mutex --work 10 --writers 1 --iterators 0 --readers 0 \
-		--duration 0.1 2>&1 | awk '/work_rounds_per_usec/ { print $3 }'; done | sort -g | tail -1)
+	RPU=$(native_rpu 5 "$SVC" --mode mutex --work 10 --writers 1 --iterators 0 --readers 0 --duration 0.1)
 	[ -n "$RPU" ] || { log "gosvc did not print its work rate"; SVC_OK=0; }
 fi
 export BENCH_WORK_RPU="$RPU"
@@ -213,8 +134,7 @@ fi
 # empty uprobes at the same places.
 EMPTY_SITES=""
 if [ "$SVC_OK" = 1 ] && [ "$EMPTY_OK" = 1 ]; then
-	EMPTY_SITES=$("$MW" -v --plain -- "$SVC" "${SVC_ARGS[@]}" --duration 0.2 2>&1 |
-		sed -n 's/^mapwatch: probe \(runtime\.[A-Za-z0-9_]*\) ([a-z]*) at \(+0x[0-9a-f]*\),.*/\1\2/p' | paste -sd, -)
+	EMPTY_SITES=$(probe_sites "$MW" "$SVC" "${SVC_ARGS[@]}" --duration 0.2)
 	[ -n "$EMPTY_SITES" ] || log "no probe sites from mapwatch -v on gosvc: no empty-uprobe row"
 fi
 NEMPTY=$(tr ',' '\n' <<<"$EMPTY_SITES" | grep -c .)
@@ -248,8 +168,9 @@ log "available: gosvc=$SVC_OK race=$RACE_OK empty-uprobe=$EMPTY_OK; work rate ${
 	for x in QUICK SVC_OK RACE_OK RACE_WHY EMPTY_OK RPU FLAT EMPTY_SITES NEMPTY; do printf '%s=%q\n' "$x" "${!x}"; done
 	for v in "${HIT_VERS[@]}"; do
 		for x in HIT_OK SITE SITE_DESC P0_INSN SITE_INSN GOVER; do
-			eval "val=\${$x[$v]:-}"
-			printf '%s[%s]=%q\n' "$x" "$v" "$val"
+			declare -n arr=$x
+			printf '%s[%s]=%q\n' "$x" "$v" "${arr[$v]:-}"
+			unset -n arr
 		done
 	done
 	echo "LOAD_START=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
@@ -358,11 +279,7 @@ if [ "$EMPTY_OK" = 1 ] && [ "${#HIT_DO[@]}" -gt 0 ]; then
 	done
 fi
 
-{
-	echo "T_ELAPSED=$(($(date +%s) - T_START))"
-	echo "LOAD_END=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
-	echo "DATE_END=\"$(date -u '+%Y-%m-%d %H:%M UTC')\""
-} >>"$RES/meta.env"
+meta_end "$RES/meta.env"
 fi
 [ -f "$RES/meta.env" ] || { log "no results in $RES"; exit 1; }
 declare -A HIT_OK=() SITE=() SITE_DESC=() P0_INSN=() SITE_INSN=() GOVER=()
@@ -522,13 +439,7 @@ EOF
 )
 printf '%s\n' "$BLOCK"
 
-if [ "${BENCH_NO_README:-0}" != 1 ] && grep -q '<!-- bench-go:start -->' README.md && grep -q '<!-- bench-go:end -->' README.md; then
-	BLOCK="$BLOCK" awk '
-		/<!-- bench-go:start -->/ { print; print ENVIRON["BLOCK"]; skip = 1; next }
-		/<!-- bench-go:end -->/ { skip = 0 }
-		!skip' README.md >README.md.tmp && mv README.md.tmp README.md
-	log "tables written into README.md"
-fi
+readme_block bench-go "$BLOCK"
 log "done in $(($(date +%s) - T_START)) s"
 exit 0
 }

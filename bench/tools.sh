@@ -24,7 +24,7 @@
 #   BENCH_REPORT_ONLY=1            the tables again from the last run's raw results
 #   BENCH_RESULTS=DIR              raw results there instead of bench/results
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 # One compound command: bash reads all of it before running any, so editing
 # this file during a run cannot derail the run.
 {
@@ -48,52 +48,16 @@ fi
 SVC_ARGS=(--writers 1 --iterators 1 --readers 1 --keys 1000)
 export GOMAP_ONRACE=count
 
-log() { echo "bench-tools: $*" >&2; }
+# shellcheck disable=SC2034 # used by bench/lib.sh
+LOG_TAG=bench-tools
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 T_START=$(date +%s)
 LOAD_START=$(cut -d" " -f1-3 /proc/loadavg)
 
-# ---- helpers -------------------------------------------------------------------
-# rs OUT CMD... — run CMD under runstat in the background; $RS is runstat's pid.
-rs() {
-	local out=$1
-	shift
-	: >"$out"
-	"$B/runstat" -o "$out" -- "$@" &
-	RS=$!
-}
-# wait_for FILE ERE SECONDS — until a line of FILE matches ERE.
-wait_for() {
-	local i n
-	n=$(awk -v s="$3" 'BEGIN { printf "%d", s * 50 }')
-	for ((i = 0; i < n; i++)); do
-		grep -qE -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.02
-	done
-	return 1
-}
-# wait_pid PID SECONDS [SIG] — wait for a background job; signal it at the deadline.
-wait_pid() {
-	local i n
-	n=$(awk -v s="$2" 'BEGIN { printf "%d", s * 50 }')
-	for ((i = 0; i < n; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.02
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		kill -"${3:-TERM}" "$1" 2>/dev/null
-		for ((i = 0; i < 500; i++)); do kill -0 "$1" 2>/dev/null || break; sleep 0.02; done
-		kill -0 "$1" 2>/dev/null && kill -KILL "$1" 2>/dev/null
-	fi
-	wait "$1" 2>/dev/null
-	return 0
-}
-child_pid() { awk 'NR == 1 && /^runstat: pid/ { print $3 }' "$1"; }
-start_time() { awk 'NR == 1 && /^runstat: pid/ { print $5 }' "$1"; }
-# rs_field FILE NAME — a field of runstat's last line (wall, maxrss_kb, status)
-rs_field() { awk -v f="$2" '/^runstat: pid .* status/ { for (i = 3; i < NF; i++) if ($i == f) v = $(i + 1) } END { print v }' "$1"; }
+# ---- helpers (and those of bench/lib.sh) ----------------------------------------
 # mapwatch's summary, one field
 mw_sum() { grep '"type":"summary"' "$1" 2>/dev/null | tail -1 | sed 's/^[0-9.]* //' | jq -r "$2 // empty" 2>/dev/null; }
-median() { sort -g | awk '{ a[NR] = $1 } END { if (!NR) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 # steady-state ops/s (and writes/s) of a mapsvc run: mean of the stats lines
 # from second 2 on, so a tool attached by -p is in place for every sample.
 svc_rate() {
@@ -123,15 +87,7 @@ build() {
 
 	# The empty uprobe: clang -target bpf → bpftool gen object → skeleton → loader.
 	EMPTY_OK=0
-	if clang -g -O2 -target bpf -I"/usr/include/$(clang -print-multiarch)" \
-		-c bench/empty_uprobe.bpf.c -o "$B/empty_uprobe.tmp.o" &&
-	   bpftool gen object "$B/empty_uprobe.bpf.o" "$B/empty_uprobe.tmp.o" &&
-	   bpftool gen skeleton "$B/empty_uprobe.bpf.o" name empty_uprobe_bpf >"$B/empty_uprobe.skel.h" &&
-	   clang "${CFL[@]}" -I"$B" bench/empty_uprobe.c -o "$B/empty_uprobe" \
-		$(pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz); then
-		EMPTY_OK=1
-	fi
-	rm -f "$B/empty_uprobe.tmp.o"
+	build_empty_uprobe && EMPTY_OK=1
 
 	# mapsvc's --work loop calibrates itself at start-up, inside the process:
 	# under TSan or Valgrind that would shrink the work to match the slowed
@@ -139,24 +95,7 @@ build() {
 	# configuration does the same work per operation. Same code otherwise,
 	# built from target/ with the release flags.
 	FIXED_WORK=0
-	{
-		echo 'static void bench_fixed_work(void);'
-		echo '#line 1 "target/mapsvc.c"'
-		sed -E 's/^([[:space:]]*)work_calibrate\(\);/\1{ work_calibrate(); bench_fixed_work(); }/' target/mapsvc.c
-		cat <<'EOF'
-/* added by bench/tools.sh: the work loop's rate from the environment */
-static void bench_fixed_work(void)
-{
-	const char *s = getenv("BENCH_WORK_RPU");
-
-	if (s && *s)
-		work_rounds_per_usec = atof(s);
-	else
-		fprintf(stderr, "bench: work_rounds_per_usec %.4f\n", work_rounds_per_usec);
-}
-EOF
-	} >"$B/mapsvc-fw.c"
-	grep -q '{ work_calibrate(); bench_fixed_work(); }' "$B/mapsvc-fw.c" && FIXED_WORK=1
+	mapsvc_fw_src "$B/mapsvc-fw.c" && FIXED_WORK=1
 	[ "$FIXED_WORK" = 1 ] || log "warning: could not patch mapsvc's work calibration; work is calibrated under each tool"
 	clang "${CFL[@]}" -Wno-unused-function "$B/mapsvc-fw.c" target/gomap.c -o "$B/mapsvc" "${LIBS[@]}" || return 1
 	# Valgrind runs its own copy: it translates the code bytes it reads, and a
@@ -179,8 +118,7 @@ MW="$PWD/build/mapwatch"
 # shared machine only ever makes it look slower).
 RPU=""
 if [ "$FIXED_WORK" = 1 ]; then
-	RPU=$(for i in 1 2 3; do BENCH_WORK_RPU= "$SVC" --work 10 --writers 1 --iterators 0 --readers 0 \
-		--duration 0.1 2>&1 | awk '/work_rounds_per_usec/ { print $3 }'; done | sort -g | tail -1)
+	RPU=$(native_rpu 3 "$SVC" --work 10 --writers 1 --iterators 0 --readers 0 --duration 0.1)
 fi
 export BENCH_WORK_RPU="$RPU"
 
@@ -205,7 +143,7 @@ HAVE_VG=0
 command -v valgrind >/dev/null && HAVE_VG=1
 HAVE_MW=0 MW_WHY="build/mapwatch not built"
 if [ -x "$MW" ]; then
-	rs "$RES/mw-smoke.out" "$MW" --json -d 20 -- "$PC" -n 20000 -r 1 --wait-probe
+	rs "$RES/mw-smoke.out" -- "$MW" --json -d 20 -- "$PC" -n 20000 -r 1 --wait-probe
 	wait_pid "$RS" 30
 	if grep -q '"type":"summary"' "$RES/mw-smoke.out" && grep -q 'ns_per_call' "$RES/mw-smoke.out"; then
 		HAVE_MW=1
@@ -244,24 +182,24 @@ pc_run() {
 	none)
 		"$B/runstat" -o "$out" -- "$PC" "${pcargs[@]}" ;;
 	empty)
-		rs "$tool" "$B/empty_uprobe" "$PC" "$(at_site mapassign)"; tpid=$RS
+		rs "$tool" -- "$B/empty_uprobe" "$PC" "$(at_site mapassign)"; tpid=$RS
 		wait_for "$tool" attached 10
 		"$B/runstat" -o "$out" -- "$PC" "${pcargs[@]}" --wait-probe
 		wait_pid "$tpid" 0 INT ;;
 	bt-empty|bt-track)
 		if [ "$cfg" = bt-empty ]; then
-			rs "$tool" bpftrace -e "uprobe:$PC:mapassign {}"
+			rs "$tool" -- bpftrace -e "uprobe:$PC:mapassign {}"
 		else
-			rs "$tool" bpftrace bench/track.bt "$PC"
+			rs "$tool" -- bpftrace bench/track.bt "$PC"
 		fi
 		tpid=$RS
 		wait_for "$tool" 'Attaching' 20
 		"$B/runstat" -o "$out" -- "$PC" "${pcargs[@]}" --wait-probe
 		wait_pid "$tpid" 0 INT ;;
 	mapwatch)
-		rs "$out" "$PC" "${pcargs[@]}" --wait-probe; local jpid=$RS
+		rs "$out" -- "$PC" "${pcargs[@]}" --wait-probe; local jpid=$RS
 		wait_for "$out" 'probe_cost: pid' 10
-		rs "$tool" "$MW" --json -p "$(child_pid "$out")"; tpid=$RS
+		rs "$tool" -- "$MW" --json -p "$(child_pid "$out")"; tpid=$RS
 		wait_pid "$jpid" 60
 		wait_pid "$tpid" 5 INT ;;
 	esac
@@ -277,7 +215,7 @@ done
 # The alerts themselves are filtered out before they reach a file.
 rec_run() { # NAME WRITERS ITERS CALLS
 	local name=$1 out="$RES/rec-$1.out" tool="$RES/rec-$1.tool.out"
-	rs "$out" "$PC" -n "$4" -r 1 -w "$2" -i "$3" --wait-probe; local jpid=$RS
+	rs "$out" -- "$PC" -n "$4" -r 1 -w "$2" -i "$3" --wait-probe; local jpid=$RS
 	wait_for "$out" 'probe_cost: pid' 10
 	# straight into grep, not through runstat: only the consumer's own speed counts
 	"$MW" --json -p "$(child_pid "$out")" > >(grep -v '"type":"alert"' >"$tool") 2>&1 &
@@ -329,19 +267,19 @@ sw_run() { # WORKLOAD CFG ROUND
 	base) "$B/runstat" -o "$out" -- "$SVC" "${args[@]}" ;;
 	tsan) "$B/runstat" -o "$out" -- "$B/mapsvc-tsan" "${args[@]}" ;;
 	empty)
-		rs "$tool" "$B/empty_uprobe" "$SVC" "$(at_site "$MW_FUNCS")"; tpid=$RS
+		rs "$tool" -- "$B/empty_uprobe" "$SVC" "$(at_site "$MW_FUNCS")"; tpid=$RS
 		wait_for "$tool" attached 10
 		"$B/runstat" -o "$out" -- "$SVC" "${args[@]}"
 		wait_pid "$tpid" 0 INT ;;
 	helgrind|drd) "$B/runstat" -o "$out" -- valgrind --fair-sched=yes --tool="$cfg" "$B/mapsvc-vg" "${args[@]}" ;;
 	mapwatch)
-		rs "$out" "$SVC" "${args[@]}"; local jpid=$RS
+		rs "$out" -- "$SVC" "${args[@]}"; local jpid=$RS
 		wait_for "$out" 'mapsvc: pid' 10
-		rs "$tool" "$MW" --json -p "$(child_pid "$out")"; tpid=$RS
+		rs "$tool" -- "$MW" --json -p "$(child_pid "$out")"; tpid=$RS
 		wait_pid "$jpid" $((dur + 30))
 		wait_pid "$tpid" 5 INT ;;
 	bpftrace)
-		rs "$tool" bpftrace bench/track.bt "$SVC"; tpid=$RS
+		rs "$tool" -- bpftrace bench/track.bt "$SVC"; tpid=$RS
 		wait_for "$tool" 'Attaching' 20
 		"$B/runstat" -o "$out" -- "$SVC" "${args[@]}"
 		wait_pid "$tpid" 0 INT ;;
@@ -389,9 +327,9 @@ det_run() { # TOOL MODE RUN
 	local stop_re=""
 	case $tool in
 	mapwatch)
-		rs "$out" "$SVC" "${args[@]}"; jpid=$RS
+		rs "$out" -- "$SVC" "${args[@]}"; jpid=$RS
 		wait_for "$out" 'mapsvc: pid' 10
-		rs "$tout" "$MW" --json -p "$(child_pid "$out")"; tpid=$RS
+		rs "$tout" -- "$MW" --json -p "$(child_pid "$out")"; tpid=$RS
 		stop_re='"type":"alert"'
 		[ "$mode" = unsafe ] && wait_for "$tout" "$stop_re|^runstat: .* status" $((DET_DUR + 10)) && kill -TERM "$jpid" 2>/dev/null
 		wait_pid "$jpid" $((DET_DUR + 10))
@@ -400,9 +338,9 @@ det_run() { # TOOL MODE RUN
 		tfirst=$(awk -v t0="$t0" '/"type":"alert"/ { printf "%.3f\n", $1 - t0; exit }' "$tout")
 		nrep=$(mw_sum "$tout" .alerts); nrep=${nrep:-NA} ;;
 	bpftrace)
-		rs "$tout" bpftrace bench/track.bt "$SVC"; tpid=$RS
+		rs "$tout" -- bpftrace bench/track.bt "$SVC"; tpid=$RS
 		wait_for "$tout" 'Attaching' 20
-		rs "$out" "$SVC" "${args[@]}"; jpid=$RS
+		rs "$out" -- "$SVC" "${args[@]}"; jpid=$RS
 		wait_for "$out" 'mapsvc: pid' 10
 		local p; p=$(child_pid "$out")
 		[ "$mode" = unsafe ] && wait_for "$tout" "ALERT pid $p |^runstat: .* status" $((DET_DUR + 10)) && kill -TERM "$jpid" 2>/dev/null
@@ -414,7 +352,7 @@ det_run() { # TOOL MODE RUN
 	tsan|helgrind|drd)
 		local kind=vg cmd=(valgrind --fair-sched=yes --tool="$tool" "$B/mapsvc-vg")
 		[ "$tool" = tsan ] && kind=tsan cmd=("$B/mapsvc-tsan")
-		rs "$out" "${cmd[@]}" "${args[@]}"; jpid=$RS
+		rs "$out" -- "${cmd[@]}" "${args[@]}"; jpid=$RS
 		if [ "$mode" = unsafe ]; then
 			local i
 			for ((i = 0; i < (DET_DUR + 30) * 25; i++)); do
@@ -451,7 +389,6 @@ fi
 # ---- tables -------------------------------------------------------------------------------
 ok() { [ "$1" = 1 ] && echo met || echo MISSED; }
 fmt() { awk -v v="$1" -v f="$2" -v d="${3:-1}" 'BEGIN { if (v == "" || v == "NA") print "—"; else printf f, v / d }'; }
-ROUNDS_NOTE=""
 T1=$({
 	echo "| configuration | ns per mapassign | cost of the probe, ns | × empty uprobe | target |"
 	echo "|---|---:|---:|---:|---|"
@@ -665,13 +602,7 @@ EOF
 )
 printf '%s\n' "$BLOCK"
 
-if [ "${BENCH_NO_README:-0}" != 1 ] && grep -q '<!-- bench-tools:start -->' README.md && grep -q '<!-- bench-tools:end -->' README.md; then
-	BLOCK="$BLOCK" awk '
-		/<!-- bench-tools:start -->/ { print; print ENVIRON["BLOCK"]; skip = 1; next }
-		/<!-- bench-tools:end -->/ { skip = 0 }
-		!skip' README.md >README.md.tmp && mv README.md.tmp README.md
-	log "tables written into README.md"
-fi
+readme_block bench-tools "$BLOCK"
 log "done in $(( $(date +%s) - T_START )) s"
 exit 0
 }

@@ -17,8 +17,12 @@
  *
  * It prints one line naming the map (its hmap address, for `mapwatch -p`),
  * one stats line per second, and a summary on exit (SIGINT/SIGTERM or
- * --duration). With GOMAP_ONRACE=count the runtime counts the races it
- * detects itself; otherwise the first one kills the process with Go's
+ * --duration). With --latency each operation's latency goes into a
+ * histogram and the summary gives its percentiles (a cow writer's operation
+ * is its whole batch); with --race-rate R a locked service races R times per
+ * second, on schedule (to measure how soon a tool sees a race of a known
+ * rate). With GOMAP_ONRACE=count the runtime counts the races it detects
+ * itself; otherwise the first one kills the process with Go's
  * `fatal error: concurrent map ...` and exit status 2.
  */
 #include <errno.h>
@@ -56,6 +60,8 @@ static struct env {
 	long keys;
 	long rate;		/* ops per second per thread, 0 = flat out */
 	long work_usec;		/* CPU work per operation, outside the map */
+	bool latency;		/* record each operation's latency */
+	double race_rate;	/* races per second made on purpose, 0 = none */
 	double duration;	/* seconds, 0 = until a signal */
 } env = {
 	.mode = MODE_UNSAFE,
@@ -77,6 +83,7 @@ struct worker {
 	_Atomic uint64_t grows;		/* writers: grows seen after their own op */
 	_Atomic uint64_t clears;
 	_Atomic uint64_t aborted;	/* iterators: walks cut short (racy runs) */
+	uint64_t *lat;			/* --latency: its histogram (LAT_BUCKETS) */
 } __attribute__((aligned(64)));
 
 static struct worker *workers;
@@ -170,6 +177,51 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
 }
 
+/* --latency: a log-linear histogram of nanoseconds, 32 buckets per power of
+ * two (at most 3% wide) from 64 ns up, one per nanosecond below; values
+ * past 2^40 ns (18 minutes) go in the last bucket. One per worker, written by
+ * its thread only and summed once every thread is joined. */
+#define LAT_SUB 32
+#define LAT_BUCKETS ((40 - 5) * LAT_SUB + LAT_SUB)
+
+static int lat_bucket(uint64_t ns)
+{
+	int msb, shift, i;
+
+	if (ns < 2 * LAT_SUB)
+		return (int)ns;
+	msb = 63 - __builtin_clzll(ns);
+	shift = msb - 5;
+	i = (shift + 1) * LAT_SUB + (int)(ns >> shift) - LAT_SUB;
+	return i < LAT_BUCKETS ? i : LAT_BUCKETS - 1;
+}
+
+/* The middle of bucket i, in ns. */
+static double lat_value(int i)
+{
+	int shift;
+
+	if (i < 2 * LAT_SUB)
+		return i;
+	shift = i / LAT_SUB - 1;
+	return ((double)(i % LAT_SUB + LAT_SUB) + 0.5) * (double)(1ull << shift);
+}
+
+/* The q-quantile (0 < q <= 1) of histogram h holding n values, in ns. */
+static double lat_quantile(const uint64_t *h, uint64_t n, double q)
+{
+	uint64_t want = (uint64_t)(q * (double)n + 0.999999), seen = 0;
+
+	if (!want)
+		want = 1;
+	for (int i = 0; i < LAT_BUCKETS; i++) {
+		seen += h[i];
+		if (seen >= want)
+			return lat_value(i);
+	}
+	return 0;
+}
+
 static uint64_t rng_next(uint64_t *s)
 {
 	/* splitmix64 */
@@ -234,6 +286,18 @@ static void throttle(uint64_t start, uint64_t n)
 		struct timespec ts = { .tv_sec = due / 1000000000u, .tv_nsec = due % 1000000000u };
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 	}
+}
+
+/* --latency: one operation of worker w, started at t0, is done. */
+static void lat_note(struct worker *w, uint64_t t0)
+{
+	if (w->lat)
+		w->lat[lat_bucket(now_ns() - t0)]++;
+}
+
+static uint64_t lat_start(const struct worker *w)
+{
+	return w->lat ? now_ns() : 0;
 }
 
 static void lock_read(void)
@@ -370,6 +434,8 @@ static void *writer_main(void *arg)
 	uint64_t start = now_ns(), n = 0, sum = 0;
 
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		uint64_t t0 = lat_start(w);
+
 		if (env.mode == MODE_COW) {
 			writer_cow(w, &c);
 			n += cow_batch;
@@ -383,6 +449,7 @@ static void *writer_main(void *arg)
 			atomic_fetch_add_explicit(&w->ops, 1, memory_order_relaxed);
 		}
 		sum += do_work(n);
+		lat_note(w, t0);
 		throttle(start, n);
 	}
 	atomic_fetch_xor_explicit(&work_sink, sum, memory_order_relaxed);
@@ -408,6 +475,7 @@ static void *iter_main(void *arg)
 		hmap *h;
 		hiter it;
 		size_t len = 0, steps = 0;
+		uint64_t t0 = lat_start(w);
 
 		if (env.mode == MODE_COW) {
 			h = cow_acquire(w->hp);
@@ -439,6 +507,7 @@ static void *iter_main(void *arg)
 		atomic_fetch_add_explicit(&w->ops, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&w->entries, len, memory_order_relaxed);
 		sum += do_work(sum);
+		lat_note(w, t0);
 		throttle(start, n);
 	}
 	atomic_fetch_xor_explicit(&work_sink, sum, memory_order_relaxed);
@@ -455,6 +524,7 @@ static void *reader_main(void *arg)
 
 	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
 		uint64_t k = rng_below(&w->rng, (uint64_t)env.keys);
+		uint64_t t0 = lat_start(w);
 		bool ok;
 		hmap *h;
 
@@ -474,9 +544,76 @@ static void *reader_main(void *arg)
 		n++;
 		atomic_fetch_add_explicit(&w->ops, 1, memory_order_relaxed);
 		sum += do_work(sum);
+		lat_note(w, t0);
 		throttle(start, n);
 	}
 	atomic_fetch_xor_explicit(&work_sink, sum, memory_order_relaxed);
+	return NULL;
+}
+
+/* ---- --race-rate: races on schedule ------------------------------------- */
+
+/* Two threads of their own, outside the workers' counts. The iterating one,
+ * at each due time, takes the map as an iterator would (the read lock, or
+ * the mutex), opens an iteration and takes one step, then lets the writing
+ * one update the key it saw, without any lock, while the iteration is open:
+ * an iteration-write race, once per due time. The update changes an
+ * existing key in place (no grow) and the writers are locked out meanwhile,
+ * so the map stays whole; readers in rwlock mode may meet it (a read-write
+ * race, which GOMAP_ONRACE=count counts). */
+static pthread_t racer_tid[2];
+static uint64_t racer_key;
+static _Atomic int racer_turn;		/* 0 idle, 1 write now, 2 written, 3 quit */
+static _Atomic uint64_t races_made;
+
+/* Until racer_turn is want, or 3. */
+static int racer_wait(int want)
+{
+	int t;
+
+	while ((t = atomic_load(&racer_turn)) != want && t != 3)
+		sched_yield();
+	return t;
+}
+
+static void *racer_iter_main(void *arg)
+{
+	uint64_t start = now_ns(), n = 0;
+	double period = 1e9 / env.race_rate;
+
+	for (;;) {
+		uint64_t due = start + (uint64_t)((double)++n * period);
+		struct timespec ts = { .tv_sec = due / 1000000000u, .tv_nsec = due % 1000000000u };
+		hiter it;
+
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		if (atomic_load_explicit(&stop, memory_order_relaxed))
+			break;
+		lock_read();
+		mapiterinit(&maptype_u64, shared, &it);
+		/* an empty map's iteration is over at once: no race this time */
+		if (it.key) {
+			racer_key = *(uint64_t *)it.key;
+			atomic_store(&racer_turn, 1);
+			racer_wait(2);
+			atomic_store(&racer_turn, 0);
+			atomic_fetch_add_explicit(&races_made, 1, memory_order_relaxed);
+			mapiterdone(&it);
+		}
+		unlock();
+	}
+	atomic_store(&racer_turn, 3);
+	return NULL;
+}
+
+static void *racer_write_main(void *arg)
+{
+	while (racer_wait(1) == 1) {
+		uint64_t k = racer_key;
+
+		*(uint64_t *)mapassign(&maptype_u64, shared, &k) = k ^ 0x5ace;
+		atomic_store(&racer_turn, 2);
+	}
 	return NULL;
 }
 
@@ -496,6 +633,11 @@ static const char usage[] =
 "  -R, --rate OPS        per-thread throttle in ops/s, 0 = flat out (default 0)\n"
 "  -W, --work USEC       CPU work per operation outside the map (default 0)\n"
 "  -d, --duration SEC    run this long, then exit (default: until SIGINT/SIGTERM)\n"
+"  -L, --latency         time every operation (lock, map and --work) and print\n"
+"                        its percentiles on exit\n"
+"  -x, --race-rate R     mutex or rwlock mode: race R times per second on purpose\n"
+"                        (a write while another thread iterates; R may be < 1);\n"
+"                        run it with GOMAP_ONRACE=count\n"
 "  -h, --help            show this help\n"
 "\n"
 "Prints the map's address on start, stats every second and a summary on exit.\n"
@@ -535,6 +677,21 @@ static long parse_long(const char *opt, const char *s, long min, long max)
 	return v;
 }
 
+/* A number of UNIT more than 0 and at most max. */
+static double parse_positive(const char *opt, const char *unit, const char *s, double max)
+{
+	char *end, msg[96];
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (!*s || *end || errno || !(v > 0) || v > max) {
+		snprintf(msg, sizeof(msg), "%s: expected a positive number of %s, got", opt, unit);
+		die_usage("%s '%s'", msg, s);
+	}
+	return v;
+}
+
 static void parse_args(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -546,13 +703,15 @@ static void parse_args(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'R' },
 		{ "work", required_argument, NULL, 'W' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "latency", no_argument, NULL, 'L' },
+		{ "race-rate", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":m:w:i:r:k:R:W:d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":m:w:i:r:k:R:W:d:Lx:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': {
 			int m;
@@ -571,16 +730,15 @@ static void parse_args(int argc, char **argv)
 		case 'k': env.keys = parse_long("--keys", optarg, 1, 100000000); break;
 		case 'R': env.rate = parse_long("--rate", optarg, 0, 1000000000); break;
 		case 'W': env.work_usec = parse_long("--work", optarg, 0, 10000000); break;
-		case 'd': {
-			char *end;
-
-			errno = 0;
-			env.duration = strtod(optarg, &end);
-			if (!*optarg || *end || errno || !(env.duration > 0) || env.duration > 1e7)
-				die_usage("--duration: expected a positive number of seconds, got '%s'%s",
-					  optarg, "");
+		case 'd':
+			env.duration = parse_positive("--duration", "seconds", optarg, 1e7);
 			break;
-		}
+		case 'L':
+			env.latency = true;
+			break;
+		case 'x':
+			env.race_rate = parse_positive("--race-rate", "races per second", optarg, 1e6);
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			exit(0);
@@ -597,6 +755,8 @@ static void parse_args(int argc, char **argv)
 		die_usage("unexpected argument '%s'%s", argv[optind], "");
 	if (env.writers + env.iterators + env.readers == 0)
 		die_usage("nothing to run: writers, iterators and readers are all 0%s%s", "", "");
+	if (env.race_rate > 0 && env.mode != MODE_MUTEX && env.mode != MODE_RWLOCK)
+		die_usage("--race-rate: needs --mode mutex or rwlock, not %s%s", mode_names[env.mode], "");
 }
 
 /* ---- main: start, report every second, stop ------------------------------ */
@@ -695,6 +855,10 @@ int main(int argc, char **argv)
 			w->idx = (int)j;
 			w->hp = r == ROLE_WRITER ? -1 : hp++;
 			w->rng = rng_next(&seed);
+			if (env.latency && !(w->lat = calloc(LAT_BUCKETS, sizeof(*w->lat)))) {
+				fprintf(stderr, "mapsvc: out of memory\n");
+				exit(1);
+			}
 			err = pthread_create(&w->tid, NULL, role_main[r], w);
 			if (err) {
 				fprintf(stderr, "mapsvc: cannot start thread %s-%ld: %s\n",
@@ -703,6 +867,22 @@ int main(int argc, char **argv)
 			}
 			snprintf(name, sizeof(name), "%s-%ld", role_names[r], j);
 			pthread_setname_np(w->tid, name);
+		}
+	}
+
+	if (env.race_rate > 0) {
+		void *(*const racer_main[2])(void *) = { racer_iter_main, racer_write_main };
+		const char *const racer_names[2] = { "racer-iter", "racer-write" };
+
+		for (int i = 0; i < 2; i++) {
+			int err = pthread_create(&racer_tid[i], NULL, racer_main[i], NULL);
+
+			if (err) {
+				fprintf(stderr, "mapsvc: cannot start thread %s: %s\n", racer_names[i],
+					strerror(err));
+				exit(1);
+			}
+			pthread_setname_np(racer_tid[i], racer_names[i]);
 		}
 	}
 
@@ -745,6 +925,9 @@ int main(int argc, char **argv)
 	atomic_store(&stop, true);
 	for (int i = 0; i < nworkers; i++)
 		pthread_join(workers[i].tid, NULL);
+	if (env.race_rate > 0)
+		for (int i = 0; i < 2; i++)
+			pthread_join(racer_tid[i], NULL);
 
 	struct totals t = sum_workers();
 	double secs = (double)(now_ns() - t0) / 1e9;
@@ -756,6 +939,29 @@ int main(int argc, char **argv)
 	printf("mapsvc: races by kind: writes %ld read-write %ld iteration-write %ld\n",
 	       gomap_races_kind(GOMAP_RACE_WRITES), gomap_races_kind(GOMAP_RACE_READ_WRITE),
 	       gomap_races_kind(GOMAP_RACE_ITER_WRITE));
+	if (env.race_rate > 0)
+		printf("mapsvc: races made on purpose %" PRIu64 " (--race-rate %g)\n",
+		       atomic_load(&races_made), env.race_rate);
+	if (env.latency) {
+		uint64_t *h = calloc(LAT_BUCKETS, sizeof(*h)), n = 0;
+
+		if (!h) {
+			fprintf(stderr, "mapsvc: out of memory\n");
+			return 1;
+		}
+		for (int i = 0; i < nworkers; i++) {
+			for (int b = 0; b < LAT_BUCKETS; b++)
+				h[b] += workers[i].lat[b];
+			free(workers[i].lat);
+		}
+		for (int b = 0; b < LAT_BUCKETS; b++)
+			n += h[b];
+		printf("mapsvc: latency ops %" PRIu64 " p50_us %.2f p90_us %.2f p99_us %.2f p999_us %.2f max_us %.2f\n",
+		       n, lat_quantile(h, n, 0.50) / 1e3, lat_quantile(h, n, 0.90) / 1e3,
+		       lat_quantile(h, n, 0.99) / 1e3, lat_quantile(h, n, 0.999) / 1e3,
+		       lat_quantile(h, n, 1.0) / 1e3);
+		free(h);
+	}
 	printf("mapsvc: done in %.1f s: %" PRIu64 " ops, %.0f ops/s, races %ld\n",
 	       secs, ops, secs > 0 ? ops / secs : 0.0, gomap_races());
 

@@ -16,6 +16,9 @@
 //	         snapshots (the garbage collector retires the old ones)
 //	syncmap  a sync.Map: Store/LoadAndDelete, Range, Load
 //
+// With --latency each operation's latency goes into a histogram and the
+// summary gives its percentiles, as in mapsvc.
+//
 // Same options and output lines as mapsvc, with "gosvc:" in front, except
 // that the per-second stats line needs -v and --duration 0 means "until a
 // signal". Go has no count policy: races in the summary are always 0, since
@@ -65,6 +68,7 @@ var env = struct {
 	workUsec                    int64 // CPU work per operation, outside the map
 	duration                    float64
 	verbose                     bool
+	latency                     bool // record each operation's latency
 }{
 	mode:    modeUnsafe,
 	writers: 1, iterators: 1, readers: 1,
@@ -89,6 +93,7 @@ type worker struct {
 	grows   atomic.Uint64 // writers: grows seen after their own op
 	clears  atomic.Uint64
 	aborted atomic.Uint64 // iterators: walks cut short (racy runs)
+	lat     []uint64      // --latency: its histogram (latBuckets)
 	_       [64]byte
 }
 
@@ -115,6 +120,65 @@ var (
 )
 
 // ---- small helpers ----------------------------------------------------------
+
+// --latency: a log-linear histogram of nanoseconds, 32 buckets per power of
+// two (at most 3% wide) from 64 ns up, one per nanosecond below; values past
+// 2^40 ns go in the last bucket (mapsvc's, bucket for bucket). One per
+// worker, written by its goroutine only and summed once all are done.
+const (
+	latSub     = 32
+	latBuckets = (40-5)*latSub + latSub
+)
+
+func latBucket(ns uint64) int {
+	if ns < 2*latSub {
+		return int(ns)
+	}
+	shift := 63 - bits.LeadingZeros64(ns) - 5
+	i := (shift+1)*latSub + int(ns>>uint(shift)) - latSub
+	if i >= latBuckets {
+		return latBuckets - 1
+	}
+	return i
+}
+
+// latValue is the middle of bucket i, in ns.
+func latValue(i int) float64 {
+	if i < 2*latSub {
+		return float64(i)
+	}
+	shift := i/latSub - 1
+	return (float64(i%latSub+latSub) + 0.5) * float64(uint64(1)<<uint(shift))
+}
+
+// latQuantile is the q-quantile (0 < q <= 1) of histogram h holding n values, in ns.
+func latQuantile(h []uint64, n uint64, q float64) float64 {
+	want := uint64(q*float64(n) + 0.999999)
+	if want == 0 {
+		want = 1
+	}
+	var seen uint64
+	for i, c := range h {
+		if seen += c; seen >= want {
+			return latValue(i)
+		}
+	}
+	return 0
+}
+
+// latStart and latNote time one operation of w (with --latency).
+func latStart(w *worker) time.Time {
+	if w.lat == nil {
+		return time.Time{}
+	}
+	return time.Now()
+}
+
+func latNote(w *worker, t0 time.Time) {
+	if w.lat != nil {
+		w.lat[latBucket(uint64(time.Since(t0)))]++
+	}
+}
 
 func rngNext(s *uint64) uint64 {
 	// splitmix64
@@ -374,6 +438,7 @@ func writerMain(w *worker, wg *sync.WaitGroup) {
 	start := time.Now()
 	var n, sum uint64
 	for !stop.Load() {
+		t0 := latStart(w)
 		switch env.mode {
 		case modeCow:
 			writerCow(w, &c)
@@ -392,6 +457,7 @@ func writerMain(w *worker, wg *sync.WaitGroup) {
 			w.ops.Add(1)
 		}
 		sum += doWork(n)
+		latNote(w, t0)
 		throttle(start, n)
 	}
 	workSink.Add(sum)
@@ -436,6 +502,7 @@ func iterMain(w *worker, wg *sync.WaitGroup) {
 	start := time.Now()
 	var n, sum uint64
 	for !stop.Load() {
+		t0 := latStart(w)
 		buf = buf[:0]
 		switch env.mode {
 		case modeCow:
@@ -455,6 +522,7 @@ func iterMain(w *worker, wg *sync.WaitGroup) {
 		w.ops.Add(1)
 		w.entries.Add(uint64(len(buf)))
 		sum += doWork(sum)
+		latNote(w, t0)
 		throttle(start, n)
 	}
 	workSink.Add(sum)
@@ -475,6 +543,7 @@ func readerMain(w *worker, wg *sync.WaitGroup) {
 	start := time.Now()
 	var n, sum uint64
 	for !stop.Load() {
+		t0 := latStart(w)
 		k := rngBelow(&w.rng, uint64(env.keys))
 		switch env.mode {
 		case modeCow:
@@ -491,6 +560,7 @@ func readerMain(w *worker, wg *sync.WaitGroup) {
 		n++
 		w.ops.Add(1)
 		sum += doWork(sum)
+		latNote(w, t0)
 		throttle(start, n)
 	}
 	workSink.Add(sum)
@@ -512,6 +582,8 @@ A demo service in Go sharing one map[uint64]uint64 between writer, iterator
   -W, --work USEC       CPU work per operation outside the map (default 0)
   -d, --duration SEC    run this long, then exit; 0 = until SIGINT/SIGTERM (default 0)
   -v, --verbose         print stats every second
+  -L, --latency         time every operation (lock, map and --work) and print
+                        its percentiles on exit
   -h, --help            show this help
 
 Prints the map's address on start (0x0 in syncmap mode, which has no single
@@ -559,6 +631,7 @@ var options = []option{
 	{"mode", 'm', true}, {"writers", 'w', true}, {"iterators", 'i', true},
 	{"readers", 'r', true}, {"keys", 'k', true}, {"rate", 'R', true},
 	{"work", 'W', true}, {"duration", 'd', true}, {"verbose", 'v', false},
+	{"latency", 'L', false},
 	{"help", 'h', false},
 }
 
@@ -662,6 +735,8 @@ func setOption(c byte, v string) {
 			dieUsage("--duration: expected a number of seconds (0 = until a signal), got '%s'", v)
 		}
 		env.duration = d
+	case 'L':
+		env.latency = true
 	case 'v':
 		env.verbose = true
 	case 'h':
@@ -726,6 +801,9 @@ func main() {
 	for r, n := range []int{env.writers, env.iterators, env.readers} {
 		for j := 0; j < n; j++ {
 			w := &worker{role: role(r), idx: j, rng: rngNext(&seed)}
+			if env.latency {
+				w.lat = make([]uint64, latBuckets)
+			}
 			workers = append(workers, w)
 		}
 	}
@@ -778,5 +856,18 @@ loop:
 	fmt.Printf("gosvc: writes %d iterations %d (%d entries copied, %d cut short) lookups %d grows %d clears %d\n",
 		t.writes, t.iters, t.entries, t.aborted, t.lookups, t.grows, t.clears)
 	fmt.Printf("gosvc: races by kind: writes 0 read-write 0 iteration-write 0\n")
+	if env.latency {
+		h := make([]uint64, latBuckets)
+		var n uint64
+		for _, w := range workers {
+			for i, c := range w.lat {
+				h[i] += c
+				n += c
+			}
+		}
+		fmt.Printf("gosvc: latency ops %d p50_us %.2f p90_us %.2f p99_us %.2f p999_us %.2f max_us %.2f\n",
+			n, latQuantile(h, n, 0.50)/1e3, latQuantile(h, n, 0.90)/1e3,
+			latQuantile(h, n, 0.99)/1e3, latQuantile(h, n, 0.999)/1e3, latQuantile(h, n, 1)/1e3)
+	}
 	fmt.Printf("gosvc: done in %.1f s: %d ops, %.0f ops/s, races 0\n", secs, ops, rate)
 }
