@@ -59,6 +59,10 @@ const volatile __u8 record_all = 0;	/* emit a record on every probe hit */
 const volatile __u8 iter_records = 1;
 const volatile struct mw_layout layout = {};
 const volatile __u8 capture_stacks = 1;	/* 0: --no-stacks */
+/* In-kernel aggregation of repeated races (struct mw_agg): a record for the
+ * first occurrence of a race, then at most one per agg_ns carrying the count
+ * since the last. 0: a record per occurrence (recordings: -o, --perfetto). */
+const volatile __u64 agg_ns = 0;
 
 /* What could not be delivered; read by userspace through the mmaped .bss. */
 struct mw_counters counters = {};
@@ -109,6 +113,17 @@ struct {
 
 
 
+/* Repeated races, counted here between two records (struct mw_agg). Not an
+ * LRU: an entry holds occurrences no record carries yet, which the end of
+ * the run reads; when the table is full a race is sent a record per
+ * occurrence, as without aggregation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_MAX_AGG);
+	__type(key, struct mw_akey);
+	__type(value, struct mw_agg);
+} agg SEC(".maps");
+
 /* Go: the map of each goroutine's latest iteration start, for runtime.fatal
  * (which is passed only the message). */
 struct {
@@ -130,8 +145,9 @@ struct {
 /* Iteration numbers (global, from 1). */
 __u64 iter_seq_next = 0;
 
-/* A zeroed value to create per-map state from. */
+/* Zeroed values to create per-map state and aggregation entries from. */
 const volatile struct mw_mapstate zero_state = {};
+const volatile struct mw_agg zero_agg = {};
 
 #define RB_FLAGS BPF_RB_NO_WAKEUP
 
@@ -349,14 +365,9 @@ static __always_inline __s32 grab_stack(struct pt_regs *ctx, __u64 *caller)
 	return grab_stack_walk(ctx, caller);
 }
 
-static __always_inline struct mw_record *rec_new(__u16 type, const struct who *w, __u64 now, __u64 h)
+static __always_inline void rec_init(struct mw_record *r, __u16 type, const struct who *w, __u64 now,
+				     __u64 h)
 {
-	struct mw_record *r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
-
-	if (!r) {
-		__sync_fetch_and_add(&counters.rb_drops, 1);
-		return NULL;
-	}
 	__builtin_memset(r, 0, sizeof(*r));
 	r->type = type;
 	r->tid = w->tid;
@@ -367,6 +378,17 @@ static __always_inline struct mw_record *rec_new(__u16 type, const struct who *w
 	r->bucket = MW_NO_BUCKET;
 	r->stack_id = -1;
 	r->other_stack_id = -1;
+}
+
+static __always_inline struct mw_record *rec_new(__u16 type, const struct who *w, __u64 now, __u64 h)
+{
+	struct mw_record *r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
+
+	if (!r) {
+		__sync_fetch_and_add(&counters.rb_drops, 1);
+		return NULL;
+	}
+	rec_init(r, type, w, now, h);
 	return r;
 }
 
@@ -377,6 +399,100 @@ static __always_inline void rec_submit(struct mw_record *r)
 	if (pc)
 		pc->records++;
 	bpf_ringbuf_submit(r, RB_FLAGS);
+}
+
+/* ---- aggregation of repeated races ------------------------------------------ */
+
+/* The return address of the probed call, as the stack walk's second frame
+ * would have it, at the price of one read: the aggregation key's code
+ * location, known before deciding whether the full walk is needed. */
+static __always_inline __u64 site_caller(struct pt_regs *ctx)
+{
+	__u64 a = PT_REGS_SP(ctx), v = 0;
+
+	if (!capture_stacks)
+		return 0;
+	if (bpf_get_attach_cookie(ctx) & MW_COOKIE_FRAME)
+		a = ctx->bp + 8;
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)a))
+		return 0;
+	return v;
+}
+
+/* One occurrence of race k at now. Returns its entry (NULL: aggregation off
+ * or the table full: send a record of one occurrence as before) and in *n
+ * the occurrences the record to send now carries, or 0 when this one is only
+ * counted (a record for the race went out less than agg_ns ago). */
+static __always_inline struct mw_agg *agg_take(const struct mw_akey *k, __u64 now, __u32 *n)
+{
+	struct mw_agg *a;
+
+	*n = 1;
+	if (!agg_ns)
+		return NULL;
+	a = bpf_map_lookup_elem(&agg, k);
+	if (!a) {
+		bpf_map_update_elem(&agg, k, (void *)&zero_agg, BPF_NOEXIST);
+		a = bpf_map_lookup_elem(&agg, k);
+		if (!a) {
+			__sync_fetch_and_add(&counters.agg_full, 1);
+			return NULL;
+		}
+	}
+	__u64 last = READ_ONCE(a->last_ns);
+	if (last && now >= last && now - last < agg_ns) {
+		struct mw_counters *pc = pcpu();
+
+		__sync_fetch_and_add(&a->unsent, 1);
+		if (pc)
+			pc->agg_counted++;
+		*n = 0;
+		return a;
+	}
+	a->last_ns = now;
+	/* Take what is counted (increments racing with this stay counted). */
+	__u64 v = READ_ONCE(a->unsent);
+	if (v > 0x7fffffff)
+		v = 0x7fffffff;
+	if (v)
+		__sync_fetch_and_add(&a->unsent, -v);
+	*n = (__u32)v + 1;
+	return a;
+}
+
+/* Send the record built in a's template, carrying n occurrences. With the
+ * ring buffer full they go back into the count: a later record, or the end
+ * of the run, carries them (the race is not lost). */
+static __always_inline void agg_send(struct mw_agg *a, __u32 n)
+{
+	struct mw_record *r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
+
+	if (!r) {
+		__sync_fetch_and_add(&a->unsent, n);
+		return;
+	}
+	__builtin_memcpy(r, &a->tmpl, sizeof(*r));
+	r->n = n;
+	rec_submit(r);
+}
+
+/* The record of an alert: in the aggregation entry's template (sent by
+ * agg_send) or straight in the ring buffer. */
+static __always_inline struct mw_record *alert_rec(struct mw_agg *a, __u16 type, const struct who *w,
+						    __u64 now, __u64 h)
+{
+	if (!a)
+		return rec_new(type, w, now, h);
+	rec_init(&a->tmpl, type, w, now, h);
+	return &a->tmpl;
+}
+
+static __always_inline void alert_submit(struct mw_agg *a, struct mw_record *r, __u32 n)
+{
+	if (a)
+		agg_send(a, n);
+	else
+		rec_submit(r);
 }
 
 /* The hmap header fields every record carries. */
@@ -779,7 +895,7 @@ struct emit_ctx {
 	__u64 caller;	/* the event actor's return address */
 	__u64 actor;	/* tid or goid */
 	__u64 g;
-	__s32 stack_id;	/* the event actor's stack, or -1 */
+	__s32 stack_id;	/* the event actor's stack, -1, or MW_STACK_LATER */
 	__u32 tid;
 	__u16 type, bsize;
 	__u8 kind, op;
@@ -787,14 +903,18 @@ struct emit_ctx {
 	__u8 pad;
 };
 
+/* The event actor's stack is walked once, when a first record needs it (an
+ * occurrence only counted in the aggregation table needs none). */
+#define MW_STACK_LATER (-2)
+
 /* The record for one open iteration slot of another actor. A global
  * (separately verified) function: inlined into the slot loop it made the
  * evacuate program's state space explode. Returns 1 when a record went out.
  * An evacuation is an alert only where it meets the iterator's bucket
  * (else a plain record in record_all mode). */
-__noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
+__noinline int emit_slot(struct pt_regs *ctx, struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 {
-	if (!st || !e || i >= MW_MAX_ITERS)
+	if (!ctx || !st || !e || i >= MW_MAX_ITERS)
 		return 0;
 	/* MW_MAX_ITERS is a power of two: the mask is the bound the verifier sees. */
 	__u32 idx = i;
@@ -842,7 +962,29 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 			return 0;
 		k = MW_KIND_NONE;
 	}
-	struct mw_record *r = rec_new(e->type, &w, e->now, e->h);
+	/* The same race again (same actors, code locations, map): counted. */
+	struct mw_agg *ag = NULL;
+	__u32 n = 1;
+	if (k != MW_KIND_NONE && !flags) {
+		struct mw_akey ak = {
+			.map = e->h, .caller = e->caller, .other_caller = READ_ONCE(sl->caller),
+			.actor = e->actor, .other_actor = owner,
+			.pid = bpf_get_current_pid_tgid() >> 32, .kind = k, .type = (__u8)e->type,
+			.op = e->op,
+		};
+		ag = agg_take(&ak, e->now, &n);
+		if (!n) {
+			if (e->type == MW_REC_WRITE)
+				sl->flagged_write = e->wseq;
+			e->records++;
+			return 1;
+		}
+	}
+	if (k != MW_KIND_NONE && e->stack_id == MW_STACK_LATER) {
+		__u64 c;
+		e->stack_id = grab_stack(ctx, &c);
+	}
+	struct mw_record *r = alert_rec(ag, e->type, &w, e->now, e->h);
 	if (!r)
 		return 0;
 	r->op = e->op;
@@ -874,20 +1016,8 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 			sl->flagged_write = e->wseq;
 	}
 	e->records++;
-	rec_submit(r);
+	alert_submit(ag, r, n);
 	return 1;
-}
-
-/* Is an iteration of another actor open on this map? (Decides whether the
- * event's stack is worth capturing: a write that meets none pays nothing.) */
-static __always_inline bool foreign_iter(struct mw_mapstate *st, __u64 actor)
-{
-	for (int i = 0; i < MW_MAX_ITERS; i++) {
-		__u64 o = READ_ONCE(st->iters[i].owner);
-		if (o && o != actor && READ_ONCE(st->iters[i].hiter))
-			return true;
-	}
-	return false;
 }
 
 /* One record per open iteration of another actor; the second and later
@@ -901,18 +1031,18 @@ static __always_inline int emit_iter_overlaps(struct pt_regs *ctx, struct mw_map
 	struct emit_ctx e = {
 		.now = now, .h = h, .old = old, .bucket = bucket, .baddr = baddr,
 		.actor = w->actor, .g = w->g, .tid = w->tid, .type = type, .bsize = bsize,
-		.kind = kind, .op = op, .stack_id = -1, .wseq = READ_ONCE(st->writes),
+		.kind = kind, .op = op, .stack_id = MW_STACK_LATER, .wseq = READ_ONCE(st->writes),
+		.caller = site_caller(ctx),
 	};
 	int subs = 0;
 
-	if (foreign_iter(st, w->actor)) {
-		e.stack_id = grab_stack(ctx, &e.caller);
+	for (__u32 i = 0; i < MW_MAX_ITERS; i++)
+		subs += emit_slot(ctx, st, i, &e);
+	/* -1/0 unless a record needed the walk (then the caller is its own). */
+	if (e.stack_id != MW_STACK_LATER) {
 		*sid = e.stack_id;
 		*caller = e.caller;
 	}
-
-	for (__u32 i = 0; i < MW_MAX_ITERS; i++)
-		subs += emit_slot(st, i, &e);
 	return subs;
 }
 
@@ -933,13 +1063,29 @@ static __always_inline void emit_plain(__u16 type, __u8 op, const struct who *w,
 
 /* A record of an event (a write, a read, a clone) that meets another actor's
  * write in flight: that actor is the map's last writer, lw. Returns 1 when
- * it went out. */
-static __always_inline int emit_vs_writer(const struct who *w, __u16 type, __u8 kind, __u8 op,
-					  __u64 now, __u64 h, struct mw_mapstate *st, __u64 lw,
-					  __s32 sid, __u64 caller, __u8 repeat)
+ * it went out or was counted. sid MW_STACK_LATER: the event's stack is
+ * walked here, only when a record is sent. */
+static __always_inline int emit_vs_writer(struct pt_regs *ctx, const struct who *w, __u16 type,
+					  __u8 kind, __u8 op, __u64 now, __u64 h,
+					  struct mw_mapstate *st, __u64 lw, __s32 sid, __u64 caller,
+					  __u8 repeat)
 {
-	struct mw_record *r = rec_new(type, w, now, h);
+	if (sid == MW_STACK_LATER)
+		caller = site_caller(ctx);
+	struct mw_akey ak = {
+		.map = h, .caller = caller, .actor = w->actor, .other_actor = lw,
+		.pid = bpf_get_current_pid_tgid() >> 32, .kind = kind, .type = (__u8)type, .op = op,
+	};
+	__u32 n;
+	struct mw_agg *ag = agg_take(&ak, now, &n);
 
+	if (!n)
+		return 1;
+	if (sid == MW_STACK_LATER) {
+		__u64 c;
+		sid = grab_stack(ctx, &c);
+	}
+	struct mw_record *r = alert_rec(ag, type, w, now, h);
 	if (!r)
 		return 0;
 	r->op = op;
@@ -951,7 +1097,7 @@ static __always_inline int emit_vs_writer(const struct who *w, __u16 type, __u8 
 	r->caller = caller;
 	r->repeat = repeat;
 	fill_h(r, h);
-	rec_submit(r);
+	alert_submit(ag, r, n);
 	return 1;
 }
 
@@ -1005,9 +1151,9 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 		__u8 fl = rd_u8(h + layout.h_flags);
 		if (fl & layout.flag_writing) {
 			if (!have_stack)
-				sid = grab_stack(ctx, &caller);
+				sid = MW_STACK_LATER;
 			/* The same write as the iter-write records before it: a repeat. */
-			if (emit_vs_writer(&w, MW_REC_WRITE, MW_KIND_WRITE_WRITE, op, now, h, st, lw,
+			if (emit_vs_writer(ctx, &w, MW_REC_WRITE, MW_KIND_WRITE_WRITE, op, now, h, st, lw,
 					   sid, caller, n > 0))
 				emitted = true;
 		}
@@ -1077,9 +1223,8 @@ static __always_inline int on_read(struct pt_regs *ctx, __u8 kind)
 	__u64 lw = READ_ONCE(st->last_writer);
 	if (!lw || lw == w.actor)
 		return 0;
-	__u64 caller;
-	__s32 sid = grab_stack(ctx, &caller);
-	emit_vs_writer(&w, MW_REC_READ, kind, MW_OP_NONE, bpf_ktime_get_ns(), h, st, lw, sid, caller, 0);
+	emit_vs_writer(ctx, &w, MW_REC_READ, kind, MW_OP_NONE, bpf_ktime_get_ns(), h, st, lw,
+		       MW_STACK_LATER, 0, 0);
 	return 0;
 }
 
@@ -1295,7 +1440,7 @@ static __always_inline void fatal_flag(struct pt_regs *ctx, const struct who *pw
 		__u64 olw = READ_ONCE(st->last_writer);
 		if (!olw || olw == w.actor)
 			return;
-		emit_vs_writer(&w, MW_REC_WRITE, MW_KIND_WRITE_WRITE, MW_OP_ASSIGN, bpf_ktime_get_ns(),
+		emit_vs_writer(ctx, &w, MW_REC_WRITE, MW_KIND_WRITE_WRITE, MW_OP_ASSIGN, bpf_ktime_get_ns(),
 			       h, st, olw, sid, caller, 0);
 		return;
 	}

@@ -108,8 +108,33 @@ struct mw_record {
 	__u64 other_gid;	/* kind != NONE: the iterating goroutine, or the other writer */
 	__u64 iter_seq;		/* the iteration this record is about (ITER_*, iter-* kinds, CONFIRM), or 0 */
 	__u8  flags;		/* MW_RF_* */
-	__u8  pad2[7];
+	__u8  pad2;
+	__u16 bsize;		/* the map's bucket size in bytes when the record names a bucket
+				 * (EVACUATE: bucket_addr = oldbuckets + bucket * bsize), else 0 */
+	__u32 n;		/* occurrences this record stands for: an alert repeated between
+				 * two records of the same race is counted in BPF (struct mw_agg)
+				 * and the next record carries the count; 0 = 1 */
 };
+
+/* In-kernel aggregation of repeated races. The same race — kind, process,
+ * map, the two actors and the two code locations (return addresses) — is
+ * sent as a record when first seen and then at most once per agg_ns, the
+ * record carrying the occurrences counted since the last one (mw_record.n).
+ * What is still counted when the probes are detached is read from the
+ * table at the end (mw_loader_detach), so totals are exact. */
+struct mw_akey {
+	__u64 map;
+	__u64 caller, other_caller;	/* the event's and the other side's code locations */
+	__u64 actor, other_actor;	/* tid or goid of each side */
+	__u32 pid;
+	__u8  kind, type, op, pad;
+};
+struct mw_agg {
+	__u64 unsent;		/* occurrences not yet carried by a record */
+	__u64 last_ns;		/* when the last record for it went out (0: never) */
+	struct mw_record tmpl;	/* the latest record's content (for what is left at the end) */
+};
+#define MW_MAX_AGG 16384
 
 /* One captured user stack (the value of the BPF stack table): return
  * addresses, innermost first, unused slots 0. */
@@ -186,6 +211,8 @@ struct mw_counters {
 	__u64 bad_reads;	/* reads of target memory that failed */
 	__u64 stack_fails;	/* user stacks that could not be captured (own walk: hash collision, table full) */
 	__u64 expired;		/* Go: open iterations found dead at a foreign write (goroutine gone, hiter reused) */
+	__u64 agg_counted;	/* alert occurrences counted in the aggregation table instead of a record */
+	__u64 agg_full;		/* the aggregation table was full: a record per occurrence */
 };
 
 /* Which registers carry arguments in the probed code. */

@@ -26,9 +26,11 @@ enum mw_confidence {
 	MW_CONF_BUCKET = 1,	/* both threads touch the same bucket address */
 };
 
-/* One alert occurrence. Every occurrence is kept for the record. */
+/* One alert: n occurrences of the same race (BPF counts repeats of a race
+ * between two records of it: mw_record.n), numbered seq … seq + n - 1. */
 struct mw_alert {
-	uint64_t seq;		/* 1-based occurrence number, in feed order */
+	uint64_t seq;		/* 1-based number of its first occurrence, in feed order */
+	uint64_t n;		/* occurrences (1 unless aggregated) */
 	uint64_t ts;		/* timestamp of the event that raised it */
 	uint64_t map;		/* hmap address */
 	uint64_t bucket;	/* the bucket the iterator stands in (iter-*), or 0 */
@@ -137,7 +139,8 @@ struct mw_corr *mw_corr_new(const struct mw_corr_opts *opts);
 void mw_corr_free(struct mw_corr *c);
 
 /* Feed one record. Returns the number of alert occurrences it raised (a
- * confirmation may raise several pending ones at once). */
+ * confirmation may raise several pending ones at once; an aggregated record
+ * raises its n). */
 int mw_corr_feed(struct mw_corr *c, const struct mw_record *r);
 
 /* A sample the live loader takes about once a second for each map in BPF's

@@ -18,6 +18,7 @@ struct mw_loader {
 	struct bpf_link *exec_link;	/* the traced process's execs */
 	int nlinks;
 	int ncpu;
+	int flushed_agg;		/* the aggregation table was read at detach */
 	mw_record_fn on_record;
 	void *ctx;
 	/* per consume call */
@@ -92,6 +93,9 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	l->skel->rodata->record_all = o->record_all ? 1 : 0;
 	l->skel->rodata->capture_stacks = o->no_stacks ? 0 : 1;
 	l->skel->rodata->iter_records = o->no_iter_records ? 0 : 1;
+	/* Repeated races counted in BPF, a record per race at most every
+	 * MW_AGG_NS; a recording keeps a record per occurrence. */
+	l->skel->rodata->agg_ns = o->record_all || o->no_aggregate ? 0 : MW_AGG_NS;
 	memcpy((void *)&l->skel->rodata->layout, &o->target->layout, sizeof(o->target->layout));
 
 	e = mapwatch_bpf__load(l->skel);
@@ -182,11 +186,14 @@ void mw_loader_counters(struct mw_loader *l, struct mw_counters *c)
 	c->bad_reads = b->bad_reads;
 	c->stack_fails = b->stack_fails;
 	c->expired = b->expired;
+	c->agg_full = b->agg_full;
+	c->agg_counted = 0;
 	pc = calloc((size_t)l->ncpu, sizeof(*pc));
 	if (pc && !bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.pcpu_counters), &zero, pc)) {
 		for (int i = 0; i < l->ncpu; i++) {
 			c->hits += pc[i].hits;
 			c->records += pc[i].records;
+			c->agg_counted += pc[i].agg_counted;
 		}
 	}
 	free(pc);
@@ -243,6 +250,32 @@ int mw_loader_nprobes(const struct mw_loader *l)
 	return l->nlinks;
 }
 
+/* What the aggregation table still counts once no probe runs: a record per
+ * race, from its template, carrying the occurrences no record carried. */
+static void agg_flush(struct mw_loader *l)
+{
+	int fd = bpf_map__fd(l->skel->maps.agg);
+	struct mw_akey key, next;
+	struct mw_agg a;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (!bpf_map_lookup_elem(fd, &next, &a) && a.unsent && a.tmpl.type) {
+			struct mw_record r = a.tmpl;
+
+			r.repeat = 1;	/* occurrences of events already seen: not new events */
+			while (a.unsent) {
+				r.n = a.unsent > 0x7fffffff ? 0x7fffffff : (__u32)a.unsent;
+				a.unsent -= r.n;
+				if (l->on_record)
+					l->on_record(l->ctx, &r);
+			}
+		}
+		key = next;
+		prev = &key;
+	}
+}
+
 void mw_loader_detach(struct mw_loader *l)
 {
 	bpf_link__destroy(l->exec_link);
@@ -250,6 +283,10 @@ void mw_loader_detach(struct mw_loader *l)
 	for (int i = 0; i < MW_MAX_SITES; i++) {
 		bpf_link__destroy(l->links[i]);
 		l->links[i] = NULL;
+	}
+	if (!l->flushed_agg) {
+		l->flushed_agg = 1;
+		agg_flush(l);
 	}
 }
 

@@ -13,6 +13,10 @@
 
 struct mw_loader;
 
+/* At most one record per distinct race per this many ns (bpf/mapwatch.h,
+ * struct mw_agg); the first occurrence is always sent at once. */
+#define MW_AGG_NS 100000000ull
+
 typedef void (*mw_record_fn)(void *ctx, const struct mw_record *r);
 
 struct mw_loader_opts {
@@ -23,6 +27,7 @@ struct mw_loader_opts {
 	int verbose;			/* libbpf messages and probe placement on stderr */
 	int no_stacks;			/* do not capture user stacks */
 	int no_iter_records;		/* iteration start/end only as overlaps need (headless) */
+	int no_aggregate;		/* a record per alert occurrence (as with record_all) */
 	const struct mw_target *target;	/* where to attach, and the runtime's row */
 	mw_record_fn on_record;
 	void *ctx;
@@ -46,7 +51,10 @@ int mw_loader_nprobes(const struct mw_loader *l);
  * ips[MW_MAX_STACK]. Returns the number of frames, 0 if the id is unknown. */
 int mw_loader_stack(struct mw_loader *l, int32_t id, uint64_t *ips);
 /* Remove the probes (no new records), keeping the ring buffer and the
- * counters readable, so the consumer can drain exactly what was produced. */
+ * counters readable, so the consumer can drain exactly what was produced.
+ * The occurrences of repeated races BPF counted and no record carried yet
+ * (bpf/mapwatch.h, struct mw_agg) are delivered here, through on_record, as
+ * one record per race carrying their count (n), marked repeat. */
 void mw_loader_detach(struct mw_loader *l);
 void mw_loader_free(struct mw_loader *l);
 
