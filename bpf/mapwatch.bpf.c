@@ -145,6 +145,24 @@ struct {
 /* Iteration numbers (global, from 1). */
 __u64 iter_seq_next = 0;
 
+/* Sampled mode: bumped by userspace each time the write probes are attached
+ * or detached (user/sampler.c). A map's last writer recorded in another
+ * window is not known to be the last one any more (writes between windows
+ * went unseen): it counts as unknown, so an event that meets a write in
+ * flight is flagged only against a writer seen in the same window. Always 0
+ * in exact mode. */
+__u32 window_gen = 0;
+/* Sampled mode, when the iteration probes are windowed too: bumped when they
+ * are attached or detached. An iteration recorded in another generation may
+ * have ended unseen between windows: it is released, never flagged. */
+__u32 iter_gen = 0;
+/* Sampled mode: set while a window closes or is being opened, so that every
+ * write (and read) probe, or every iteration probe, stops at the same
+ * instant, not one by one as their links are destroyed (detaching a uprobe
+ * waits for a grace period). */
+__u32 writes_off = 0;
+__u32 iters_off = 0;
+
 /* Zeroed values to create per-map state and aggregation entries from. */
 const volatile struct mw_mapstate zero_state = {};
 const volatile struct mw_agg zero_agg = {};
@@ -510,6 +528,14 @@ static __always_inline void fill_h(struct mw_record *r, __u64 h)
 	r->nevacuate = HDR_U64(&hd, layout.h_nevacuate);
 }
 
+/* The map's last writer, when it was seen in the current window (else 0). */
+static __always_inline __u64 last_writer(struct mw_mapstate *st)
+{
+	if (READ_ONCE(st->lw_gen) != READ_ONCE(window_gen))
+		return 0;
+	return READ_ONCE(st->last_writer);
+}
+
 static __always_inline struct mw_mapstate *state_get(const struct who *w, __u64 h, bool create)
 {
 	struct mw_mkey k = { .h = h, .pid = w->pid };
@@ -704,6 +730,33 @@ __noinline int go_reap(struct mw_mapstate *st, __u64 h, __u64 tid_gid)
 	return freed;
 }
 
+/* Sampled mode: is the slot's iteration of an earlier iteration-probe
+ * generation (it may have ended while the end probe was detached)? */
+static __always_inline bool slot_stale(struct mw_iter_slot *sl)
+{
+	return READ_ONCE(sl->gen) != READ_ONCE(iter_gen);
+}
+
+/* Release the slots of earlier generations. A global function. */
+__noinline int stale_reap(struct mw_mapstate *st, __u64 h, __u64 tid_gid)
+{
+	int freed = 0;
+
+	if (!st)
+		return 0;
+	for (int i = 0; i < MW_MAX_ITERS; i++) {
+		struct mw_iter_slot *sl = &st->iters[i];
+		__u64 key = READ_ONCE(sl->hiter), owner = READ_ONCE(sl->owner);
+		struct who w = { .actor = tid_gid };
+
+		if (!key || !owner || !slot_stale(sl))
+			continue;
+		slot_expire(st, sl, h, key, owner, &w);
+		freed++;
+	}
+	return freed;
+}
+
 static __always_inline struct mw_iter_slot *slot_claim(struct mw_mapstate *st, __u64 key,
 						       const struct who *w, __u64 now, __s32 sid,
 						       __u64 caller, __u64 seq)
@@ -717,6 +770,7 @@ static __always_inline struct mw_iter_slot *slot_claim(struct mw_mapstate *st, _
 	for (int i = 0; i < MW_MAX_ITERS; i++) {
 		struct mw_iter_slot *s = &st->iters[i];
 		if (s->hiter == key && s->owner == w->actor) {
+			s->gen = READ_ONCE(iter_gen);
 			s->flagged_write = 0;
 			s->start_ts = now;
 			s->stack_id = sid;
@@ -733,6 +787,7 @@ static __always_inline struct mw_iter_slot *slot_claim(struct mw_mapstate *st, _
 		struct mw_iter_slot *s = &st->iters[i];
 		if (s->hiter || __sync_val_compare_and_swap(&s->hiter, 0, key) != 0)
 			continue;
+		s->gen = READ_ONCE(iter_gen);
 		s->flagged_write = 0;
 		s->start_ts = now;
 		s->stack_id = sid;
@@ -755,6 +810,8 @@ int BPF_KPROBE(mw_iterinit)
 {
 	struct who w;
 
+	if (READ_ONCE(iters_off))
+		return 0;
 	if (!ours(ctx, &w))
 		return 0;
 	__u64 h = arg(ctx, layout.arg_h);
@@ -784,11 +841,13 @@ int BPF_KPROBE(mw_iterinit)
 	struct mw_iter_slot *mine = slot_claim(st, key, &w, now, sid, caller, seq);
 	if (!mine && layout.go && go_reap(st, h, w.actor))
 		mine = slot_claim(st, key, &w, now, sid, caller, seq);
+	if (!mine && READ_ONCE(iter_gen) && stale_reap(st, h, w.actor))
+		mine = slot_claim(st, key, &w, now, sid, caller, seq);
 	if (!mine)
 		__sync_fetch_and_add(&counters.slots_full, 1);
 
 	if (!iter_records && !record_all) {
-		__u64 lw0 = READ_ONCE(st->last_writer);
+		__u64 lw0 = last_writer(st);
 		if (!(rd_u8(h + layout.h_flags) & layout.flag_writing) || !lw0 || lw0 == w.actor)
 			return 0;
 	}
@@ -802,7 +861,7 @@ int BPF_KPROBE(mw_iterinit)
 	fill_h(r, h);
 	/* Started inside another actor's write in flight. last_writer is read
 	 * once: every use must see the same, non-zero actor. */
-	__u64 lw = READ_ONCE(st->last_writer);
+	__u64 lw = last_writer(st);
 	if ((r->hflags & layout.flag_writing) && lw && lw != w.actor) {
 		r->kind = MW_KIND_ITER_WRITE;
 		r->other_tid = READ_ONCE(st->last_writer_tid);
@@ -827,6 +886,8 @@ int BPF_KPROBE(mw_iterdone)
 {
 	struct who w;
 
+	if (READ_ONCE(iters_off))
+		return 0;
 	if (!ours(ctx, &w))
 		return 0;
 	__u64 it = arg(ctx, layout.arg_done_it);
@@ -926,6 +987,12 @@ __noinline int emit_slot(struct pt_regs *ctx, struct mw_mapstate *st, __u32 i, s
 	if (!it || !owner || owner == e->actor)
 		return 0;
 	struct who w = { .actor = e->actor, .g = e->g, .tid = e->tid };
+	/* Sampled mode: started before the iteration probes were last
+	 * detached; it may have ended unseen: released, never flagged. */
+	if (slot_stale(sl)) {
+		slot_expire(st, sl, e->h, it, owner, &w);
+		return 0;
+	}
 	struct iterpos p = {};
 	__u8 flags = 0;
 	if (layout.go) {
@@ -1105,6 +1172,8 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 {
 	struct who w;
 
+	if (READ_ONCE(writes_off))
+		return 0;
 	if (!ours(ctx, &w))
 		return 0;
 	__u64 h = arg(ctx, layout.arg_h);
@@ -1142,7 +1211,7 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 		}
 	}
 
-	__u64 lw = READ_ONCE(st->last_writer);
+	__u64 lw = last_writer(st);
 	bool emitted = n > 0;
 	if (lw != w.actor && !now)
 		now = bpf_ktime_get_ns();
@@ -1164,6 +1233,7 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 		st->last_write_ts = now;
 		st->last_writer_tid = w.tid;
 		st->last_writer = w.actor;
+		st->lw_gen = READ_ONCE(window_gen);
 		/* A new writer's run: its stack, for a race found later from
 		 * the iterator's side (an iteration that starts, or the
 		 * runtime's check that fires, while this write is in flight),
@@ -1204,6 +1274,8 @@ static __always_inline int on_read(struct pt_regs *ctx, __u8 kind)
 {
 	struct who w;
 
+	if (READ_ONCE(writes_off))
+		return 0;
 	if (!ours(ctx, &w))
 		return 0;
 	__u64 h = arg(ctx, layout.arg_h);
@@ -1220,7 +1292,7 @@ static __always_inline int on_read(struct pt_regs *ctx, __u8 kind)
 	struct mw_mapstate *st = state_get(&w, h, false);
 	if (!st)
 		return 0;
-	__u64 lw = READ_ONCE(st->last_writer);
+	__u64 lw = last_writer(st);
 	if (!lw || lw == w.actor)
 		return 0;
 	emit_vs_writer(ctx, &w, MW_REC_READ, kind, MW_OP_NONE, bpf_ktime_get_ns(), h, st, lw,
@@ -1437,7 +1509,7 @@ static __always_inline void fatal_flag(struct pt_regs *ctx, const struct who *pw
 		/* The runtime saw another goroutine's write in flight (at this
 		 * write's start, or its own flag cleared by another at its end):
 		 * flag it now unless the last writer is this goroutine itself. */
-		__u64 olw = READ_ONCE(st->last_writer);
+		__u64 olw = last_writer(st);
 		if (!olw || olw == w.actor)
 			return;
 		emit_vs_writer(ctx, &w, MW_REC_WRITE, MW_KIND_WRITE_WRITE, MW_OP_ASSIGN, bpf_ktime_get_ns(),
@@ -1446,13 +1518,13 @@ static __always_inline void fatal_flag(struct pt_regs *ctx, const struct who *pw
 	}
 	if (kind != MW_KIND_ITER_WRITE)
 		return;
-	__u64 lw = READ_ONCE(st->last_writer);
+	__u64 lw = last_writer(st);
 	__u64 wseq = READ_ONCE(st->writes);
 	bool seen = false;
 	for (int i = 0; i < MW_MAX_ITERS; i++) {
 		struct mw_iter_slot *sl = &st->iters[i];
 		__u64 it = READ_ONCE(sl->hiter);
-		if (!it || READ_ONCE(sl->owner) != w.actor)
+		if (!it || READ_ONCE(sl->owner) != w.actor || slot_stale(sl))
 			continue;
 		seen = true;
 		if (READ_ONCE(sl->pending)) {

@@ -180,7 +180,7 @@ struct mw_iter_slot {
 	__u32 tid;		/* the thread that started it */
 	__s32 stack_id;		/* the iterating thread's stack at mapiterinit, or -1 */
 	__u32 pending;		/* Go: alerts raised against it and not yet confirmed */
-	__u32 pad;
+	__u32 gen;		/* iter_gen when it started (sampled mode: see mapwatch.bpf.c) */
 };
 #define MW_HITER_STACK (1ULL << 63)
 
@@ -194,7 +194,7 @@ struct mw_mapstate {
 	__u64 wstack_actor;	/* the last writer whose stack was captured (it met an iteration) */
 	__u64 wstack_caller;	/* its return address */
 	__s32 wstack_id;	/* and its stack */
-	__u32 pad2;
+	__u32 lw_gen;		/* window_gen when last_writer was recorded (sampled mode) */
 	__u64 writes;		/* probe-hit counters, read by userspace for rates */
 	__u64 iterations;
 	__u64 grows;

@@ -805,6 +805,12 @@ void mw_corr_summary(const struct mw_corr *c, struct mw_summary *s)
 	s->maps = c->nmaps;
 }
 
+void mw_corr_set_mode(struct mw_corr *c, const struct mw_run_mode *m)
+{
+	c->sum.mode = *m;
+	c->sum.mode.set = 1;
+}
+
 size_t mw_corr_nalerts(const struct mw_corr *c) { return c->nalerts; }
 
 const struct mw_alert *mw_corr_alert(const struct mw_corr *c, size_t i)
@@ -855,6 +861,14 @@ const char *mw_conf_name(unsigned conf)
 
 int mw_summary_json(const struct mw_summary *s, char *buf, size_t len)
 {
+	char mode[160] = "";
+
+	if (s->mode.set && s->mode.sampled)
+		snprintf(mode, sizeof(mode), ",\"mode\":\"sampled\",\"budget\":%.4g,\"armed_fraction\":%.4f,"
+			 "\"windows\":%llu", s->mode.budget, s->mode.armed_fraction,
+			 (unsigned long long)s->mode.windows);
+	else if (s->mode.set)
+		snprintf(mode, sizeof(mode), ",\"mode\":\"exact\"");
 	return snprintf(buf, len,
 		"{\"type\":\"summary\",\"events\":%llu,\"drops\":%llu,\"alerts\":%llu,"
 		"\"alerts_by_kind\":{\"iter-write\":%llu,\"iter-grow\":%llu,\"write-write\":%llu,"
@@ -862,7 +876,7 @@ int mw_summary_json(const struct mw_summary *s, char *buf, size_t len)
 		"\"runtime_caught\":{\"iter-write\":%llu,\"write-write\":%llu,\"read-write\":%llu,"
 		"\"clone-write\":%llu},"
 		"\"rows\":%llu,\"maps\":%llu,\"rb_drops\":%llu,\"map_drops\":%llu,"
-		"\"probe_hits\":%llu,\"first_ts\":%llu,\"last_ts\":%llu}",
+		"\"probe_hits\":%llu,\"first_ts\":%llu,\"last_ts\":%llu%s}",
 		(unsigned long long)s->events, (unsigned long long)s->drops,
 		(unsigned long long)s->alerts,
 		(unsigned long long)s->alerts_by_kind[MW_KIND_ITER_WRITE],
@@ -878,7 +892,7 @@ int mw_summary_json(const struct mw_summary *s, char *buf, size_t len)
 		(unsigned long long)s->rows, (unsigned long long)s->maps,
 		(unsigned long long)s->rb_drops, (unsigned long long)s->map_drops,
 		(unsigned long long)s->bpf_hits,
-		(unsigned long long)s->first_ts, (unsigned long long)s->last_ts);
+		(unsigned long long)s->first_ts, (unsigned long long)s->last_ts, mode);
 }
 
 int mw_alert_json(const struct mw_alert *a, char *buf, size_t len)

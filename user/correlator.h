@@ -107,6 +107,16 @@ struct mw_map_model {
 	uint32_t n_recent, recent_head;
 };
 
+/* How a live run watched: every write (exact), or writes in windows only
+ * (sampled: a race may have been missed outside them). */
+struct mw_run_mode {
+	int set;			/* 0: unknown (a replay): not in the summary */
+	int sampled;
+	double budget;			/* sampled: fraction of the target's CPU */
+	double armed_fraction;		/* sampled: of the run's time, writes were watched */
+	uint64_t windows;
+};
+
 struct mw_summary {
 	uint64_t events;		/* records fed (STATS records included) */
 	uint64_t drops;			/* records lost in BPF: reserve failures + full maps/slots (latest STATS) */
@@ -122,6 +132,7 @@ struct mw_summary {
 	uint64_t unconfirmed;
 	/* The runtime's own race checks that fired (FATAL records), by kind. */
 	uint64_t runtime_caught[MW_KIND_MAX];
+	struct mw_run_mode mode;	/* how the records were taken (live runs set it) */
 };
 
 struct mw_corr;
@@ -157,6 +168,8 @@ struct mw_map_sample {
 void mw_corr_map_sample(struct mw_corr *c, const struct mw_map_sample *s);
 
 void mw_corr_summary(const struct mw_corr *c, struct mw_summary *s);
+/* Say how the run watched (the summary carries it). */
+void mw_corr_set_mode(struct mw_corr *c, const struct mw_run_mode *m);
 
 size_t mw_corr_nalerts(const struct mw_corr *c);		/* kept occurrences */
 const struct mw_alert *mw_corr_alert(const struct mw_corr *c, size_t i);

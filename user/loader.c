@@ -1,5 +1,6 @@
 /* loader.c — skeleton lifecycle, uprobe attach, ring-buffer consumer (loader.h). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,9 @@ struct mw_loader {
 	int nlinks;
 	int ncpu;
 	int flushed_agg;		/* the aggregation table was read at detach */
+	/* what re-attaching a site takes (sampled mode) */
+	const struct mw_target *target;
+	int attach_pid;
 	mw_record_fn on_record;
 	void *ctx;
 	/* per consume call */
@@ -79,6 +83,8 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	libbpf_set_print(print_fn);
 	l->on_record = o->on_record;
 	l->ctx = o->ctx;
+	l->target = o->target;
+	l->attach_pid = o->pid > 0 && !o->shared ? o->pid : -1;
 	l->ncpu = libbpf_num_possible_cpus();
 
 	if (mw_layout_check(&o->target->layout)) {
@@ -248,6 +254,134 @@ int mw_loader_stack(struct mw_loader *l, int32_t id, uint64_t *ips)
 int mw_loader_nprobes(const struct mw_loader *l)
 {
 	return l->nlinks;
+}
+
+static uint64_t thread_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct bpf_link *site_attach(struct mw_loader *l, int i)
+{
+	const struct mw_site *s = &l->target->site[i];
+	struct bpf_program *prog = prog_by_name(l->skel, mw_probe_prog(s->point));
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false, .bpf_cookie = s->cookie);
+
+	if (!prog) {
+		errno = ENOENT;
+		return NULL;
+	}
+	return bpf_program__attach_uprobe_opts(prog, l->attach_pid, l->target->module, s->probe_off, &uo);
+}
+
+/* Detaching a uprobe waits for a grace period (~0.2 s here, per link):
+ * the links go in parallel, so the grace periods overlap. */
+static void *destroy_link(void *lk)
+{
+	bpf_link__destroy(lk);
+	return NULL;
+}
+
+static void destroy_links(struct bpf_link **lk, int n)
+{
+	pthread_t t[MW_MAX_SITES];
+	int started[MW_MAX_SITES] = { 0 };
+
+	for (int i = 0; i < n; i++)
+		started[i] = !pthread_create(&t[i], NULL, destroy_link, lk[i]);
+	for (int i = 0; i < n; i++) {
+		if (started[i])
+			pthread_join(t[i], NULL);
+		else
+			bpf_link__destroy(lk[i]);
+	}
+}
+
+int mw_loader_arm(struct mw_loader *l, unsigned mask, int on)
+{
+	struct bpf_link *gone[MW_MAX_SITES];
+	int n = 0, e = 0, ngone = 0, iters = !!(mask & (1u << MW_P_ITERINIT));
+	int writes = !!(mask & ~(1u << MW_P_ITERINIT | 1u << MW_P_ITERDONE));
+	struct mapwatch_bpf__bss *b = l->skel->bss;
+
+	if (!l->nlinks || l->flushed_agg)
+		return 0;
+	if (!on) {
+		/* Every windowed probe stops at once (BPF checks these flags
+		 * first), then the breakpoints go. An iteration open now may
+		 * end unseen: its generation ends with the window. */
+		if (writes)
+			__atomic_store_n(&b->writes_off, 1, __ATOMIC_SEQ_CST);
+		if (iters) {
+			__atomic_store_n(&b->iters_off, 1, __ATOMIC_SEQ_CST);
+			__atomic_add_fetch(&b->iter_gen, 1, __ATOMIC_SEQ_CST);
+		}
+		__atomic_add_fetch(&b->window_gen, 1, __ATOMIC_SEQ_CST);
+	}
+	for (int i = 0; i < l->target->nsites && i < MW_MAX_SITES; i++) {
+		if (!(mask & (1u << l->target->site[i].point)))
+			continue;
+		if (on && !l->links[i]) {
+			l->links[i] = site_attach(l, i);
+			if (!l->links[i]) {
+				e = -errno;
+				continue;
+			}
+			n++;
+		} else if (!on && l->links[i]) {
+			gone[ngone++] = l->links[i];
+			l->links[i] = NULL;
+			n++;
+		}
+	}
+	destroy_links(gone, ngone);
+	if (on) {
+		/* Every breakpoint is in: a new window (nothing recorded before
+		 * it names the last writer or an open iteration), iterations
+		 * first, then writes. */
+		__atomic_add_fetch(&b->window_gen, 1, __ATOMIC_SEQ_CST);
+		if (iters) {
+			__atomic_add_fetch(&b->iter_gen, 1, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&b->iters_off, 0, __ATOMIC_SEQ_CST);
+		}
+		if (writes)
+			__atomic_store_n(&b->writes_off, 0, __ATOMIC_SEQ_CST);
+	}
+	return e ? e : n;
+}
+
+int mw_loader_calibrate(struct mw_loader *l, const char *path, uint64_t off, void (*fn)(int), int n,
+			struct mw_calib *out)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false);
+	uint64_t t0, t1, t2, t3, w0, w1, w2, w3;
+	struct bpf_link *lk;
+
+	memset(out, 0, sizeof(*out));
+	t0 = thread_ns();
+	for (int i = 0; i < n; i++)
+		fn(i);
+	t1 = thread_ns();
+	w0 = mono_ns();
+	lk = bpf_program__attach_uprobe_opts(l->skel->progs.mw_iterinit, getpid(), path, off, &uo);
+	w1 = mono_ns();
+	if (!lk)
+		return -errno;
+	t2 = thread_ns();
+	for (int i = 0; i < n; i++)
+		fn(i);
+	t3 = thread_ns();
+	w2 = mono_ns();
+	bpf_link__destroy(lk);
+	w3 = mono_ns();
+	double bare = (double)(t1 - t0), probed = (double)(t3 - t2);
+	out->hit_ns = probed > bare ? (probed - bare) / n : 0;
+	out->attach_ns = (double)(w1 - w0);
+	out->detach_ns = (double)(w3 - w2);
+	return 0;
 }
 
 /* What the aggregation table still counts once no probe runs: a record per
