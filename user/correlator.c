@@ -859,16 +859,24 @@ const char *mw_conf_name(unsigned conf)
 	return conf < sizeof(names) / sizeof(names[0]) ? names[conf] : "?";
 }
 
+int mw_run_mode_json(const struct mw_run_mode *m, char *buf, size_t len)
+{
+	if (m->set && m->sampled)
+		return snprintf(buf, len, ",\"mode\":\"sampled\",\"budget\":%.4g,\"armed_fraction\":%.4f,"
+				"\"windows\":%llu,\"iterations_windowed\":%s,\"target_cpu_ns\":%llu,"
+				"\"probe_cost_ns\":%llu,\"hit_ns\":%.0f", m->budget, m->armed_fraction,
+				(unsigned long long)m->windows, m->iters_windowed ? "true" : "false",
+				(unsigned long long)m->target_cpu_ns, (unsigned long long)m->probe_cost_ns,
+				m->hit_ns);
+	if (m->set)
+		return snprintf(buf, len, ",\"mode\":\"exact\"");
+	if (len)
+		buf[0] = 0;
+	return 0;
+}
+
 int mw_summary_json(const struct mw_summary *s, char *buf, size_t len)
 {
-	char mode[160] = "";
-
-	if (s->mode.set && s->mode.sampled)
-		snprintf(mode, sizeof(mode), ",\"mode\":\"sampled\",\"budget\":%.4g,\"armed_fraction\":%.4f,"
-			 "\"windows\":%llu", s->mode.budget, s->mode.armed_fraction,
-			 (unsigned long long)s->mode.windows);
-	else if (s->mode.set)
-		snprintf(mode, sizeof(mode), ",\"mode\":\"exact\"");
 	return snprintf(buf, len,
 		"{\"type\":\"summary\",\"events\":%llu,\"drops\":%llu,\"alerts\":%llu,"
 		"\"alerts_by_kind\":{\"iter-write\":%llu,\"iter-grow\":%llu,\"write-write\":%llu,"
@@ -876,7 +884,7 @@ int mw_summary_json(const struct mw_summary *s, char *buf, size_t len)
 		"\"runtime_caught\":{\"iter-write\":%llu,\"write-write\":%llu,\"read-write\":%llu,"
 		"\"clone-write\":%llu},"
 		"\"rows\":%llu,\"maps\":%llu,\"rb_drops\":%llu,\"map_drops\":%llu,"
-		"\"probe_hits\":%llu,\"first_ts\":%llu,\"last_ts\":%llu%s}",
+		"\"probe_hits\":%llu,\"first_ts\":%llu,\"last_ts\":%llu}",
 		(unsigned long long)s->events, (unsigned long long)s->drops,
 		(unsigned long long)s->alerts,
 		(unsigned long long)s->alerts_by_kind[MW_KIND_ITER_WRITE],
@@ -892,7 +900,7 @@ int mw_summary_json(const struct mw_summary *s, char *buf, size_t len)
 		(unsigned long long)s->rows, (unsigned long long)s->maps,
 		(unsigned long long)s->rb_drops, (unsigned long long)s->map_drops,
 		(unsigned long long)s->bpf_hits,
-		(unsigned long long)s->first_ts, (unsigned long long)s->last_ts, mode);
+		(unsigned long long)s->first_ts, (unsigned long long)s->last_ts);
 }
 
 int mw_alert_json(const struct mw_alert *a, char *buf, size_t len)

@@ -115,6 +115,10 @@ struct mw_run_mode {
 	double budget;			/* sampled: fraction of the target's CPU */
 	double armed_fraction;		/* sampled: of the run's time, writes were watched */
 	uint64_t windows;
+	int iters_windowed;		/* sampled: iteration probes were windowed too */
+	uint64_t target_cpu_ns;		/* sampled: the target's CPU time while sampled */
+	uint64_t probe_cost_ns;		/* sampled: probe hits × hit_ns, the cost charged to it */
+	double hit_ns;			/* sampled: the per-hit cost used (calibrated at start) */
 };
 
 struct mw_summary {
@@ -199,6 +203,11 @@ const char *mw_conf_name(unsigned conf);
  * {"type":"summary","events":N,"drops":N,"alerts":N,"alerts_by_kind":{"iter-write":N,"iter-grow":N,"write-write":N},...}
  * Returns the length written (snprintf semantics). */
 int mw_summary_json(const struct mw_summary *s, char *buf, size_t len);
+
+/* How the run watched, as JSON members to append to a live summary line:
+ * ,"mode":"exact" or ,"mode":"sampled","budget":…,"armed_fraction":…, …
+ * ("" when not set: a replay does not know). */
+int mw_run_mode_json(const struct mw_run_mode *m, char *buf, size_t len);
 
 /* One alert occurrence as a JSON object, without a newline:
  * {"type":"alert","seq":N,"ts":N,"kind":"iter-write","map":"0x…","bucket":"0x…","bucket2":"0x…",

@@ -941,6 +941,10 @@ static void sampling_stop(struct live *lv)
 		m.budget = st.budget;
 		m.windows = st.windows;
 		m.armed_fraction = st.elapsed_ns ? (double)st.armed_ns / (double)st.elapsed_ns : 0;
+		m.iters_windowed = st.iters_windowed;
+		m.target_cpu_ns = st.target_cpu_ns;
+		m.probe_cost_ns = st.spent_ns;
+		m.hit_ns = st.hit_ns;
 	}
 	mw_corr_set_mode(lv->corr, &m);
 }
@@ -2051,19 +2055,20 @@ int main(int argc, char **argv)
 		report_process(&lv, &ps);
 	}
 	if (env.mode == OUT_JSON) {
-		char sum[2048];
+		char sum[2048], mode[400];
 		int len = mw_summary_json(&s, sum, sizeof(sum));
+		mw_run_mode_json(&s.mode, mode, sizeof(mode));
 		if (len > 0 && (size_t)len < sizeof(sum) - 512 && sum[len - 1] == '}') {
 			sum[len - 1] = 0;
 			snprintf(lv.line, sizeof(lv.line),
 				 "%s,\"pid\":%d,\"records\":%" PRIu64 ",\"bpf_records\":%" PRIu64
 				 ",\"slots_full\":%" PRIu64 ",\"map_full\":%" PRIu64 ",\"bad_reads\":%" PRIu64
-				 ",\"stack_fails\":%" PRIu64 ",\"target\":\"%s\",\"exit_status\":%d}",
+				 ",\"stack_fails\":%" PRIu64 ",\"target\":\"%s\",\"exit_status\":%d%s}",
 				 sum, env.pid, lv.records, (uint64_t)lv.ctr.records,
 				 (uint64_t)lv.ctr.slots_full, (uint64_t)lv.ctr.map_full,
 				 (uint64_t)lv.ctr.bad_reads, (uint64_t)lv.ctr.stack_fails,
 				 lv.st.exit_how[0] ? lv.st.exit_how : "running",
-				 have_child_status ? child_rc : -1);
+				 have_child_status ? child_rc : -1, mode);
 			out_line(lv.line);
 		} else {
 			out_line(sum);

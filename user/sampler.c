@@ -13,6 +13,7 @@
 #define TICK_NS        5000000ull	/* bookkeeping period */
 #define WINDOW_MIN_NS  20000000ull	/* a window is worth opening for at least this long */
 #define CREDIT_CAP_NS  20000000.0	/* credit kept at most (bounds a burst after a quiet spell) */
+#define CREDIT_INIT_NS 5000000.0	/* the first window's allowance: it measures the hit rate */
 #define BPF_WORK_NS    200.0		/* added to the calibrated trap: the program's own work */
 #define HIT_NS_DEFAULT 6000.0		/* when calibration fails: the slowest emulated trap measured here */
 #define CALIB_CALLS    20000
@@ -256,17 +257,12 @@ struct mw_sampler *mw_sampler_start(struct mw_loader *l, const struct mw_sampler
 	s->st.budget = o->budget;
 	pthread_mutex_init(&s->mu, NULL);
 	calibrate(s);
-	/* Disarmed from the start: the first window opens once the target's
-	 * CPU time has earned it. */
-	uint64_t t0 = mono_ns();
-	int n = mw_loader_arm(l, s->mask, 0);
-	s->st.arm_ns += mono_ns() - t0;
-	if (n < 0) {
-		free(s);
-		errno = -n;
-		return NULL;
-	}
-	s->start_ns = s->idle_start = mono_ns();
+	/* The loader attached everything: the first window is open from the
+	 * start, on an allowance of its own, and measures the hit rate. */
+	s->start_ns = s->idle_start = s->win_start = mono_ns();
+	s->armed = 1;
+	s->st.windows = 1;
+	s->credit = CREDIT_INIT_NS;
 	s->cpu0 = s->cpu_prev = target_cpu_ns(o->pid);
 	mw_loader_counters(l, &c);
 	s->hits0 = s->hits_prev = c.hits;
@@ -276,7 +272,6 @@ struct mw_sampler *mw_sampler_start(struct mw_loader *l, const struct mw_sampler
 			o->budget * 100, s->st.hit_ns, s->st.calib_hit_ns, BPF_WORK_NS,
 			s->st.attach_ns / 1e3, s->st.detach_ns / 1e3);
 	if (pthread_create(&s->thr, NULL, run, s)) {
-		mw_loader_arm(l, s->mask, 1);
 		free(s);
 		return NULL;
 	}
@@ -285,10 +280,13 @@ struct mw_sampler *mw_sampler_start(struct mw_loader *l, const struct mw_sampler
 
 void mw_sampler_stats(struct mw_sampler *s, struct mw_sampler_stats *st)
 {
+	uint64_t now = mono_ns();
+
 	pthread_mutex_lock(&s->mu);
 	*st = s->st;
+	st->elapsed_ns = now - s->start_ns;
 	if (s->armed)
-		st->armed_ns += mono_ns() - s->win_start;
+		st->armed_ns += now - s->win_start;
 	pthread_mutex_unlock(&s->mu);
 }
 
