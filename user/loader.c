@@ -70,6 +70,19 @@ static struct bpf_program *prog_by_name(struct mapwatch_bpf *skel, const char *n
 	return bpf_object__find_program_by_name(skel->obj, name);
 }
 
+static struct bpf_link *site_attach(struct mw_loader *l, int i)
+{
+	const struct mw_site *s = &l->target->site[i];
+	struct bpf_program *prog = prog_by_name(l->skel, mw_probe_prog(s->point));
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false, .bpf_cookie = s->cookie);
+
+	if (!prog) {
+		errno = ENOENT;
+		return NULL;
+	}
+	return bpf_program__attach_uprobe_opts(prog, l->attach_pid, l->target->module, s->probe_off, &uo);
+}
+
 struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, size_t errlen)
 {
 	struct mw_loader *l = calloc(1, sizeof(*l));
@@ -91,6 +104,7 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 		snprintf(err, errlen, "the %s layout table is inconsistent", o->target->rt->name);
 		goto fail;
 	}
+	uint64_t t_open = mono_ns();
 	l->skel = mapwatch_bpf__open();
 	if (!l->skel) {
 		snprintf(err, errlen, "cannot open BPF object: %s", strerror(errno));
@@ -103,8 +117,30 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	 * MW_AGG_NS; a recording keeps a record per occurrence. */
 	l->skel->rodata->agg_ns = o->record_all || o->no_aggregate ? 0 : MW_AGG_NS;
 	memcpy((void *)&l->skel->rodata->layout, &o->target->layout, sizeof(o->target->layout));
+	/* Only the programs this target's sites run are loaded (and verified):
+	 * the verifier is most of the start-up time. mw_iterinit is always
+	 * there (the sampled mode calibrates on it), and the exec tracepoint. */
+	{
+		struct bpf_program *prog;
+		int skipped = 0;
 
+		bpf_object__for_each_program(prog, l->skel->obj) {
+			const char *nm = bpf_program__name(prog);
+			int need = !strcmp(nm, "mw_exec") || !strcmp(nm, "mw_iterinit");
+
+			for (int i = 0; i < o->target->nsites && !need; i++)
+				need = !strcmp(nm, mw_probe_prog(o->target->site[i].point));
+			if (!need) {
+				bpf_program__set_autoload(prog, false);
+				skipped++;
+			}
+		}
+		(void)skipped;
+	}
+
+	uint64_t t_load = mono_ns();
 	e = mapwatch_bpf__load(l->skel);
+	uint64_t t_loaded = mono_ns();
 	if (e) {
 		snprintf(err, errlen, "cannot load BPF programs: %s%s", strerror(-e),
 			 o->verbose ? "" : " (run with -v for the verifier's log)");
@@ -116,19 +152,13 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 		snprintf(err, errlen, "cannot add pid %d to the watched set: %s", o->pid, strerror(errno));
 		goto fail;
 	}
-	for (int i = 0; i < o->target->nsites; i++) {
+	for (int i = 0; i < o->target->nsites && i < MW_MAX_SITES; i++) {
 		const struct mw_site *s = &o->target->site[i];
-		struct bpf_program *prog = prog_by_name(l->skel, mw_probe_prog(s->point));
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false, .bpf_cookie = s->cookie);
 
-		if (!prog) {
-			snprintf(err, errlen, "BPF program %s missing", mw_probe_prog(s->point));
-			goto fail;
-		}
-		/* One process: the kernel filters too. Several (a command's tree):
-		 * every process of the binary traps, and BPF keeps the watched ones. */
-		l->links[i] = bpf_program__attach_uprobe_opts(prog, o->pid > 0 && !o->shared ? o->pid : -1,
-							      o->target->module, s->probe_off, &uo);
+		/* One process: the kernel filters too. Several (a command's
+		 * tree): every process of the binary traps, and BPF keeps the
+		 * watched ones. */
+		l->links[i] = site_attach(l, i);
 		if (!l->links[i]) {
 			e = -errno;
 			snprintf(err, errlen, "cannot attach uprobe to %s in %s at 0x%llx: %s", s->sym,
@@ -143,6 +173,7 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 				(unsigned long long)s->probe_off, s->place.insn, s->place.how);
 	}
 
+	uint64_t t_probes = mono_ns();
 	/* Its execs: the per-map state of an old image must not outlive it. */
 	{
 		l->exec_link = bpf_program__attach_raw_tracepoint(l->skel->progs.mw_exec,
@@ -159,6 +190,18 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	if (!l->rb) {
 		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
 		goto fail;
+	}
+	if (o->verbose) {
+		uint64_t t_done = mono_ns();
+		int nprog = 0;
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, l->skel->obj)
+			nprog += bpf_program__autoload(prog);
+		fprintf(stderr, "mapwatch: BPF object opened in %.1f ms, %d programs loaded (verified) in "
+			"%.1f ms, %d probes attached in %.1f ms, exec tracepoint and ring buffer in %.1f ms\n",
+			(t_load - t_open) / 1e6, nprog, (t_loaded - t_load) / 1e6, l->nlinks,
+			(t_probes - t_loaded) / 1e6, (t_done - t_probes) / 1e6);
 	}
 	return l;
 fail:
@@ -262,19 +305,6 @@ static uint64_t thread_ns(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static struct bpf_link *site_attach(struct mw_loader *l, int i)
-{
-	const struct mw_site *s = &l->target->site[i];
-	struct bpf_program *prog = prog_by_name(l->skel, mw_probe_prog(s->point));
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false, .bpf_cookie = s->cookie);
-
-	if (!prog) {
-		errno = ENOENT;
-		return NULL;
-	}
-	return bpf_program__attach_uprobe_opts(prog, l->attach_pid, l->target->module, s->probe_off, &uo);
 }
 
 /* Detaching a uprobe waits for a grace period (~0.2 s here, per link):
@@ -412,12 +442,21 @@ static void agg_flush(struct mw_loader *l)
 
 void mw_loader_detach(struct mw_loader *l)
 {
-	bpf_link__destroy(l->exec_link);
+	struct bpf_link *gone[MW_MAX_SITES + 1];
+	int n = 0;
+
+	/* In parallel: each waits for a grace period (0.1-0.5 s here). */
+	if (l->exec_link)
+		gone[n++] = l->exec_link;
 	l->exec_link = NULL;
 	for (int i = 0; i < MW_MAX_SITES; i++) {
-		bpf_link__destroy(l->links[i]);
+		if (l->links[i] && n < MW_MAX_SITES)
+			gone[n++] = l->links[i];
+		else
+			bpf_link__destroy(l->links[i]);
 		l->links[i] = NULL;
 	}
+	destroy_links(gone, n);
 	if (!l->flushed_agg) {
 		l->flushed_agg = 1;
 		agg_flush(l);

@@ -1640,6 +1640,7 @@ static void summary_add(struct mw_summary *t, const struct mw_summary *x)
 
 int main(int argc, char **argv)
 {
+	uint64_t t_main = mono_ns();
 	static struct mw_target tgt;
 	static struct live lv;
 	const struct mw_runtime *rt;
@@ -1848,8 +1849,9 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	if (env.verbose)
-		fprintf(stderr, "mapwatch: %d probes on %s (%s), pid %d\n", mw_loader_nprobes(lv.ldr),
-			tgt.module, tgt.is_exe ? "executable" : "shared library", env.pid);
+		fprintf(stderr, "mapwatch: %d probes on %s (%s), pid %d; probes armed in %.0f ms\n",
+			mw_loader_nprobes(lv.ldr), tgt.module, tgt.is_exe ? "executable" : "shared library",
+			env.pid, (mono_ns() - t_main) / 1e6);
 	lv.pid = env.pid;
 	sampling_start(&lv);
 
