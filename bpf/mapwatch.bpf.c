@@ -223,30 +223,27 @@ static __always_inline bool ours(struct pt_regs *ctx, struct who *w)
 	return true;
 }
 
-/* Argument n (0-based) by the probed code's calling convention. The
- * registers are loaded first and pinned (barrier_var) so that the compiler
- * cannot turn the choice into a computed ctx offset, which the verifier
- * refuses ("dereference of modified ctx ptr"). */
+/* Argument n (0-based): in the register the layout table names for it
+ * (user/layout.c). The registers are loaded first and pinned (barrier_var)
+ * so that the compiler cannot turn the choice into a computed ctx offset,
+ * which the verifier refuses ("dereference of modified ctx ptr"); n and the
+ * table are constants at verification time, so the choice folds away. */
 static __always_inline __u64 arg(struct pt_regs *ctx, __u8 n)
 {
 	__u64 ax = ctx->ax, bx = ctx->bx, cx = ctx->cx, dx = ctx->dx;
 	__u64 si = ctx->si, di = ctx->di, r8 = ctx->r8, r9 = ctx->r9;
-	__u64 r0, r1, r2, r3, r4, r5;
 
 	barrier_var(ax); barrier_var(bx); barrier_var(cx); barrier_var(dx);
 	barrier_var(si); barrier_var(di); barrier_var(r8); barrier_var(r9);
-	if (layout.abi == MW_ABI_GOREG) {
-		r0 = ax; r1 = bx; r2 = cx; r3 = di; r4 = si; r5 = r8;
-	} else {
-		r0 = di; r1 = si; r2 = dx; r3 = cx; r4 = r8; r5 = r9;
-	}
-	switch (n) {
-	case 0: return r0;
-	case 1: return r1;
-	case 2: return r2;
-	case 3: return r3;
-	case 4: return r4;
-	default: return r5;
+	switch (layout.arg_reg[n < 6 ? n : 5]) {
+	case MW_REG_AX: return ax;
+	case MW_REG_BX: return bx;
+	case MW_REG_CX: return cx;
+	case MW_REG_DX: return dx;
+	case MW_REG_SI: return si;
+	case MW_REG_DI: return di;
+	case MW_REG_R8: return r8;
+	default: return r9;
 	}
 }
 
@@ -518,7 +515,7 @@ static __always_inline void fill_h(struct mw_record *r, __u64 h)
 {
 	struct hdr hd;
 
-	if (!h || rd_hdr(&hd, h, 48))	/* hmap: Go's 48-byte header */
+	if (!h || rd_hdr(&hd, h, layout.h_size))	/* the hmap header */
 		return;
 	r->count = HDR_U64(&hd, layout.h_count);
 	r->hflags = HDR_U8(&hd, layout.h_flags);
@@ -594,7 +591,7 @@ static __always_inline int read_iter(struct iterpos *p, __u64 it)
 {
 	struct hdr hd;
 
-	if (rd_hdr(&hd, it, 96))	/* hiter: Go's 96 bytes */
+	if (rd_hdr(&hd, it, layout.it_size))	/* the hiter */
 		return -1;
 	p->bptr = HDR_U64(&hd, layout.it_bptr);
 	p->buckets = HDR_U64(&hd, layout.it_buckets);
@@ -858,6 +855,7 @@ int BPF_KPROBE(mw_iterinit)
 	r->iter_seq = seq;
 	r->stack_id = sid;
 	r->caller = caller;
+	r->bsize = rd_u16(arg(ctx, layout.arg_t) + layout.t_bucketsize);	/* for the views */
 	fill_h(r, h);
 	/* Started inside another actor's write in flight. last_writer is read
 	 * once: every use must see the same, non-zero actor. */
@@ -1062,6 +1060,7 @@ __noinline int emit_slot(struct pt_regs *ctx, struct mw_mapstate *st, __u32 i, s
 	if (e->type == MW_REC_EVACUATE) {
 		r->bucket = e->bucket;
 		r->bucket_addr = e->baddr;
+		r->bsize = e->bsize;
 	}
 	/* Every record after the first for this event is a repeat, alert or not. */
 	r->repeat = e->records > 0;
@@ -1115,7 +1114,7 @@ static __always_inline int emit_iter_overlaps(struct pt_regs *ctx, struct mw_map
 
 /* A record of an event that meets nothing (record_all, or a grow). */
 static __always_inline void emit_plain(__u16 type, __u8 op, const struct who *w, __u64 now, __u64 h,
-				       __u64 bucket, __u64 baddr)
+				       __u64 bucket, __u64 baddr, __u16 bsize)
 {
 	struct mw_record *r = rec_new(type, w, now, h);
 
@@ -1125,6 +1124,7 @@ static __always_inline void emit_plain(__u16 type, __u8 op, const struct who *w,
 	fill_h(r, h);
 	r->bucket = bucket;
 	r->bucket_addr = baddr;
+	r->bsize = bsize;
 	rec_submit(r);
 }
 
@@ -1250,7 +1250,7 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 	if (record_all && !emitted) {
 		if (!now)
 			now = bpf_ktime_get_ns();
-		emit_plain(MW_REC_WRITE, op, &w, now, h, MW_NO_BUCKET, 0);
+		emit_plain(MW_REC_WRITE, op, &w, now, h, MW_NO_BUCKET, 0, 0);
 	}
 	return 0;
 }
@@ -1286,7 +1286,7 @@ static __always_inline int on_read(struct pt_regs *ctx, __u8 kind)
 		return 0;
 	if (!(fl & layout.flag_writing)) {
 		if (record_all)
-			emit_plain(MW_REC_READ, 0, &w, bpf_ktime_get_ns(), h, MW_NO_BUCKET, 0);
+			emit_plain(MW_REC_READ, 0, &w, bpf_ktime_get_ns(), h, MW_NO_BUCKET, 0, 0);
 		return 0;
 	}
 	struct mw_mapstate *st = state_get(&w, h, false);
@@ -1392,7 +1392,7 @@ int BPF_KPROBE(mw_grow)
 				       0, 0, 0, 0, &sid, &caller);
 	/* A grow is rare: always worth a record. */
 	if (!n)
-		emit_plain(MW_REC_GROW, 0, &w, now, h, MW_NO_BUCKET, 0);
+		emit_plain(MW_REC_GROW, 0, &w, now, h, MW_NO_BUCKET, 0, 0);
 	return 0;
 }
 
@@ -1429,7 +1429,7 @@ int BPF_KPROBE(mw_evacuate)
 		n = emit_iter_overlaps(ctx, st, MW_REC_EVACUATE, MW_KIND_ITER_GROW, 0, &w, now, h,
 				       old, oldbucket, baddr, bsize, &sid, &caller);
 	if (record_all && !n)
-		emit_plain(MW_REC_EVACUATE, 0, &w, now, h, oldbucket, baddr);
+		emit_plain(MW_REC_EVACUATE, 0, &w, now, h, oldbucket, baddr, bsize);
 	return 0;
 }
 

@@ -221,6 +221,13 @@ enum mw_abi {
 	MW_ABI_GOREG = 1,	/* rax, rbx, rcx, rdi, rsi, r8 (Go ABIInternal) */
 };
 
+/* Argument registers, as the layout table names them (mw_layout.arg_reg). */
+enum mw_reg {
+	MW_REG_NONE = 0,
+	MW_REG_AX, MW_REG_BX, MW_REG_CX, MW_REG_DX, MW_REG_SI, MW_REG_DI, MW_REG_R8, MW_REG_R9,
+	MW_REG_MAX = MW_REG_R9
+};
+
 /* The layout table: everything the BPF side knows about the probed
  * runtime's structs and calling convention. Set in rodata by the loader
  * from user/layout.c, the only place that knows a runtime's layout. */
@@ -257,7 +264,11 @@ struct mw_layout {
 	__u16 g_stack_lo, g_stack_hi, g_status, g_goid;
 	/* hiter: key (nil once the iteration is over), wrapped */
 	__u16 it_key, it_wrapped;
-	__u8  pad[4];
+	/* bytes of the hmap and hiter headers read in one go (at most 128) */
+	__u8  h_size, it_size;
+	/* the register of argument n (0..5) in the probed code's ABI (enum mw_reg) */
+	__u8  arg_reg[6];
+	__u8  pad[2];
 };
 
 /* bpf_cookie of each attached probe: how the site sits in its function. */

@@ -1012,14 +1012,14 @@ static void sample_map(void *ctx, int pid, uint64_t map, const struct mw_mapstat
 	struct live *lv = ctx;
 	const struct mw_layout *L = &lv->tgt->layout;
 	struct mw_map_sample s = { .map = map, .ts = mono_ns() };
-	unsigned char h[48];
-	struct iovec local = { h, sizeof(h) }, remote = { (void *)(uintptr_t)map, sizeof(h) };
+	unsigned char h[256];	/* the hmap header: L->h_size bytes (at most 128) */
+	struct iovec local = { h, L->h_size }, remote = { (void *)(uintptr_t)map, L->h_size };
 
 	s.writes = st->writes;
 	s.iterations = st->iterations;
 	s.grows = st->grows;
 	s.evacuations = st->evacuations;
-	if (process_vm_readv(lv->pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof(h)) {
+	if (process_vm_readv(lv->pid, &local, 1, &remote, 1, 0) == (ssize_t)L->h_size) {
 		int64_t count;
 		memcpy(&count, h + L->h_count, 8);
 		memcpy(&s.buckets, h + L->h_buckets, 8);
