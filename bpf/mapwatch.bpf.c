@@ -703,10 +703,18 @@ static __always_inline bool go_slot_alive(struct mw_mapstate *st, struct mw_iter
 
 /* ---- iterations ------------------------------------------------------------ */
 
-/* Go: a full slot table may hold iterations left by break or return. Check
- * each against memory and release the dead ones. A global function, so the
- * verifier sees it once. */
-__noinline int go_reap(struct mw_mapstate *st, __u64 h, __u64 tid_gid)
+/* Sampled mode: is the slot's iteration of an earlier iteration-probe
+ * generation (it may have ended while the end probe was detached)? */
+static __always_inline bool slot_stale(struct mw_iter_slot *sl)
+{
+	return READ_ONCE(sl->gen) != READ_ONCE(iter_gen);
+}
+
+/* A full slot table may hold iterations that are over: of an earlier
+ * generation (sampled mode), or, for Go, left by break or return (checked
+ * against memory). Release those. A global function, so the verifier sees
+ * it once. */
+__noinline int slots_reap(struct mw_mapstate *st, __u64 h, __u64 tid_gid)
 {
 	int freed = 0;
 
@@ -721,35 +729,13 @@ __noinline int go_reap(struct mw_mapstate *st, __u64 h, __u64 tid_gid)
 
 		if (!key || !owner)
 			continue;
-		if (!go_slot_alive(st, sl, h, key, owner, &w, &p, &addr, bpf_ktime_get_ns()))
+		if (slot_stale(sl)) {
+			slot_expire(st, sl, h, key, owner, &w);
 			freed++;
-	}
-	return freed;
-}
-
-/* Sampled mode: is the slot's iteration of an earlier iteration-probe
- * generation (it may have ended while the end probe was detached)? */
-static __always_inline bool slot_stale(struct mw_iter_slot *sl)
-{
-	return READ_ONCE(sl->gen) != READ_ONCE(iter_gen);
-}
-
-/* Release the slots of earlier generations. A global function. */
-__noinline int stale_reap(struct mw_mapstate *st, __u64 h, __u64 tid_gid)
-{
-	int freed = 0;
-
-	if (!st)
-		return 0;
-	for (int i = 0; i < MW_MAX_ITERS; i++) {
-		struct mw_iter_slot *sl = &st->iters[i];
-		__u64 key = READ_ONCE(sl->hiter), owner = READ_ONCE(sl->owner);
-		struct who w = { .actor = tid_gid };
-
-		if (!key || !owner || !slot_stale(sl))
-			continue;
-		slot_expire(st, sl, h, key, owner, &w);
-		freed++;
+		} else if (layout.go &&
+			   !go_slot_alive(st, sl, h, key, owner, &w, &p, &addr, bpf_ktime_get_ns())) {
+			freed++;
+		}
 	}
 	return freed;
 }
@@ -836,9 +822,7 @@ int BPF_KPROBE(mw_iterinit)
 	__s32 sid = grab_stack(ctx, &caller);
 
 	struct mw_iter_slot *mine = slot_claim(st, key, &w, now, sid, caller, seq);
-	if (!mine && layout.go && go_reap(st, h, w.actor))
-		mine = slot_claim(st, key, &w, now, sid, caller, seq);
-	if (!mine && READ_ONCE(iter_gen) && stale_reap(st, h, w.actor))
+	if (!mine && (layout.go || READ_ONCE(iter_gen)) && slots_reap(st, h, w.actor))
 		mine = slot_claim(st, key, &w, now, sid, caller, seq);
 	if (!mine)
 		__sync_fetch_and_add(&counters.slots_full, 1);
