@@ -932,20 +932,10 @@ static void sampling_start(struct live *lv)
  * they are until the loader detaches them). */
 static void sampling_stop(struct live *lv)
 {
-	struct mw_sampler_stats st;
-	struct mw_run_mode m = { .sampled = lv->smp != NULL };
+	struct mw_run_mode m;
 
-	if (lv->smp) {
-		mw_sampler_stop(lv->smp, &st);
-		lv->smp = NULL;
-		m.budget = st.budget;
-		m.windows = st.windows;
-		m.armed_fraction = st.elapsed_ns ? (double)st.armed_ns / (double)st.elapsed_ns : 0;
-		m.iters_windowed = st.iters_windowed;
-		m.target_cpu_ns = st.target_cpu_ns;
-		m.probe_cost_ns = st.spent_ns;
-		m.hit_ns = st.hit_ns;
-	}
+	mw_sampler_finish(lv->smp, &m);
+	lv->smp = NULL;
 	mw_corr_set_mode(lv->corr, &m);
 }
 

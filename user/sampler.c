@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "sampler.h"
+#include "correlator.h"
 #include "layout.h"
 #include "placement.h"
 
@@ -313,6 +314,24 @@ void mw_sampler_stop(struct mw_sampler *s, struct mw_sampler_stats *st)
 	}
 	pthread_mutex_destroy(&s->mu);
 	free(s);
+}
+
+void mw_sampler_finish(struct mw_sampler *s, struct mw_run_mode *m)
+{
+	struct mw_sampler_stats st;
+
+	memset(m, 0, sizeof(*m));
+	if (!s)
+		return;
+	mw_sampler_stop(s, &st);
+	m->sampled = 1;
+	m->budget = st.budget;
+	m->windows = st.windows;
+	m->armed_fraction = st.elapsed_ns ? (double)st.armed_ns / (double)st.elapsed_ns : 0;
+	m->iters_windowed = st.iters_windowed;
+	m->target_cpu_ns = st.target_cpu_ns;
+	m->probe_cost_ns = st.spent_ns;
+	m->hit_ns = st.hit_ns;
 }
 
 int mw_sampler_describe(const struct mw_sampler_stats *st, char *buf, size_t len)

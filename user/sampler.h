@@ -56,6 +56,9 @@ unsigned mw_sampler_windowed(int go);
 struct mw_sampler *mw_sampler_start(struct mw_loader *l, const struct mw_sampler_opts *o);
 /* Stop the thread and re-attach nothing; *st (if not NULL) gets the totals. */
 void mw_sampler_stop(struct mw_sampler *s, struct mw_sampler_stats *st);
+/* Stop s (NULL: the run was exact) and say how the run watched. */
+struct mw_run_mode;
+void mw_sampler_finish(struct mw_sampler *s, struct mw_run_mode *m);
 /* The totals so far (thread-safe). */
 void mw_sampler_stats(struct mw_sampler *s, struct mw_sampler_stats *st);
 /* "sampled, budget 2%, armed 13.2% of 10.0 s (41 windows)" */
