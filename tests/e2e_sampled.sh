@@ -41,6 +41,17 @@ for mode in mutex rwlock cow; do
 	fi
 done
 
+# Windows opening and closing (a 5% budget): still never an alert, on
+# libgomap and on Go (gosvc), with the iteration probes windowed too.
+timeout -s KILL 120 "$MW" --json --budget 5 -- build/mapsvc -m rwlock -w 2 -i 2 -r 1 -R 20000 -d 6 >"$tmp/w5.out" 2>"$tmp/w5.err"
+check "mapsvc rwlock, budget 5%: 0 alerts over $(jqs "$tmp/w5.out" .windows) windows" \
+	[ "$(jqs "$tmp/w5.out" '.alerts == 0 and .windows >= 2')" = true ]
+if [ -x build/gosvc ]; then
+	GOMAXPROCS=2 timeout -s KILL 120 "$MW" --json --budget 5 -- build/gosvc -m rwlock -w 2 -i 2 -r 1 -R 5000 -d 6 >"$tmp/g5.out" 2>"$tmp/g5.err"
+	check "gosvc rwlock, budget 5%: 0 alerts over $(jqs "$tmp/g5.out" .windows) windows" \
+		[ "$(jqs "$tmp/g5.out" '.alerts == 0 and .windows >= 2')" = true ]
+fi
+
 # ---- the cost, as booked, on a fixed load -----------------------------------------
 timeout -s KILL 120 "$MW" --json --sampled -- build/mapsvc -m rwlock -w 1 -i 1 -r 0 -R 20000 -d 8 >"$tmp/c.out" 2>"$tmp/c.err"
 r=$(jqs "$tmp/c.out" '.probe_cost_ns / .target_cpu_ns')
