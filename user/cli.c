@@ -36,7 +36,8 @@ static const char doc[] =
 "      --plain           each distinct race once, when first seen, with both\n"
 "                        stacks; its count in the findings and a summary at the\n"
 "                        end (default when stdout is not a terminal)\n"
-"      --every           with --plain: a line for every occurrence\n"
+"      --every           a line for every occurrence (--plain: not only each\n"
+"                        race's first; repeats are then not counted in the kernel)\n"
 "      --json            JSON lines: alerts, a stats record every second, and\n"
 "                        the summary as the last line\n"
 "  -o, --output FILE     record a trace (every probe hit) to FILE\n"
@@ -47,6 +48,13 @@ static const char doc[] =
 "      --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
 "                        (127.0.0.1:9464, [::1]:9464, or :9464 for every interface)\n"
 "      --metrics-linger SEC  keep serving SEC seconds after the run ends\n"
+"      --sampled         bound the probes' cost: writes (and Go's iteration ends,\n"
+"                        lookups) are watched in windows only, sized to a CPU\n"
+"                        budget; a race outside the windows is missed, never\n"
+"                        invented (the summary gives the fraction watched)\n"
+"      --budget PCT      with it: the budget, in percent of the CPU time the\n"
+"                        target uses (0 < PCT <= 100; default 2); implies --sampled\n"
+"      --exact           watch every write (the default; overrides --sampled)\n"
 "      --reads           also watch lookups: a read during another goroutine's\n"
 "                        write is a read-write race (lookups are the hottest map\n"
 "                        operation: this costs a probe hit per read)\n"
@@ -69,6 +77,7 @@ enum {
 	OPT_PLAIN = 256, OPT_JSON, OPT_FORCE, OPT_PERFETTO, OPT_FAIL, OPT_ASCII, OPT_FRAMES,
 	OPT_VERSION, OPT_READS, OPT_TOOLCHAIN, OPT_EVERY, OPT_NO_STACKS,
 	OPT_METRICS = 320, OPT_METRICS_LINGER,
+	OPT_SAMPLED = 330, OPT_BUDGET, OPT_EXACT,
 };
 
 static const struct option long_opts[] = {
@@ -91,6 +100,9 @@ static const struct option long_opts[] = {
 	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "metrics-linger", required_argument, NULL, OPT_METRICS_LINGER },
+	{ "sampled", no_argument, NULL, OPT_SAMPLED },
+	{ "budget", required_argument, NULL, OPT_BUDGET },
+	{ "exact", no_argument, NULL, OPT_EXACT },
 	{ 0 },
 };
 
@@ -141,12 +153,26 @@ static double parse_duration(const char *s)
 	return v;
 }
 
+/* "--budget PCT": 0 < PCT <= 100, into a fraction. 0, or -1 when invalid. */
+static int parse_budget(const char *str, double *frac)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(str, &end);
+	if (end == str || *end || errno || !(v > 0) || v > 100)
+		return -1;
+	*frac = v / 100;
+	return 0;
+}
+
 void mw_opts_parse(struct mw_opts *o, int argc, char **argv)
 {
 	int c;
 	char *end;
 
-	*o = (struct mw_opts){ .pid = -1, .mode = MW_OUT_AUTO };
+	*o = (struct mw_opts){ .pid = -1, .mode = MW_OUT_AUTO, .budget = MW_BUDGET_DEFAULT };
 	opterr = 0;	/* one line of our own per usage error */
 	while ((c = getopt_long(argc, argv, "+:p:d:o:vh", long_opts, NULL)) != -1) {
 		switch (c) {
@@ -185,6 +211,14 @@ void mw_opts_parse(struct mw_opts *o, int argc, char **argv)
 			if (errno || *end || !isfinite(o->metrics_linger) || o->metrics_linger < 0)
 				usage_error("invalid linger time: %s", optarg);
 			break;
+		case OPT_SAMPLED: if (o->sampled >= 0) o->sampled = 1; break;
+		case OPT_EXACT: o->sampled = -1; break;
+		case OPT_BUDGET:
+			if (parse_budget(optarg, &o->budget))
+				usage_error("invalid budget '%s': a percentage above 0, at most 100", optarg);
+			if (o->sampled >= 0)
+				o->sampled = 1;
+			break;
 		case ':':
 			usage_error("option %s needs a value (see mapwatch --help)", argv[optind - 1]);
 		default:
@@ -193,6 +227,7 @@ void mw_opts_parse(struct mw_opts *o, int argc, char **argv)
 			usage_error("unknown option %s (see mapwatch --help)", argv[optind - 1]);
 		}
 	}
+	o->sampled = o->sampled > 0;	/* --exact wins */
 	if (optind < argc)
 		o->cmd = &argv[optind];
 	if (o->pid > 0 && o->cmd)

@@ -26,8 +26,12 @@ struct mw_opts {
 	int no_stacks;
 	const char *metrics;		/* --metrics ADDR:PORT */
 	double metrics_linger;		/* --metrics-linger SEC: serve this long after the run */
+	int sampled;			/* --sampled / --budget: writes watched in windows (sampler.h) */
+	double budget;			/* fraction of the target's CPU */
 	char **cmd;			/* -- CMD ARGS */
 };
+
+#define MW_BUDGET_DEFAULT 0.02	/* --budget 2: the sampled mode's share of the target's CPU */
 
 #define MW_EXIT_USAGE 2		/* a usage error: one line on stderr (see the help text) */
 

@@ -124,13 +124,16 @@ void mw_fmt_alert_text(FILE *f, const struct mw_alert *a, const struct mw_rstack
 int mw_fmt_alert_json(char *buf, size_t len, const struct mw_alert *a, const struct mw_rstack *ws,
 		      const struct mw_rstack *is, const struct mw_tag *tag)
 {
-	char gids[64] = "", tg[32];
-	int n;
+	char gids[96] = "", tg[32];
+	int n, g = 0;
 
 	/* Go: the goroutines too (libgomap's lines stay as they were). */
 	if (a->writer_gid || a->iter_gid)
-		snprintf(gids, sizeof(gids), "\"writer_goid\":%" PRIu64 ",\"iter_goid\":%" PRIu64 ",",
-			 a->writer_gid, a->iter_gid);
+		g = snprintf(gids, sizeof(gids), "\"writer_goid\":%" PRIu64 ",\"iter_goid\":%" PRIu64 ",",
+			     a->writer_gid, a->iter_gid);
+	/* Occurrences this line stands for (counted in the kernel), when more than one. */
+	if (a->n > 1 && g >= 0 && (size_t)g < sizeof(gids))
+		snprintf(gids + g, sizeof(gids) - (size_t)g, "\"n\":%" PRIu64 ",", (uint64_t)a->n);
 	json_tag(tag, tg, sizeof(tg));
 	for (int with_stacks = 1;; with_stacks = 0) {
 		n = snprintf(buf, len,
@@ -280,6 +283,10 @@ void mw_fmt_summary_text(FILE *f, const struct mw_summary *s, int reads, const s
 	if (s->unconfirmed)
 		fprintf(f, "mapwatch: %" PRIu64 " more not counted: writes into a Go iteration never seen "
 			"moving on afterwards (possibly left by break or return)\n", s->unconfirmed);
+	if (s->mode.sampled)
+		fprintf(f, "mapwatch: sampled mode, budget %.3g%%: writes watched %.1f%% of the time "
+			"(%" PRIu64 " windows); races outside the windows were not seen\n",
+			s->mode.budget * 100, s->mode.armed_fraction * 100, s->mode.windows);
 	for (int k = 1; k < MW_KIND_MAX; k++)
 		if (s->runtime_caught[k])
 			fprintf(f, "mapwatch: the runtime itself caught %" PRIu64 " %s race%s\n",
@@ -310,16 +317,17 @@ static int summary_fields(char *buf, size_t len, const struct mw_summary *s)
 
 int mw_fmt_summary_json(char *buf, size_t len, const struct mw_summary *s, const struct mw_live_end *live)
 {
-	char fields[1024], tail[1024] = "";
+	char fields[1024], tail[1024] = "", mode[400] = "";
 
 	summary_fields(fields, sizeof(fields), s);
+	mw_run_mode_json(&s->mode, mode, sizeof(mode));
 	if (live)
 		snprintf(tail, sizeof(tail), ",\"pid\":%d,\"records\":%" PRIu64 ",\"bpf_records\":%" PRIu64
 			 ",\"slots_full\":%" PRIu64 ",\"map_full\":%" PRIu64 ",\"bad_reads\":%" PRIu64
-			 ",\"stack_fails\":%" PRIu64 ",\"target\":\"%s\",\"exit_status\":%d",
+			 ",\"stack_fails\":%" PRIu64 ",\"target\":\"%s\",\"exit_status\":%d%s",
 			 live->pid, live->records, live->bpf_records, live->slots_full, live->map_full,
 			 live->bad_reads, live->stack_fails, live->target ? live->target : "running",
-			 live->exit_status);
+			 live->exit_status, mode);
 	return snprintf(buf, len, "{\"type\":\"summary\",%s%s}", fields, tail);
 }
 

@@ -75,9 +75,6 @@ const struct mw_runtime *mw_runtime_of_trace(void);
 /* Is a Go binary whose main package is gomain one of the Go toolchain's
  * own programs (go, compile, link, …: "cmd/…")? */
 int mw_go_toolchain_main(const char *gomain);
-/* Bytes of an hmap from its start that hold every header field the layout
- * names (count, flags, B, buckets, oldbuckets, nevacuate). */
-size_t mw_layout_hmap_header(const struct mw_layout *l);
 /* The Go row serving Go 1.minor (noswiss: built with GOEXPERIMENT=noswissmap),
  * or NULL (unsupported). */
 const struct mw_runtime *mw_runtime_for_go(int minor, int noswiss);

@@ -69,8 +69,9 @@ static int resolve_target(const struct mw_opts *o, struct target *tg)
 	return 0;
 }
 
-/* The probes on the first process. NULL (said). */
-static struct mw_watched *attach(struct mw_session *s, const struct mw_opts *o, const struct target *tg)
+/* The probes on the first process. NULL (said). t0: when mapwatch started. */
+static struct mw_watched *attach(struct mw_session *s, const struct mw_opts *o, const struct target *tg,
+				 uint64_t t0)
 {
 	const struct mw_target *t = &tg->t;
 	struct mw_watched *p;
@@ -93,8 +94,9 @@ static struct mw_watched *attach(struct mw_session *s, const struct mw_opts *o, 
 		return NULL;
 	}
 	if (o->verbose)
-		fprintf(stderr, "mapwatch: %d probes on %s (%s), pid %d\n", mw_loader_nprobes(p->ldr),
-			t->module, t->is_exe ? "executable" : "shared library", tg->pid);
+		fprintf(stderr, "mapwatch: %d probes on %s (%s), pid %d; probes armed in %.0f ms\n",
+			mw_loader_nprobes(p->ldr), t->module, t->is_exe ? "executable" : "shared library",
+			tg->pid, (mw_mono_ns() - t0) / 1e6);
 	return p;
 }
 
@@ -229,6 +231,7 @@ static int report(struct mw_session *s, const struct mw_opts *o, const struct ou
 
 int main(int argc, char **argv)
 {
+	uint64_t t0 = mw_mono_ns();
 	static char outbuf[1 << 20];
 	static struct target tg;
 	static struct mw_opts o;
@@ -263,7 +266,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mapwatch: out of memory\n");
 		goto out;
 	}
-	if (!attach(s, &o, &tg))
+	if (!attach(s, &o, &tg, t0))
 		goto out;
 	if (open_sinks(s, &o, &tg, metrics, &tui))
 		goto out;

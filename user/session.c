@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "session.h"
 #include "procmaps.h"
+#include "sampler.h"
 
 struct mw_session {
 	const struct mw_opts *o;
@@ -282,8 +283,8 @@ static void sample_map(void *ctx, int pid, uint64_t map, const struct mw_mapstat
 	struct mw_watched *p = ctx;
 	const struct mw_layout *L = &p->tgt->layout;
 	struct mw_map_sample ms = { .map = map, .ts = mw_mono_ns() };
-	unsigned char h[256];
-	size_t hlen = mw_layout_hmap_header(L);
+	unsigned char h[256];	/* the hmap header: L->h_size bytes (at most 128) */
+	size_t hlen = L->h_size;	/* a __u8: it fits */
 	struct iovec local = { h, hlen }, remote = { (void *)(uintptr_t)map, hlen };
 
 	ms.writes = st->writes;
@@ -378,10 +379,35 @@ struct mw_watched *mw_session_primary(struct mw_session *s)
 	return s->nprocs ? s->procs[0] : NULL;
 }
 
+/* --sampled: windows for the first process's write probes (the others of
+ * a -- CMD tree are watched exactly). */
+static void sampling_start(struct mw_watched *p)
+{
+	const struct mw_opts *o = p->s->o;
+	struct mw_sampler_opts so = { .budget = o->budget, .pid = p->pid, .go = p->tgt->layout.go,
+				      .verbose = o->verbose };
+
+	if (o->sampled && p->primary && !(p->smp = mw_sampler_start(p->ldr, &so)))
+		fprintf(stderr, "mapwatch: cannot start the sampled mode (%s): watching every write\n",
+			strerror(errno));
+}
+
+/* The run's mode, for the summary; the sampler stops (its probes stay as
+ * they are until the loader detaches them). */
+static void sampling_stop(struct mw_watched *p)
+{
+	struct mw_run_mode m;
+
+	mw_sampler_finish(p->smp, &m);
+	p->smp = NULL;
+	mw_corr_set_mode(p->corr, &m);
+}
+
 static void proc_free(struct mw_watched *p)
 {
 	if (!p)
 		return;
+	mw_sampler_stop(p->smp, NULL);
 	mw_loader_free(p->ldr);
 	mw_corr_free(p->corr);
 	mw_sym_free(p->sym);
@@ -427,13 +453,15 @@ struct mw_watched *mw_session_add(struct mw_session *s, int pid, const struct mw
 	p->lo = (struct mw_loader_opts){
 		.pid = pid, .record_all = s->o->out || s->o->perfetto,
 		.no_iter_records = s->o->mode != MW_OUT_TUI, .verbose = s->o->verbose,
-		.no_stacks = s->o->no_stacks, .target = p->tgt, .on_record = on_record, .ctx = p,
+		.no_stacks = s->o->no_stacks, .no_aggregate = s->o->every, .target = p->tgt,
+		.on_record = on_record, .ctx = p,
 	};
 	p->ldr = mw_loader_start(&p->lo, why, sizeof(why));
 	if (!p->ldr)
 		goto fail;
 	p->st.start_ns = p->last_stats_ns = mw_mono_ns();
 	s->procs[s->nprocs++] = p;
+	sampling_start(p);
 	if (p->primary) {
 		s->start = p->st.start_ns;
 		return p;
@@ -505,6 +533,8 @@ void mw_session_exec(struct mw_session *s, struct mw_watched *p)
 		   !strcmp(ra, rb) && nt.nsites == p->tgt->nsites;
 	if (!same) {
 		struct mw_loader *old = p->ldr;
+		mw_sampler_stop(p->smp, NULL);
+		p->smp = NULL;
 		mw_loader_detach(old);
 		drain(old);
 		mw_loader_free(old);
@@ -518,6 +548,7 @@ void mw_session_exec(struct mw_session *s, struct mw_watched *p)
 			p->exec_stop = 1;
 			return;
 		}
+		sampling_start(p);
 	}
 	if (!realpath(p->tgt->module, p->module))
 		snprintf(p->module, sizeof(p->module), "%s", p->tgt->module);
@@ -588,6 +619,7 @@ void mw_session_drain(struct mw_session *s)
 		return;
 	/* Probes off, then drain exactly what they produced (at most one ring's
 	 * worth), then the final counters: nothing lost on Ctrl-C or -d. */
+	sampling_stop(first);
 	mw_loader_detach(first->ldr);
 	for (int i = 1; i < s->nprocs; i++)
 		mw_session_end(s, s->procs[i], NULL);

@@ -36,6 +36,7 @@ struct mw_watched {
 	struct mw_target *tgt;		/* where the probes are */
 	struct mw_loader_opts lo;	/* how they were attached */
 	struct mw_loader *ldr;
+	struct mw_sampler *smp;		/* --sampled: the windows of ldr (the first process only) */
 	struct mw_corr *corr;
 	struct mw_findings *findings;
 	struct mw_live_stats st;	/* what the live view shows */
