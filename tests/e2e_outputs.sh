@@ -9,7 +9,8 @@
 # drops by cause, bad reads, stacks not captured: BPF's counters beyond
 # those a recording holds), the `stats` lines of --json, and the live-only
 # fields at the end of the --json summary (pid, records, bpf_records,
-# slots_full, map_full, bad_reads, stack_fails, target, exit_status).
+# slots_full, map_full, bad_reads, stack_fails, target, exit_status, and the
+# run's mode: exact, or sampled with its budget and fraction watched).
 # Also: the findings account for every alert (their counts add up to the
 # summary's alerts), live and offline. Ends with `RESULT <passed> <failed>`.
 set -u
@@ -66,7 +67,7 @@ stop_svc
 n=$(jqs "$tmp/json.live" .alerts)
 check "--json: the live run saw races ($n alerts, exit $rc), analyze read its recording (exit $arc)" \
 	[ "$rc" = 0 -a "$arc" = 0 -a "${n:-0}" -gt 0 ]
-live_only=',"pid":[0-9]*,"records":[0-9]*,"bpf_records":[0-9]*,"slots_full":[0-9]*,"map_full":[0-9]*,"bad_reads":[0-9]*,"stack_fails":[0-9]*,"target":"[^"]*","exit_status":-\{0,1\}[0-9]*}$'
+live_only=',"pid":[0-9]*,"records":[0-9]*,"bpf_records":[0-9]*,"slots_full":[0-9]*,"map_full":[0-9]*,"bad_reads":[0-9]*,"stack_fails":[0-9]*,"target":"[^"]*","exit_status":-\{0,1\}[0-9]*\(,"mode":"[a-z]*"[^}]*\)\{0,1\}}$'
 grep -v '^{"type":"stats",' "$tmp/json.live" | sed "/^{\"type\":\"summary\",/s/$live_only/}/" >"$tmp/json.live.cmp"
 if cmp -s "$tmp/json.live.cmp" "$tmp/json.an"; then
 	ok "--json: analyze prints the live alert, finding and summary lines byte for byte ($(wc -l <"$tmp/json.an") lines)"
