@@ -59,6 +59,10 @@ const volatile __u8 record_all = 0;	/* emit a record on every probe hit */
 const volatile __u8 iter_records = 1;
 const volatile struct mw_layout layout = {};
 const volatile __u8 capture_stacks = 1;	/* 0: --no-stacks */
+/* In-kernel aggregation of repeated races (struct mw_agg): a record for the
+ * first occurrence of a race, then at most one per agg_ns carrying the count
+ * since the last. 0: a record per occurrence (recordings: -o, --perfetto). */
+const volatile __u64 agg_ns = 0;
 
 /* What could not be delivered; read by userspace through the mmaped .bss. */
 struct mw_counters counters = {};
@@ -109,6 +113,17 @@ struct {
 
 
 
+/* Repeated races, counted here between two records (struct mw_agg). Not an
+ * LRU: an entry holds occurrences no record carries yet, which the end of
+ * the run reads; when the table is full a race is sent a record per
+ * occurrence, as without aggregation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MW_MAX_AGG);
+	__type(key, struct mw_akey);
+	__type(value, struct mw_agg);
+} agg SEC(".maps");
+
 /* Go: the map of each goroutine's latest iteration start, for runtime.fatal
  * (which is passed only the message). */
 struct {
@@ -130,8 +145,27 @@ struct {
 /* Iteration numbers (global, from 1). */
 __u64 iter_seq_next = 0;
 
-/* A zeroed value to create per-map state from. */
+/* Sampled mode: bumped by userspace each time the write probes are attached
+ * or detached (user/sampler.c). A map's last writer recorded in another
+ * window is not known to be the last one any more (writes between windows
+ * went unseen): it counts as unknown, so an event that meets a write in
+ * flight is flagged only against a writer seen in the same window. Always 0
+ * in exact mode. */
+__u32 window_gen = 0;
+/* Sampled mode, when the iteration probes are windowed too: bumped when they
+ * are attached or detached. An iteration recorded in another generation may
+ * have ended unseen between windows: it is released, never flagged. */
+__u32 iter_gen = 0;
+/* Sampled mode: set while a window closes or is being opened, so that every
+ * write (and read) probe, or every iteration probe, stops at the same
+ * instant, not one by one as their links are destroyed (detaching a uprobe
+ * waits for a grace period). */
+__u32 writes_off = 0;
+__u32 iters_off = 0;
+
+/* Zeroed values to create per-map state and aggregation entries from. */
 const volatile struct mw_mapstate zero_state = {};
+const volatile struct mw_agg zero_agg = {};
 
 #define RB_FLAGS BPF_RB_NO_WAKEUP
 
@@ -189,30 +223,27 @@ static __always_inline bool ours(struct pt_regs *ctx, struct who *w)
 	return true;
 }
 
-/* Argument n (0-based) by the probed code's calling convention. The
- * registers are loaded first and pinned (barrier_var) so that the compiler
- * cannot turn the choice into a computed ctx offset, which the verifier
- * refuses ("dereference of modified ctx ptr"). */
+/* Argument n (0-based): in the register the layout table names for it
+ * (user/layout.c). The registers are loaded first and pinned (barrier_var)
+ * so that the compiler cannot turn the choice into a computed ctx offset,
+ * which the verifier refuses ("dereference of modified ctx ptr"); n and the
+ * table are constants at verification time, so the choice folds away. */
 static __always_inline __u64 arg(struct pt_regs *ctx, __u8 n)
 {
 	__u64 ax = ctx->ax, bx = ctx->bx, cx = ctx->cx, dx = ctx->dx;
 	__u64 si = ctx->si, di = ctx->di, r8 = ctx->r8, r9 = ctx->r9;
-	__u64 r0, r1, r2, r3, r4, r5;
 
 	barrier_var(ax); barrier_var(bx); barrier_var(cx); barrier_var(dx);
 	barrier_var(si); barrier_var(di); barrier_var(r8); barrier_var(r9);
-	if (layout.abi == MW_ABI_GOREG) {
-		r0 = ax; r1 = bx; r2 = cx; r3 = di; r4 = si; r5 = r8;
-	} else {
-		r0 = di; r1 = si; r2 = dx; r3 = cx; r4 = r8; r5 = r9;
-	}
-	switch (n) {
-	case 0: return r0;
-	case 1: return r1;
-	case 2: return r2;
-	case 3: return r3;
-	case 4: return r4;
-	default: return r5;
+	switch (layout.arg_reg[n < 6 ? n : 5]) {
+	case MW_REG_AX: return ax;
+	case MW_REG_BX: return bx;
+	case MW_REG_CX: return cx;
+	case MW_REG_DX: return dx;
+	case MW_REG_SI: return si;
+	case MW_REG_DI: return di;
+	case MW_REG_R8: return r8;
+	default: return r9;
 	}
 }
 
@@ -349,14 +380,9 @@ static __always_inline __s32 grab_stack(struct pt_regs *ctx, __u64 *caller)
 	return grab_stack_walk(ctx, caller);
 }
 
-static __always_inline struct mw_record *rec_new(__u16 type, const struct who *w, __u64 now, __u64 h)
+static __always_inline void rec_init(struct mw_record *r, __u16 type, const struct who *w, __u64 now,
+				     __u64 h)
 {
-	struct mw_record *r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
-
-	if (!r) {
-		__sync_fetch_and_add(&counters.rb_drops, 1);
-		return NULL;
-	}
 	__builtin_memset(r, 0, sizeof(*r));
 	r->type = type;
 	r->tid = w->tid;
@@ -367,6 +393,17 @@ static __always_inline struct mw_record *rec_new(__u16 type, const struct who *w
 	r->bucket = MW_NO_BUCKET;
 	r->stack_id = -1;
 	r->other_stack_id = -1;
+}
+
+static __always_inline struct mw_record *rec_new(__u16 type, const struct who *w, __u64 now, __u64 h)
+{
+	struct mw_record *r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
+
+	if (!r) {
+		__sync_fetch_and_add(&counters.rb_drops, 1);
+		return NULL;
+	}
+	rec_init(r, type, w, now, h);
 	return r;
 }
 
@@ -379,12 +416,106 @@ static __always_inline void rec_submit(struct mw_record *r)
 	bpf_ringbuf_submit(r, RB_FLAGS);
 }
 
+/* ---- aggregation of repeated races ------------------------------------------ */
+
+/* The return address of the probed call, as the stack walk's second frame
+ * would have it, at the price of one read: the aggregation key's code
+ * location, known before deciding whether the full walk is needed. */
+static __always_inline __u64 site_caller(struct pt_regs *ctx)
+{
+	__u64 a = PT_REGS_SP(ctx), v = 0;
+
+	if (!capture_stacks)
+		return 0;
+	if (bpf_get_attach_cookie(ctx) & MW_COOKIE_FRAME)
+		a = ctx->bp + 8;
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)a))
+		return 0;
+	return v;
+}
+
+/* One occurrence of race k at now. Returns its entry (NULL: aggregation off
+ * or the table full: send a record of one occurrence as before) and in *n
+ * the occurrences the record to send now carries, or 0 when this one is only
+ * counted (a record for the race went out less than agg_ns ago). */
+static __always_inline struct mw_agg *agg_take(const struct mw_akey *k, __u64 now, __u32 *n)
+{
+	struct mw_agg *a;
+
+	*n = 1;
+	if (!agg_ns)
+		return NULL;
+	a = bpf_map_lookup_elem(&agg, k);
+	if (!a) {
+		bpf_map_update_elem(&agg, k, (void *)&zero_agg, BPF_NOEXIST);
+		a = bpf_map_lookup_elem(&agg, k);
+		if (!a) {
+			__sync_fetch_and_add(&counters.agg_full, 1);
+			return NULL;
+		}
+	}
+	__u64 last = READ_ONCE(a->last_ns);
+	if (last && now >= last && now - last < agg_ns) {
+		struct mw_counters *pc = pcpu();
+
+		__sync_fetch_and_add(&a->unsent, 1);
+		if (pc)
+			pc->agg_counted++;
+		*n = 0;
+		return a;
+	}
+	a->last_ns = now;
+	/* Take what is counted (increments racing with this stay counted). */
+	__u64 v = READ_ONCE(a->unsent);
+	if (v > 0x7fffffff)
+		v = 0x7fffffff;
+	if (v)
+		__sync_fetch_and_add(&a->unsent, -v);
+	*n = (__u32)v + 1;
+	return a;
+}
+
+/* Send the record built in a's template, carrying n occurrences. With the
+ * ring buffer full they go back into the count: a later record, or the end
+ * of the run, carries them (the race is not lost). */
+static __always_inline void agg_send(struct mw_agg *a, __u32 n)
+{
+	struct mw_record *r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
+
+	if (!r) {
+		__sync_fetch_and_add(&a->unsent, n);
+		return;
+	}
+	__builtin_memcpy(r, &a->tmpl, sizeof(*r));
+	r->n = n;
+	rec_submit(r);
+}
+
+/* The record of an alert: in the aggregation entry's template (sent by
+ * agg_send) or straight in the ring buffer. */
+static __always_inline struct mw_record *alert_rec(struct mw_agg *a, __u16 type, const struct who *w,
+						    __u64 now, __u64 h)
+{
+	if (!a)
+		return rec_new(type, w, now, h);
+	rec_init(&a->tmpl, type, w, now, h);
+	return &a->tmpl;
+}
+
+static __always_inline void alert_submit(struct mw_agg *a, struct mw_record *r, __u32 n)
+{
+	if (a)
+		agg_send(a, n);
+	else
+		rec_submit(r);
+}
+
 /* The hmap header fields every record carries. */
 static __always_inline void fill_h(struct mw_record *r, __u64 h)
 {
 	struct hdr hd;
 
-	if (!h || rd_hdr(&hd, h, 48))	/* hmap: Go's 48-byte header */
+	if (!h || rd_hdr(&hd, h, layout.h_size))	/* the hmap header */
 		return;
 	r->count = HDR_U64(&hd, layout.h_count);
 	r->hflags = HDR_U8(&hd, layout.h_flags);
@@ -392,6 +523,14 @@ static __always_inline void fill_h(struct mw_record *r, __u64 h)
 	r->buckets = HDR_U64(&hd, layout.h_buckets);
 	r->oldbuckets = HDR_U64(&hd, layout.h_oldbuckets);
 	r->nevacuate = HDR_U64(&hd, layout.h_nevacuate);
+}
+
+/* The map's last writer, when it was seen in the current window (else 0). */
+static __always_inline __u64 last_writer(struct mw_mapstate *st)
+{
+	if (READ_ONCE(st->lw_gen) != READ_ONCE(window_gen))
+		return 0;
+	return READ_ONCE(st->last_writer);
 }
 
 static __always_inline struct mw_mapstate *state_get(const struct who *w, __u64 h, bool create)
@@ -452,7 +591,7 @@ static __always_inline int read_iter(struct iterpos *p, __u64 it)
 {
 	struct hdr hd;
 
-	if (rd_hdr(&hd, it, 96))	/* hiter: Go's 96 bytes */
+	if (rd_hdr(&hd, it, layout.it_size))	/* the hiter */
 		return -1;
 	p->bptr = HDR_U64(&hd, layout.it_bptr);
 	p->buckets = HDR_U64(&hd, layout.it_buckets);
@@ -564,10 +703,18 @@ static __always_inline bool go_slot_alive(struct mw_mapstate *st, struct mw_iter
 
 /* ---- iterations ------------------------------------------------------------ */
 
-/* Go: a full slot table may hold iterations left by break or return. Check
- * each against memory and release the dead ones. A global function, so the
- * verifier sees it once. */
-__noinline int go_reap(struct mw_mapstate *st, __u64 h, __u64 tid_gid)
+/* Sampled mode: is the slot's iteration of an earlier iteration-probe
+ * generation (it may have ended while the end probe was detached)? */
+static __always_inline bool slot_stale(struct mw_iter_slot *sl)
+{
+	return READ_ONCE(sl->gen) != READ_ONCE(iter_gen);
+}
+
+/* A full slot table may hold iterations that are over: of an earlier
+ * generation (sampled mode), or, for Go, left by break or return (checked
+ * against memory). Release those. A global function, so the verifier sees
+ * it once. */
+__noinline int slots_reap(struct mw_mapstate *st, __u64 h, __u64 tid_gid)
 {
 	int freed = 0;
 
@@ -582,8 +729,13 @@ __noinline int go_reap(struct mw_mapstate *st, __u64 h, __u64 tid_gid)
 
 		if (!key || !owner)
 			continue;
-		if (!go_slot_alive(st, sl, h, key, owner, &w, &p, &addr, bpf_ktime_get_ns()))
+		if (slot_stale(sl)) {
+			slot_expire(st, sl, h, key, owner, &w);
 			freed++;
+		} else if (layout.go &&
+			   !go_slot_alive(st, sl, h, key, owner, &w, &p, &addr, bpf_ktime_get_ns())) {
+			freed++;
+		}
 	}
 	return freed;
 }
@@ -601,6 +753,7 @@ static __always_inline struct mw_iter_slot *slot_claim(struct mw_mapstate *st, _
 	for (int i = 0; i < MW_MAX_ITERS; i++) {
 		struct mw_iter_slot *s = &st->iters[i];
 		if (s->hiter == key && s->owner == w->actor) {
+			s->gen = READ_ONCE(iter_gen);
 			s->flagged_write = 0;
 			s->start_ts = now;
 			s->stack_id = sid;
@@ -617,6 +770,7 @@ static __always_inline struct mw_iter_slot *slot_claim(struct mw_mapstate *st, _
 		struct mw_iter_slot *s = &st->iters[i];
 		if (s->hiter || __sync_val_compare_and_swap(&s->hiter, 0, key) != 0)
 			continue;
+		s->gen = READ_ONCE(iter_gen);
 		s->flagged_write = 0;
 		s->start_ts = now;
 		s->stack_id = sid;
@@ -639,6 +793,8 @@ int BPF_KPROBE(mw_iterinit)
 {
 	struct who w;
 
+	if (READ_ONCE(iters_off))
+		return 0;
 	if (!ours(ctx, &w))
 		return 0;
 	__u64 h = arg(ctx, layout.arg_h);
@@ -666,13 +822,13 @@ int BPF_KPROBE(mw_iterinit)
 	__s32 sid = grab_stack(ctx, &caller);
 
 	struct mw_iter_slot *mine = slot_claim(st, key, &w, now, sid, caller, seq);
-	if (!mine && layout.go && go_reap(st, h, w.actor))
+	if (!mine && (layout.go || READ_ONCE(iter_gen)) && slots_reap(st, h, w.actor))
 		mine = slot_claim(st, key, &w, now, sid, caller, seq);
 	if (!mine)
 		__sync_fetch_and_add(&counters.slots_full, 1);
 
 	if (!iter_records && !record_all) {
-		__u64 lw0 = READ_ONCE(st->last_writer);
+		__u64 lw0 = last_writer(st);
 		if (!(rd_u8(h + layout.h_flags) & layout.flag_writing) || !lw0 || lw0 == w.actor)
 			return 0;
 	}
@@ -683,10 +839,11 @@ int BPF_KPROBE(mw_iterinit)
 	r->iter_seq = seq;
 	r->stack_id = sid;
 	r->caller = caller;
+	r->bsize = rd_u16(arg(ctx, layout.arg_t) + layout.t_bucketsize);	/* for the views */
 	fill_h(r, h);
 	/* Started inside another actor's write in flight. last_writer is read
 	 * once: every use must see the same, non-zero actor. */
-	__u64 lw = READ_ONCE(st->last_writer);
+	__u64 lw = last_writer(st);
 	if ((r->hflags & layout.flag_writing) && lw && lw != w.actor) {
 		r->kind = MW_KIND_ITER_WRITE;
 		r->other_tid = READ_ONCE(st->last_writer_tid);
@@ -711,6 +868,8 @@ int BPF_KPROBE(mw_iterdone)
 {
 	struct who w;
 
+	if (READ_ONCE(iters_off))
+		return 0;
 	if (!ours(ctx, &w))
 		return 0;
 	__u64 it = arg(ctx, layout.arg_done_it);
@@ -779,7 +938,7 @@ struct emit_ctx {
 	__u64 caller;	/* the event actor's return address */
 	__u64 actor;	/* tid or goid */
 	__u64 g;
-	__s32 stack_id;	/* the event actor's stack, or -1 */
+	__s32 stack_id;	/* the event actor's stack, -1, or MW_STACK_LATER */
 	__u32 tid;
 	__u16 type, bsize;
 	__u8 kind, op;
@@ -787,14 +946,18 @@ struct emit_ctx {
 	__u8 pad;
 };
 
+/* The event actor's stack is walked once, when a first record needs it (an
+ * occurrence only counted in the aggregation table needs none). */
+#define MW_STACK_LATER (-2)
+
 /* The record for one open iteration slot of another actor. A global
  * (separately verified) function: inlined into the slot loop it made the
  * evacuate program's state space explode. Returns 1 when a record went out.
  * An evacuation is an alert only where it meets the iterator's bucket
  * (else a plain record in record_all mode). */
-__noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
+__noinline int emit_slot(struct pt_regs *ctx, struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 {
-	if (!st || !e || i >= MW_MAX_ITERS)
+	if (!ctx || !st || !e || i >= MW_MAX_ITERS)
 		return 0;
 	/* MW_MAX_ITERS is a power of two: the mask is the bound the verifier sees. */
 	__u32 idx = i;
@@ -806,6 +969,12 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 	if (!it || !owner || owner == e->actor)
 		return 0;
 	struct who w = { .actor = e->actor, .g = e->g, .tid = e->tid };
+	/* Sampled mode: started before the iteration probes were last
+	 * detached; it may have ended unseen: released, never flagged. */
+	if (slot_stale(sl)) {
+		slot_expire(st, sl, e->h, it, owner, &w);
+		return 0;
+	}
 	struct iterpos p = {};
 	__u8 flags = 0;
 	if (layout.go) {
@@ -842,7 +1011,29 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 			return 0;
 		k = MW_KIND_NONE;
 	}
-	struct mw_record *r = rec_new(e->type, &w, e->now, e->h);
+	/* The same race again (same actors, code locations, map): counted. */
+	struct mw_agg *ag = NULL;
+	__u32 n = 1;
+	if (k != MW_KIND_NONE && !flags) {
+		struct mw_akey ak = {
+			.map = e->h, .caller = e->caller, .other_caller = READ_ONCE(sl->caller),
+			.actor = e->actor, .other_actor = owner,
+			.pid = bpf_get_current_pid_tgid() >> 32, .kind = k, .type = (__u8)e->type,
+			.op = e->op,
+		};
+		ag = agg_take(&ak, e->now, &n);
+		if (!n) {
+			if (e->type == MW_REC_WRITE)
+				sl->flagged_write = e->wseq;
+			e->records++;
+			return 1;
+		}
+	}
+	if (k != MW_KIND_NONE && e->stack_id == MW_STACK_LATER) {
+		__u64 c;
+		e->stack_id = grab_stack(ctx, &c);
+	}
+	struct mw_record *r = alert_rec(ag, e->type, &w, e->now, e->h);
 	if (!r)
 		return 0;
 	r->op = e->op;
@@ -853,6 +1044,7 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 	if (e->type == MW_REC_EVACUATE) {
 		r->bucket = e->bucket;
 		r->bucket_addr = e->baddr;
+		r->bsize = e->bsize;
 	}
 	/* Every record after the first for this event is a repeat, alert or not. */
 	r->repeat = e->records > 0;
@@ -874,20 +1066,8 @@ __noinline int emit_slot(struct mw_mapstate *st, __u32 i, struct emit_ctx *e)
 			sl->flagged_write = e->wseq;
 	}
 	e->records++;
-	rec_submit(r);
+	alert_submit(ag, r, n);
 	return 1;
-}
-
-/* Is an iteration of another actor open on this map? (Decides whether the
- * event's stack is worth capturing: a write that meets none pays nothing.) */
-static __always_inline bool foreign_iter(struct mw_mapstate *st, __u64 actor)
-{
-	for (int i = 0; i < MW_MAX_ITERS; i++) {
-		__u64 o = READ_ONCE(st->iters[i].owner);
-		if (o && o != actor && READ_ONCE(st->iters[i].hiter))
-			return true;
-	}
-	return false;
 }
 
 /* One record per open iteration of another actor; the second and later
@@ -901,24 +1081,24 @@ static __always_inline int emit_iter_overlaps(struct pt_regs *ctx, struct mw_map
 	struct emit_ctx e = {
 		.now = now, .h = h, .old = old, .bucket = bucket, .baddr = baddr,
 		.actor = w->actor, .g = w->g, .tid = w->tid, .type = type, .bsize = bsize,
-		.kind = kind, .op = op, .stack_id = -1, .wseq = READ_ONCE(st->writes),
+		.kind = kind, .op = op, .stack_id = MW_STACK_LATER, .wseq = READ_ONCE(st->writes),
+		.caller = site_caller(ctx),
 	};
 	int subs = 0;
 
-	if (foreign_iter(st, w->actor)) {
-		e.stack_id = grab_stack(ctx, &e.caller);
+	for (__u32 i = 0; i < MW_MAX_ITERS; i++)
+		subs += emit_slot(ctx, st, i, &e);
+	/* -1/0 unless a record needed the walk (then the caller is its own). */
+	if (e.stack_id != MW_STACK_LATER) {
 		*sid = e.stack_id;
 		*caller = e.caller;
 	}
-
-	for (__u32 i = 0; i < MW_MAX_ITERS; i++)
-		subs += emit_slot(st, i, &e);
 	return subs;
 }
 
 /* A record of an event that meets nothing (record_all, or a grow). */
 static __always_inline void emit_plain(__u16 type, __u8 op, const struct who *w, __u64 now, __u64 h,
-				       __u64 bucket, __u64 baddr)
+				       __u64 bucket, __u64 baddr, __u16 bsize)
 {
 	struct mw_record *r = rec_new(type, w, now, h);
 
@@ -928,18 +1108,35 @@ static __always_inline void emit_plain(__u16 type, __u8 op, const struct who *w,
 	fill_h(r, h);
 	r->bucket = bucket;
 	r->bucket_addr = baddr;
+	r->bsize = bsize;
 	rec_submit(r);
 }
 
 /* A record of an event (a write, a read, a clone) that meets another actor's
  * write in flight: that actor is the map's last writer, lw. Returns 1 when
- * it went out. */
-static __always_inline int emit_vs_writer(const struct who *w, __u16 type, __u8 kind, __u8 op,
-					  __u64 now, __u64 h, struct mw_mapstate *st, __u64 lw,
-					  __s32 sid, __u64 caller, __u8 repeat)
+ * it went out or was counted. sid MW_STACK_LATER: the event's stack is
+ * walked here, only when a record is sent. */
+static __always_inline int emit_vs_writer(struct pt_regs *ctx, const struct who *w, __u16 type,
+					  __u8 kind, __u8 op, __u64 now, __u64 h,
+					  struct mw_mapstate *st, __u64 lw, __s32 sid, __u64 caller,
+					  __u8 repeat)
 {
-	struct mw_record *r = rec_new(type, w, now, h);
+	if (sid == MW_STACK_LATER)
+		caller = site_caller(ctx);
+	struct mw_akey ak = {
+		.map = h, .caller = caller, .actor = w->actor, .other_actor = lw,
+		.pid = bpf_get_current_pid_tgid() >> 32, .kind = kind, .type = (__u8)type, .op = op,
+	};
+	__u32 n;
+	struct mw_agg *ag = agg_take(&ak, now, &n);
 
+	if (!n)
+		return 1;
+	if (sid == MW_STACK_LATER) {
+		__u64 c;
+		sid = grab_stack(ctx, &c);
+	}
+	struct mw_record *r = alert_rec(ag, type, w, now, h);
 	if (!r)
 		return 0;
 	r->op = op;
@@ -951,7 +1148,7 @@ static __always_inline int emit_vs_writer(const struct who *w, __u16 type, __u8 
 	r->caller = caller;
 	r->repeat = repeat;
 	fill_h(r, h);
-	rec_submit(r);
+	alert_submit(ag, r, n);
 	return 1;
 }
 
@@ -959,6 +1156,8 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 {
 	struct who w;
 
+	if (READ_ONCE(writes_off))
+		return 0;
 	if (!ours(ctx, &w))
 		return 0;
 	__u64 h = arg(ctx, layout.arg_h);
@@ -996,7 +1195,7 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 		}
 	}
 
-	__u64 lw = READ_ONCE(st->last_writer);
+	__u64 lw = last_writer(st);
 	bool emitted = n > 0;
 	if (lw != w.actor && !now)
 		now = bpf_ktime_get_ns();
@@ -1005,9 +1204,9 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 		__u8 fl = rd_u8(h + layout.h_flags);
 		if (fl & layout.flag_writing) {
 			if (!have_stack)
-				sid = grab_stack(ctx, &caller);
+				sid = MW_STACK_LATER;
 			/* The same write as the iter-write records before it: a repeat. */
-			if (emit_vs_writer(&w, MW_REC_WRITE, MW_KIND_WRITE_WRITE, op, now, h, st, lw,
+			if (emit_vs_writer(ctx, &w, MW_REC_WRITE, MW_KIND_WRITE_WRITE, op, now, h, st, lw,
 					   sid, caller, n > 0))
 				emitted = true;
 		}
@@ -1018,6 +1217,7 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 		st->last_write_ts = now;
 		st->last_writer_tid = w.tid;
 		st->last_writer = w.actor;
+		st->lw_gen = READ_ONCE(window_gen);
 		/* A new writer's run: its stack, for a race found later from
 		 * the iterator's side (an iteration that starts, or the
 		 * runtime's check that fires, while this write is in flight),
@@ -1034,7 +1234,7 @@ static __always_inline int on_write(struct pt_regs *ctx, __u8 op)
 	if (record_all && !emitted) {
 		if (!now)
 			now = bpf_ktime_get_ns();
-		emit_plain(MW_REC_WRITE, op, &w, now, h, MW_NO_BUCKET, 0);
+		emit_plain(MW_REC_WRITE, op, &w, now, h, MW_NO_BUCKET, 0, 0);
 	}
 	return 0;
 }
@@ -1058,6 +1258,8 @@ static __always_inline int on_read(struct pt_regs *ctx, __u8 kind)
 {
 	struct who w;
 
+	if (READ_ONCE(writes_off))
+		return 0;
 	if (!ours(ctx, &w))
 		return 0;
 	__u64 h = arg(ctx, layout.arg_h);
@@ -1068,18 +1270,17 @@ static __always_inline int on_read(struct pt_regs *ctx, __u8 kind)
 		return 0;
 	if (!(fl & layout.flag_writing)) {
 		if (record_all)
-			emit_plain(MW_REC_READ, 0, &w, bpf_ktime_get_ns(), h, MW_NO_BUCKET, 0);
+			emit_plain(MW_REC_READ, 0, &w, bpf_ktime_get_ns(), h, MW_NO_BUCKET, 0, 0);
 		return 0;
 	}
 	struct mw_mapstate *st = state_get(&w, h, false);
 	if (!st)
 		return 0;
-	__u64 lw = READ_ONCE(st->last_writer);
+	__u64 lw = last_writer(st);
 	if (!lw || lw == w.actor)
 		return 0;
-	__u64 caller;
-	__s32 sid = grab_stack(ctx, &caller);
-	emit_vs_writer(&w, MW_REC_READ, kind, MW_OP_NONE, bpf_ktime_get_ns(), h, st, lw, sid, caller, 0);
+	emit_vs_writer(ctx, &w, MW_REC_READ, kind, MW_OP_NONE, bpf_ktime_get_ns(), h, st, lw,
+		       MW_STACK_LATER, 0, 0);
 	return 0;
 }
 
@@ -1175,7 +1376,7 @@ int BPF_KPROBE(mw_grow)
 				       0, 0, 0, 0, &sid, &caller);
 	/* A grow is rare: always worth a record. */
 	if (!n)
-		emit_plain(MW_REC_GROW, 0, &w, now, h, MW_NO_BUCKET, 0);
+		emit_plain(MW_REC_GROW, 0, &w, now, h, MW_NO_BUCKET, 0, 0);
 	return 0;
 }
 
@@ -1212,7 +1413,7 @@ int BPF_KPROBE(mw_evacuate)
 		n = emit_iter_overlaps(ctx, st, MW_REC_EVACUATE, MW_KIND_ITER_GROW, 0, &w, now, h,
 				       old, oldbucket, baddr, bsize, &sid, &caller);
 	if (record_all && !n)
-		emit_plain(MW_REC_EVACUATE, 0, &w, now, h, oldbucket, baddr);
+		emit_plain(MW_REC_EVACUATE, 0, &w, now, h, oldbucket, baddr, bsize);
 	return 0;
 }
 
@@ -1292,22 +1493,22 @@ static __always_inline void fatal_flag(struct pt_regs *ctx, const struct who *pw
 		/* The runtime saw another goroutine's write in flight (at this
 		 * write's start, or its own flag cleared by another at its end):
 		 * flag it now unless the last writer is this goroutine itself. */
-		__u64 olw = READ_ONCE(st->last_writer);
+		__u64 olw = last_writer(st);
 		if (!olw || olw == w.actor)
 			return;
-		emit_vs_writer(&w, MW_REC_WRITE, MW_KIND_WRITE_WRITE, MW_OP_ASSIGN, bpf_ktime_get_ns(),
+		emit_vs_writer(ctx, &w, MW_REC_WRITE, MW_KIND_WRITE_WRITE, MW_OP_ASSIGN, bpf_ktime_get_ns(),
 			       h, st, olw, sid, caller, 0);
 		return;
 	}
 	if (kind != MW_KIND_ITER_WRITE)
 		return;
-	__u64 lw = READ_ONCE(st->last_writer);
+	__u64 lw = last_writer(st);
 	__u64 wseq = READ_ONCE(st->writes);
 	bool seen = false;
 	for (int i = 0; i < MW_MAX_ITERS; i++) {
 		struct mw_iter_slot *sl = &st->iters[i];
 		__u64 it = READ_ONCE(sl->hiter);
-		if (!it || READ_ONCE(sl->owner) != w.actor)
+		if (!it || READ_ONCE(sl->owner) != w.actor || slot_stale(sl))
 			continue;
 		seen = true;
 		if (READ_ONCE(sl->pending)) {

@@ -108,8 +108,33 @@ struct mw_record {
 	__u64 other_gid;	/* kind != NONE: the iterating goroutine, or the other writer */
 	__u64 iter_seq;		/* the iteration this record is about (ITER_*, iter-* kinds, CONFIRM), or 0 */
 	__u8  flags;		/* MW_RF_* */
-	__u8  pad2[7];
+	__u8  pad2;
+	__u16 bsize;		/* the map's bucket size in bytes when the record names a bucket
+				 * (EVACUATE: bucket_addr = oldbuckets + bucket * bsize), else 0 */
+	__u32 n;		/* occurrences this record stands for: an alert repeated between
+				 * two records of the same race is counted in BPF (struct mw_agg)
+				 * and the next record carries the count; 0 = 1 */
 };
+
+/* In-kernel aggregation of repeated races. The same race — kind, process,
+ * map, the two actors and the two code locations (return addresses) — is
+ * sent as a record when first seen and then at most once per agg_ns, the
+ * record carrying the occurrences counted since the last one (mw_record.n).
+ * What is still counted when the probes are detached is read from the
+ * table at the end (mw_loader_detach), so totals are exact. */
+struct mw_akey {
+	__u64 map;
+	__u64 caller, other_caller;	/* the event's and the other side's code locations */
+	__u64 actor, other_actor;	/* tid or goid of each side */
+	__u32 pid;
+	__u8  kind, type, op, pad;
+};
+struct mw_agg {
+	__u64 unsent;		/* occurrences not yet carried by a record */
+	__u64 last_ns;		/* when the last record for it went out (0: never) */
+	struct mw_record tmpl;	/* the latest record's content (for what is left at the end) */
+};
+#define MW_MAX_AGG 16384
 
 /* One captured user stack (the value of the BPF stack table): return
  * addresses, innermost first, unused slots 0. */
@@ -155,7 +180,7 @@ struct mw_iter_slot {
 	__u32 tid;		/* the thread that started it */
 	__s32 stack_id;		/* the iterating thread's stack at mapiterinit, or -1 */
 	__u32 pending;		/* Go: alerts raised against it and not yet confirmed */
-	__u32 pad;
+	__u32 gen;		/* iter_gen when it started (sampled mode: see mapwatch.bpf.c) */
 };
 #define MW_HITER_STACK (1ULL << 63)
 
@@ -169,7 +194,7 @@ struct mw_mapstate {
 	__u64 wstack_actor;	/* the last writer whose stack was captured (it met an iteration) */
 	__u64 wstack_caller;	/* its return address */
 	__s32 wstack_id;	/* and its stack */
-	__u32 pad2;
+	__u32 lw_gen;		/* window_gen when last_writer was recorded (sampled mode) */
 	__u64 writes;		/* probe-hit counters, read by userspace for rates */
 	__u64 iterations;
 	__u64 grows;
@@ -186,12 +211,21 @@ struct mw_counters {
 	__u64 bad_reads;	/* reads of target memory that failed */
 	__u64 stack_fails;	/* user stacks that could not be captured (own walk: hash collision, table full) */
 	__u64 expired;		/* Go: open iterations found dead at a foreign write (goroutine gone, hiter reused) */
+	__u64 agg_counted;	/* alert occurrences counted in the aggregation table instead of a record */
+	__u64 agg_full;		/* the aggregation table was full: a record per occurrence */
 };
 
 /* Which registers carry arguments in the probed code. */
 enum mw_abi {
 	MW_ABI_SYSV  = 0,	/* rdi, rsi, rdx, rcx, r8, r9  (the C runtime) */
 	MW_ABI_GOREG = 1,	/* rax, rbx, rcx, rdi, rsi, r8 (Go ABIInternal) */
+};
+
+/* Argument registers, as the layout table names them (mw_layout.arg_reg). */
+enum mw_reg {
+	MW_REG_NONE = 0,
+	MW_REG_AX, MW_REG_BX, MW_REG_CX, MW_REG_DX, MW_REG_SI, MW_REG_DI, MW_REG_R8, MW_REG_R9,
+	MW_REG_MAX = MW_REG_R9
 };
 
 /* The layout table: everything the BPF side knows about the probed
@@ -230,7 +264,11 @@ struct mw_layout {
 	__u16 g_stack_lo, g_stack_hi, g_status, g_goid;
 	/* hiter: key (nil once the iteration is over), wrapped */
 	__u16 it_key, it_wrapped;
-	__u8  pad[4];
+	/* bytes of the hmap and hiter headers read in one go (at most 128) */
+	__u8  h_size, it_size;
+	/* the register of argument n (0..5) in the probed code's ABI (enum mw_reg) */
+	__u8  arg_reg[6];
+	__u8  pad[2];
 };
 
 /* bpf_cookie of each attached probe: how the site sits in its function. */

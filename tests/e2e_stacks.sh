@@ -107,12 +107,12 @@ check "--plain: iterator frames under the alert" grep -q "^              reader+
 check "--plain: findings block" grep -q "^       3  iter-write  put (races.c:$L_PUT) → reader (races.c:$L_INIT)" "$tmp/p.out"
 
 # ---- iter-grow and write-write ------------------------------------------------------
-timeout -s KILL 60 "$MW" --json -- build/progs/races itergrow 10 >"$tmp/ig.out" 2>&1
+timeout -s KILL 60 "$MW" --json --every -- build/progs/races itergrow 10 >"$tmp/ig.out" 2>&1
 g=$(alerts "$tmp/ig.out" | jq -r 'select(.kind == "iter-grow") | .writer_stack[0].sym | split("+")[0]' | sort | uniq -c | awk '{print $2 ":" $1}' | tr '\n' ' ')
 check "itergrow: grower stacks start at hashGrow (10) and evacuate (10): $g" [ "$g" = "evacuate:10 hashGrow:10 " ]
 g=$(alerts "$tmp/ig.out" | jq -r 'select(.kind == "iter-grow") | [.writer_stack[] | .sym // "" | split("+")[0]] | index("iwriter") != null' | sort -u)
 check "itergrow: grower stacks reach iwriter through mapassign" [ "$g" = true ]
-timeout -s KILL 60 "$MW" --json -- build/progs/races writewrite 10 >"$tmp/ww.out" 2>&1
+timeout -s KILL 60 "$MW" --json --every -- build/progs/races writewrite 10 >"$tmp/ww.out" 2>&1
 g=$(alerts "$tmp/ww.out" | jq -r --argjson w "$L_W2" 'select(.writer_stack[1].sym // "" | startswith("put+")) |
 	select([.writer_stack[] | select((.sym // "" | startswith("w2+")))] | length == 1) |
 	select(.iter_stack == []) | .seq' | wc -l)

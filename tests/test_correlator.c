@@ -1152,4 +1152,105 @@ TEST(million_records)
 	mw_corr_free(c);
 }
 
+/* Aggregated records (BPF counted repeats of one race: mw_record.n): every
+ * total counts n, the alert carries n and the number of its first
+ * occurrence, and what is read from BPF at detach (repeat, n) adds the rest. */
+TEST(aggregated_counts)
+{
+	struct mw_corr *c = corr(1);
+	struct mw_record r;
+	char buf[1024];
+
+	r = iter_start(1000, 11, MAP1, HIT1);
+	mw_corr_feed(c, &r);
+	r = iter_write(1500, 22, MAP1, HIT1, 11, 1000);	/* the race's first occurrence */
+	CHECK_EQ_U64(mw_corr_feed(c, &r), 1);
+	r = iter_write(2500, 22, MAP1, HIT1, 11, 1000);	/* 100 ms later: 500 since */
+	r.n = 500;
+	CHECK_EQ_U64(mw_corr_feed(c, &r), 500);
+	r.repeat = 1;					/* left in BPF at detach */
+	r.n = 37;
+	CHECK_EQ_U64(mw_corr_feed(c, &r), 37);
+	r = rec(MW_REC_WRITE, 3000, 23, MAP1);		/* write-write, aggregated too */
+	r.op = MW_OP_DELETE;
+	r.kind = MW_KIND_WRITE_WRITE;
+	r.other_tid = 22;
+	r.other_ts = 2900;
+	r.n = 4;
+	CHECK_EQ_U64(mw_corr_feed(c, &r), 4);
+
+	CHECK_EQ_U64(mw_corr_nalerts(c), 4);
+	const struct mw_alert *a = mw_corr_alert(c, 0);
+	CHECK_EQ_U64(a->seq, 1);
+	CHECK_EQ_U64(a->n, 1);
+	a = mw_corr_alert(c, 1);
+	CHECK_EQ_U64(a->seq, 2);
+	CHECK_EQ_U64(a->n, 500);
+	a = mw_corr_alert(c, 2);
+	CHECK_EQ_U64(a->seq, 502);
+	CHECK_EQ_U64(a->n, 37);
+	a = mw_corr_alert(c, 3);
+	CHECK_EQ_U64(a->seq, 539);
+	CHECK_EQ_U64(a->n, 4);
+	CHECK(mw_alert_json(a, buf, sizeof(buf)) > 0);
+	CHECK(strstr(buf, "\"n\":4,") != NULL);
+	CHECK(mw_alert_json(mw_corr_alert(c, 0), buf, sizeof(buf)) > 0);
+	CHECK(strstr(buf, "\"n\":") == NULL);	/* one occurrence: the line as before */
+
+	struct mw_summary s = summary(c);
+	CHECK_EQ_U64(s.alerts, 542);
+	CHECK_EQ_U64(s.alerts_by_kind[MW_KIND_ITER_WRITE], 538);
+	CHECK_EQ_U64(s.alerts_by_kind[MW_KIND_WRITE_WRITE], 4);
+	CHECK_EQ_U64(s.rows, 2);
+	const struct mw_alert_row *row = mw_corr_row(c, 0);
+	CHECK_EQ_U64(row->count, 538);
+	CHECK_EQ_U64(row->first_ts, 1500);
+	CHECK_EQ_U64(row->last_ts, 2500);
+	CHECK_EQ_U64(mw_corr_row(c, 1)->count, 4);
+	const struct mw_map_model *m = mw_corr_find_map(c, MAP1);
+	CHECK_EQ_U64(m->alerts, 542);
+	CHECK_EQ_U64(m->writes, 3);	/* the detach record is no new write */
+	mw_corr_free(c);
+}
+
+/* Go: an aggregated pending record holds its n until the iteration is seen
+ * moving on (then n alerts) or found abandoned (then n unconfirmed). */
+TEST(aggregated_pending)
+{
+	struct mw_corr *c = corr(1);
+	struct mw_record r;
+
+	for (int k = 0; k < 2; k++) {
+		uint64_t seq = 5 + (uint64_t)k;
+		r = iter_start(1000, 11, MAP1, HIT1 + (uint64_t)k);
+		r.gid = 30;
+		r.iter_seq = seq;
+		mw_corr_feed(c, &r);
+		r = iter_write(1500, 22, MAP1, HIT1 + (uint64_t)k, 11, 1000);
+		r.gid = 40;
+		r.other_gid = 30;
+		r.iter_seq = seq;
+		r.flags = MW_RF_PENDING;
+		r.n = 7;
+		CHECK_EQ_U64(mw_corr_feed(c, &r), 0);
+		CHECK_EQ_U64(summary(c).alerts, k ? 7 : 0);	/* held, not counted */
+		if (k == 0) {
+			r = rec(MW_REC_CONFIRM, 1600, 11, MAP1);
+			r.iter_seq = seq;
+			CHECK_EQ_U64(mw_corr_feed(c, &r), 7);
+		} else {
+			r = iter_end(1700, 11, MAP1, HIT1 + 1);
+			r.gid = 30;
+			r.iter_seq = seq;
+			r.flags = MW_RF_ABANDONED;
+			CHECK_EQ_U64(mw_corr_feed(c, &r), 0);
+		}
+	}
+	struct mw_summary s = summary(c);
+	CHECK_EQ_U64(s.alerts, 7);
+	CHECK_EQ_U64(s.unconfirmed, 7);
+	CHECK_EQ_U64(mw_corr_row(c, 0)->count, 7);
+	mw_corr_free(c);
+}
+
 CHECK_MAIN()

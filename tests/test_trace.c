@@ -91,7 +91,7 @@ static struct mw_record rand_record(void)
 		r.pad[0] = r.pad[1] = 0;
 	}
 	/* pad2 is alignment only: not carried by the trace. */
-	memset(r.pad2, 0, sizeof(r.pad2));
+	r.pad2 = 0;
 	return r;
 }
 
@@ -176,7 +176,7 @@ TEST(roundtrip_extremes)
 
 	memset(&rs[0], 0, sizeof(rs[0]));
 	memset(&rs[1], 0xff, sizeof(rs[1]));
-	memset(rs[1].pad2, 0, sizeof(rs[1].pad2));	/* alignment only: not carried */
+	rs[1].pad2 = 0;	/* alignment only: not carried */
 	memset(&rs[2], 0, sizeof(rs[2]));
 	rs[2].stack_id = INT32_MIN;
 	rs[2].other_stack_id = INT32_MAX;

@@ -506,6 +506,7 @@ static void alert_of(const struct mw_corr *c, const struct mw_record *r, struct 
 
 	memset(&a, 0, sizeof(a));
 	a.seq = c->sum.alerts + 1;
+	a.n = r->n ? r->n : 1;
 	a.ts = r->ts;
 	a.map = r->map;
 	a.kind = r->kind;
@@ -544,20 +545,22 @@ static void alert_of(const struct mw_corr *c, const struct mw_record *r, struct 
 }
 
 /* Count one occurrence: summary, row, kept list, callback. */
-static int count_alert(struct mw_corr *c, struct map_ent *e, struct mw_alert *ap)
+static uint64_t count_alert(struct mw_corr *c, struct map_ent *e, struct mw_alert *ap)
 {
 	struct mw_alert a = *ap;
 	struct mw_alert_row *row;
 
+	if (!a.n)
+		a.n = 1;
 	a.seq = c->sum.alerts + 1;
-	c->sum.alerts++;
-	c->sum.alerts_by_kind[a.kind]++;
+	c->sum.alerts += a.n;
+	c->sum.alerts_by_kind[a.kind] += a.n;
 	if (e)
-		e->m.alerts++;
+		e->m.alerts += a.n;
 
 	row = row_get(c, &a);
 	if (row) {
-		row->count++;
+		row->count += a.n;
 		if (a.ts < row->first_ts)
 			row->first_ts = a.ts;
 		/* "last" is the newest by time, so it agrees with last_ts. */
@@ -574,7 +577,7 @@ static int count_alert(struct mw_corr *c, struct map_ent *e, struct mw_alert *ap
 		c->alerts[c->nalerts++] = a;
 	if (c->opts.on_alert)
 		c->opts.on_alert(c->opts.ctx, &a, row);
-	return 1;
+	return a.n;
 }
 
 static int raise_alert(struct mw_corr *c, struct map_ent *e, const struct mw_record *r)
@@ -582,7 +585,7 @@ static int raise_alert(struct mw_corr *c, struct map_ent *e, const struct mw_rec
 	struct mw_alert a;
 
 	alert_of(c, r, &a);
-	return count_alert(c, e, &a);
+	return (int)count_alert(c, e, &a);
 }
 
 /* ---- pending (Go) ------------------------------------------------------------ */
@@ -605,7 +608,7 @@ static void pend_add(struct mw_corr *c, const struct mw_record *r)
 		if (p->seq != r->iter_seq)
 			continue;
 		if (same_side(&p->a, &a)) {
-			p->n += !r->repeat;
+			p->n += r->repeat ? 0 : a.n;
 			p->a = a;
 			return;
 		}
@@ -618,7 +621,7 @@ static void pend_add(struct mw_corr *c, const struct mw_record *r)
 		c->sum.unconfirmed++;
 		return;
 	}
-	c->pend[c->npend++] = (struct pending){ .seq = r->iter_seq, .n = 1, .a = a };
+	c->pend[c->npend++] = (struct pending){ .seq = r->iter_seq, .n = a.n, .a = a };
 }
 
 /* Raise (confirm) or drop every alert held for iteration seq. */
@@ -638,8 +641,11 @@ static int pend_settle(struct mw_corr *c, uint64_t seq, int confirm)
 			continue;
 		}
 		struct map_ent *e = map_find(c, p->a.map);
+		/* Each occurrence held is one alert, as if raised one by one. */
+		struct mw_alert one = p->a;
+		one.n = 1;
 		for (uint64_t k = 0; k < p->n; k++)
-			raised += count_alert(c, e, &p->a);
+			raised += (int)count_alert(c, e, &one);
 	}
 	c->npend = j;
 	return raised;
@@ -799,6 +805,12 @@ void mw_corr_summary(const struct mw_corr *c, struct mw_summary *s)
 	s->maps = c->nmaps;
 }
 
+void mw_corr_set_mode(struct mw_corr *c, const struct mw_run_mode *m)
+{
+	c->sum.mode = *m;
+	c->sum.mode.set = 1;
+}
+
 size_t mw_corr_nalerts(const struct mw_corr *c) { return c->nalerts; }
 
 const struct mw_alert *mw_corr_alert(const struct mw_corr *c, size_t i)
@@ -847,6 +859,22 @@ const char *mw_conf_name(unsigned conf)
 	return conf < sizeof(names) / sizeof(names[0]) ? names[conf] : "?";
 }
 
+int mw_run_mode_json(const struct mw_run_mode *m, char *buf, size_t len)
+{
+	if (m->set && m->sampled)
+		return snprintf(buf, len, ",\"mode\":\"sampled\",\"budget\":%.4g,\"armed_fraction\":%.4f,"
+				"\"windows\":%llu,\"iterations_windowed\":%s,\"target_cpu_ns\":%llu,"
+				"\"probe_cost_ns\":%llu,\"hit_ns\":%.0f", m->budget, m->armed_fraction,
+				(unsigned long long)m->windows, m->iters_windowed ? "true" : "false",
+				(unsigned long long)m->target_cpu_ns, (unsigned long long)m->probe_cost_ns,
+				m->hit_ns);
+	if (m->set)
+		return snprintf(buf, len, ",\"mode\":\"exact\"");
+	if (len)
+		buf[0] = 0;
+	return 0;
+}
+
 int mw_summary_json(const struct mw_summary *s, char *buf, size_t len)
 {
 	return snprintf(buf, len,
@@ -877,12 +905,16 @@ int mw_summary_json(const struct mw_summary *s, char *buf, size_t len)
 
 int mw_alert_json(const struct mw_alert *a, char *buf, size_t len)
 {
-	char gids[64] = "";
+	char gids[96] = "";
+	int g = 0;
 
 	/* Go: the goroutines too (libgomap's lines stay as they were). */
 	if (a->writer_gid || a->iter_gid)
-		snprintf(gids, sizeof(gids), "\"writer_goid\":%llu,\"iter_goid\":%llu,",
-			 (unsigned long long)a->writer_gid, (unsigned long long)a->iter_gid);
+		g = snprintf(gids, sizeof(gids), "\"writer_goid\":%llu,\"iter_goid\":%llu,",
+			     (unsigned long long)a->writer_gid, (unsigned long long)a->iter_gid);
+	/* Occurrences this line stands for, when more than one. */
+	if (a->n > 1 && g >= 0 && (size_t)g < sizeof(gids))
+		snprintf(gids + g, sizeof(gids) - (size_t)g, "\"n\":%llu,", (unsigned long long)a->n);
 	return snprintf(buf, len,
 		"{\"type\":\"alert\",\"seq\":%llu,\"ts\":%llu,\"kind\":\"%s\",\"map\":\"0x%llx\","
 		"\"bucket\":\"0x%llx\",\"bucket2\":\"0x%llx\",\"hiter\":\"0x%llx\","

@@ -26,9 +26,11 @@ enum mw_confidence {
 	MW_CONF_BUCKET = 1,	/* both threads touch the same bucket address */
 };
 
-/* One alert occurrence. Every occurrence is kept for the record. */
+/* One alert: n occurrences of the same race (BPF counts repeats of a race
+ * between two records of it: mw_record.n), numbered seq … seq + n - 1. */
 struct mw_alert {
-	uint64_t seq;		/* 1-based occurrence number, in feed order */
+	uint64_t seq;		/* 1-based number of its first occurrence, in feed order */
+	uint64_t n;		/* occurrences (1 unless aggregated) */
 	uint64_t ts;		/* timestamp of the event that raised it */
 	uint64_t map;		/* hmap address */
 	uint64_t bucket;	/* the bucket the iterator stands in (iter-*), or 0 */
@@ -105,6 +107,20 @@ struct mw_map_model {
 	uint32_t n_recent, recent_head;
 };
 
+/* How a live run watched: every write (exact), or writes in windows only
+ * (sampled: a race may have been missed outside them). */
+struct mw_run_mode {
+	int set;			/* 0: unknown (a replay): not in the summary */
+	int sampled;
+	double budget;			/* sampled: fraction of the target's CPU */
+	double armed_fraction;		/* sampled: of the run's time, writes were watched */
+	uint64_t windows;
+	int iters_windowed;		/* sampled: iteration probes were windowed too */
+	uint64_t target_cpu_ns;		/* sampled: the target's CPU time while sampled */
+	uint64_t probe_cost_ns;		/* sampled: probe hits × hit_ns, the cost charged to it */
+	double hit_ns;			/* sampled: the per-hit cost used (calibrated at start) */
+};
+
 struct mw_summary {
 	uint64_t events;		/* records fed (STATS records included) */
 	uint64_t drops;			/* records lost in BPF: reserve failures + full maps/slots (latest STATS) */
@@ -120,6 +136,7 @@ struct mw_summary {
 	uint64_t unconfirmed;
 	/* The runtime's own race checks that fired (FATAL records), by kind. */
 	uint64_t runtime_caught[MW_KIND_MAX];
+	struct mw_run_mode mode;	/* how the records were taken (live runs set it) */
 };
 
 struct mw_corr;
@@ -137,7 +154,8 @@ struct mw_corr *mw_corr_new(const struct mw_corr_opts *opts);
 void mw_corr_free(struct mw_corr *c);
 
 /* Feed one record. Returns the number of alert occurrences it raised (a
- * confirmation may raise several pending ones at once). */
+ * confirmation may raise several pending ones at once; an aggregated record
+ * raises its n). */
 int mw_corr_feed(struct mw_corr *c, const struct mw_record *r);
 
 /* A sample the live loader takes about once a second for each map in BPF's
@@ -154,6 +172,8 @@ struct mw_map_sample {
 void mw_corr_map_sample(struct mw_corr *c, const struct mw_map_sample *s);
 
 void mw_corr_summary(const struct mw_corr *c, struct mw_summary *s);
+/* Say how the run watched (the summary carries it). */
+void mw_corr_set_mode(struct mw_corr *c, const struct mw_run_mode *m);
 
 size_t mw_corr_nalerts(const struct mw_corr *c);		/* kept occurrences */
 const struct mw_alert *mw_corr_alert(const struct mw_corr *c, size_t i);
@@ -183,6 +203,11 @@ const char *mw_conf_name(unsigned conf);
  * {"type":"summary","events":N,"drops":N,"alerts":N,"alerts_by_kind":{"iter-write":N,"iter-grow":N,"write-write":N},...}
  * Returns the length written (snprintf semantics). */
 int mw_summary_json(const struct mw_summary *s, char *buf, size_t len);
+
+/* How the run watched, as JSON members to append to a live summary line:
+ * ,"mode":"exact" or ,"mode":"sampled","budget":…,"armed_fraction":…, …
+ * ("" when not set: a replay does not know). */
+int mw_run_mode_json(const struct mw_run_mode *m, char *buf, size_t len);
 
 /* One alert occurrence as a JSON object, without a newline:
  * {"type":"alert","seq":N,"ts":N,"kind":"iter-write","map":"0x…","bucket":"0x…","bucket2":"0x…",

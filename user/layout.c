@@ -19,6 +19,8 @@
 /* The classic map as Go lays it out (the same in every row below). */
 #define GO_CLASSIC_LAYOUT(goid, status)						\
 	.abi = MW_ABI_GOREG,							\
+	.h_size = 48, .it_size = 96,						\
+	.arg_reg = { MW_REG_AX, MW_REG_BX, MW_REG_CX, MW_REG_DI, MW_REG_SI, MW_REG_R8 },	\
 	.arg_h = 1, .arg_init_it = 2, .arg_done_it = 0, .arg_evac_bucket = 2,	\
 	.arg_t = 0, .arg_fatal_h = 0, .arg_fatal_kind = 1,			\
 	.h_count = 0, .h_flags = 8, .h_B = 9, .h_buckets = 16,			\
@@ -79,6 +81,8 @@ static const struct mw_runtime runtimes[] = {
 		.desc = "C port of Go's classic map (target/gomap.h), SysV x86-64",
 		.layout = {
 			.abi = MW_ABI_SYSV,
+			.h_size = 48, .it_size = 96,
+			.arg_reg = { MW_REG_DI, MW_REG_SI, MW_REG_DX, MW_REG_CX, MW_REG_R8, MW_REG_R9 },
 			.arg_h = 1, .arg_init_it = 2, .arg_done_it = 0, .arg_evac_bucket = 2,
 			.h_count = 0, .h_flags = 8, .h_B = 9, .h_buckets = 16,
 			.h_oldbuckets = 24, .h_nevacuate = 32,
@@ -238,23 +242,28 @@ static int one_bit(unsigned v)
 
 int mw_layout_check(const struct mw_layout *l)
 {
-	/* hmap and hiter fields must sit inside Go's 48 and 96 bytes. */
+	/* hmap and hiter fields must sit inside the headers BPF reads (h_size,
+	 * it_size: at most 128 bytes). */
 	const unsigned short h8[] = { l->h_count, l->h_buckets, l->h_oldbuckets, l->h_nevacuate };
 	const unsigned short it8[] = { l->it_h, l->it_buckets, l->it_bptr, l->it_bucket };
+	const unsigned hs = l->h_size, is = l->it_size;
 
-	if (l->abi > MW_ABI_GOREG)
+	if (l->abi > MW_ABI_GOREG || !hs || hs > 128 || !is || is > 128)
 		return -1;
+	for (int i = 0; i < 6; i++)
+		if (!l->arg_reg[i] || l->arg_reg[i] > MW_REG_MAX)
+			return -1;
 	if (l->arg_h > 5 || l->arg_init_it > 5 || l->arg_done_it > 5 || l->arg_evac_bucket > 5 ||
 	    l->arg_fatal_h > 5 || l->arg_fatal_kind > 5 || l->arg_t > 5)
 		return -1;
 	for (size_t i = 0; i < sizeof(h8) / sizeof(h8[0]); i++)
-		if (h8[i] + 8 > 48 || h8[i] % 8)
+		if (h8[i] + 8 > hs || h8[i] % 8)
 			return -1;
 	for (size_t i = 0; i < sizeof(it8) / sizeof(it8[0]); i++)
-		if (it8[i] + 8 > 96 || it8[i] % 8)
+		if (it8[i] + 8 > is || it8[i] % 8)
 			return -1;
-	if (l->h_flags >= 48 || l->h_B >= 48 || l->it_B >= 96 || l->it_i >= 96 ||
-	    l->it_wrapped >= 96 || l->it_key + 8 > 96 || l->it_key % 8)
+	if (l->h_flags >= hs || l->h_B >= hs || l->it_B >= is || l->it_i >= is ||
+	    l->it_wrapped >= is || l->it_key + 8 > is || l->it_key % 8)
 		return -1;
 	if (l->go && (l->g_goid % 8 || l->g_stack_hi % 8 || l->g_stack_lo % 8 || l->g_status % 4 ||
 		      !l->g_goid || l->g_goid > 4096 || l->g_status > 4096))

@@ -1,5 +1,6 @@
 /* loader.c — skeleton lifecycle, uprobe attach, ring-buffer consumer (loader.h). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,10 @@ struct mw_loader {
 	struct bpf_link *exec_link;	/* the traced process's execs */
 	int nlinks;
 	int ncpu;
+	int flushed_agg;		/* the aggregation table was read at detach */
+	/* what re-attaching a site takes (sampled mode) */
+	const struct mw_target *target;
+	int attach_pid;
 	mw_record_fn on_record;
 	void *ctx;
 	/* per consume call */
@@ -65,6 +70,19 @@ static struct bpf_program *prog_by_name(struct mapwatch_bpf *skel, const char *n
 	return bpf_object__find_program_by_name(skel->obj, name);
 }
 
+static struct bpf_link *site_attach(struct mw_loader *l, int i)
+{
+	const struct mw_site *s = &l->target->site[i];
+	struct bpf_program *prog = prog_by_name(l->skel, mw_probe_prog(s->point));
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false, .bpf_cookie = s->cookie);
+
+	if (!prog) {
+		errno = ENOENT;
+		return NULL;
+	}
+	return bpf_program__attach_uprobe_opts(prog, l->attach_pid, l->target->module, s->probe_off, &uo);
+}
+
 struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, size_t errlen)
 {
 	struct mw_loader *l = calloc(1, sizeof(*l));
@@ -78,12 +96,15 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	libbpf_set_print(print_fn);
 	l->on_record = o->on_record;
 	l->ctx = o->ctx;
+	l->target = o->target;
+	l->attach_pid = o->pid > 0 && !o->shared ? o->pid : -1;
 	l->ncpu = libbpf_num_possible_cpus();
 
 	if (mw_layout_check(&o->target->layout)) {
 		snprintf(err, errlen, "the %s layout table is inconsistent", o->target->rt->name);
 		goto fail;
 	}
+	uint64_t t_open = mono_ns();
 	l->skel = mapwatch_bpf__open();
 	if (!l->skel) {
 		snprintf(err, errlen, "cannot open BPF object: %s", strerror(errno));
@@ -92,9 +113,34 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	l->skel->rodata->record_all = o->record_all ? 1 : 0;
 	l->skel->rodata->capture_stacks = o->no_stacks ? 0 : 1;
 	l->skel->rodata->iter_records = o->no_iter_records ? 0 : 1;
+	/* Repeated races counted in BPF, a record per race at most every
+	 * MW_AGG_NS; a recording keeps a record per occurrence. */
+	l->skel->rodata->agg_ns = o->record_all || o->no_aggregate ? 0 : MW_AGG_NS;
 	memcpy((void *)&l->skel->rodata->layout, &o->target->layout, sizeof(o->target->layout));
+	/* Only the programs this target's sites run are loaded (and verified):
+	 * the verifier is most of the start-up time. mw_iterinit is always
+	 * there (the sampled mode calibrates on it), and the exec tracepoint. */
+	{
+		struct bpf_program *prog;
+		int skipped = 0;
 
+		bpf_object__for_each_program(prog, l->skel->obj) {
+			const char *nm = bpf_program__name(prog);
+			int need = !strcmp(nm, "mw_exec") || !strcmp(nm, "mw_iterinit");
+
+			for (int i = 0; i < o->target->nsites && !need; i++)
+				need = !strcmp(nm, mw_probe_prog(o->target->site[i].point));
+			if (!need) {
+				bpf_program__set_autoload(prog, false);
+				skipped++;
+			}
+		}
+		(void)skipped;
+	}
+
+	uint64_t t_load = mono_ns();
 	e = mapwatch_bpf__load(l->skel);
+	uint64_t t_loaded = mono_ns();
 	if (e) {
 		snprintf(err, errlen, "cannot load BPF programs: %s%s", strerror(-e),
 			 o->verbose ? "" : " (run with -v for the verifier's log)");
@@ -106,19 +152,13 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 		snprintf(err, errlen, "cannot add pid %d to the watched set: %s", o->pid, strerror(errno));
 		goto fail;
 	}
-	for (int i = 0; i < o->target->nsites; i++) {
+	for (int i = 0; i < o->target->nsites && i < MW_MAX_SITES; i++) {
 		const struct mw_site *s = &o->target->site[i];
-		struct bpf_program *prog = prog_by_name(l->skel, mw_probe_prog(s->point));
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false, .bpf_cookie = s->cookie);
 
-		if (!prog) {
-			snprintf(err, errlen, "BPF program %s missing", mw_probe_prog(s->point));
-			goto fail;
-		}
-		/* One process: the kernel filters too. Several (a command's tree):
-		 * every process of the binary traps, and BPF keeps the watched ones. */
-		l->links[i] = bpf_program__attach_uprobe_opts(prog, o->pid > 0 && !o->shared ? o->pid : -1,
-							      o->target->module, s->probe_off, &uo);
+		/* One process: the kernel filters too. Several (a command's
+		 * tree): every process of the binary traps, and BPF keeps the
+		 * watched ones. */
+		l->links[i] = site_attach(l, i);
 		if (!l->links[i]) {
 			e = -errno;
 			snprintf(err, errlen, "cannot attach uprobe to %s in %s at 0x%llx: %s", s->sym,
@@ -133,6 +173,7 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 				(unsigned long long)s->probe_off, s->place.insn, s->place.how);
 	}
 
+	uint64_t t_probes = mono_ns();
 	/* Its execs: the per-map state of an old image must not outlive it. */
 	{
 		l->exec_link = bpf_program__attach_raw_tracepoint(l->skel->progs.mw_exec,
@@ -149,6 +190,18 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	if (!l->rb) {
 		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
 		goto fail;
+	}
+	if (o->verbose) {
+		uint64_t t_done = mono_ns();
+		int nprog = 0;
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, l->skel->obj)
+			nprog += bpf_program__autoload(prog);
+		fprintf(stderr, "mapwatch: BPF object opened in %.1f ms, %d programs loaded (verified) in "
+			"%.1f ms, %d probes attached in %.1f ms, exec tracepoint and ring buffer in %.1f ms\n",
+			(t_load - t_open) / 1e6, nprog, (t_loaded - t_load) / 1e6, l->nlinks,
+			(t_probes - t_loaded) / 1e6, (t_done - t_probes) / 1e6);
 	}
 	return l;
 fail:
@@ -182,11 +235,14 @@ void mw_loader_counters(struct mw_loader *l, struct mw_counters *c)
 	c->bad_reads = b->bad_reads;
 	c->stack_fails = b->stack_fails;
 	c->expired = b->expired;
+	c->agg_full = b->agg_full;
+	c->agg_counted = 0;
 	pc = calloc((size_t)l->ncpu, sizeof(*pc));
 	if (pc && !bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.pcpu_counters), &zero, pc)) {
 		for (int i = 0; i < l->ncpu; i++) {
 			c->hits += pc[i].hits;
 			c->records += pc[i].records;
+			c->agg_counted += pc[i].agg_counted;
 		}
 	}
 	free(pc);
@@ -243,13 +299,167 @@ int mw_loader_nprobes(const struct mw_loader *l)
 	return l->nlinks;
 }
 
+static uint64_t thread_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Detaching a uprobe waits for a grace period (~0.2 s here, per link):
+ * the links go in parallel, so the grace periods overlap. */
+static void *destroy_link(void *lk)
+{
+	bpf_link__destroy(lk);
+	return NULL;
+}
+
+static void destroy_links(struct bpf_link **lk, int n)
+{
+	pthread_t t[MW_MAX_SITES];
+	int started[MW_MAX_SITES] = { 0 };
+
+	for (int i = 0; i < n; i++)
+		started[i] = !pthread_create(&t[i], NULL, destroy_link, lk[i]);
+	for (int i = 0; i < n; i++) {
+		if (started[i])
+			pthread_join(t[i], NULL);
+		else
+			bpf_link__destroy(lk[i]);
+	}
+}
+
+int mw_loader_arm(struct mw_loader *l, unsigned mask, int on)
+{
+	struct bpf_link *gone[MW_MAX_SITES];
+	int n = 0, e = 0, ngone = 0, iters = !!(mask & (1u << MW_P_ITERINIT));
+	int writes = !!(mask & ~(1u << MW_P_ITERINIT | 1u << MW_P_ITERDONE));
+	struct mapwatch_bpf__bss *b = l->skel->bss;
+
+	if (!l->nlinks || l->flushed_agg)
+		return 0;
+	if (!on) {
+		/* Every windowed probe stops at once (BPF checks these flags
+		 * first), then the breakpoints go. An iteration open now may
+		 * end unseen: its generation ends with the window. */
+		if (writes)
+			__atomic_store_n(&b->writes_off, 1, __ATOMIC_SEQ_CST);
+		if (iters) {
+			__atomic_store_n(&b->iters_off, 1, __ATOMIC_SEQ_CST);
+			__atomic_add_fetch(&b->iter_gen, 1, __ATOMIC_SEQ_CST);
+		}
+		__atomic_add_fetch(&b->window_gen, 1, __ATOMIC_SEQ_CST);
+	}
+	for (int i = 0; i < l->target->nsites && i < MW_MAX_SITES; i++) {
+		if (!(mask & (1u << l->target->site[i].point)))
+			continue;
+		if (on && !l->links[i]) {
+			l->links[i] = site_attach(l, i);
+			if (!l->links[i]) {
+				e = -errno;
+				continue;
+			}
+			n++;
+		} else if (!on && l->links[i]) {
+			gone[ngone++] = l->links[i];
+			l->links[i] = NULL;
+			n++;
+		}
+	}
+	destroy_links(gone, ngone);
+	if (on) {
+		/* Every breakpoint is in: a new window (nothing recorded before
+		 * it names the last writer or an open iteration), iterations
+		 * first, then writes. */
+		__atomic_add_fetch(&b->window_gen, 1, __ATOMIC_SEQ_CST);
+		if (iters) {
+			__atomic_add_fetch(&b->iter_gen, 1, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&b->iters_off, 0, __ATOMIC_SEQ_CST);
+		}
+		if (writes)
+			__atomic_store_n(&b->writes_off, 0, __ATOMIC_SEQ_CST);
+	}
+	return e ? e : n;
+}
+
+int mw_loader_calibrate(struct mw_loader *l, const char *path, uint64_t off, void (*fn)(int), int n,
+			struct mw_calib *out)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false);
+	uint64_t t0, t1, t2, t3, w0, w1, w2, w3;
+	struct bpf_link *lk;
+
+	memset(out, 0, sizeof(*out));
+	t0 = thread_ns();
+	for (int i = 0; i < n; i++)
+		fn(i);
+	t1 = thread_ns();
+	w0 = mono_ns();
+	lk = bpf_program__attach_uprobe_opts(l->skel->progs.mw_iterinit, getpid(), path, off, &uo);
+	w1 = mono_ns();
+	if (!lk)
+		return -errno;
+	t2 = thread_ns();
+	for (int i = 0; i < n; i++)
+		fn(i);
+	t3 = thread_ns();
+	w2 = mono_ns();
+	bpf_link__destroy(lk);
+	w3 = mono_ns();
+	double bare = (double)(t1 - t0), probed = (double)(t3 - t2);
+	out->hit_ns = probed > bare ? (probed - bare) / n : 0;
+	out->attach_ns = (double)(w1 - w0);
+	out->detach_ns = (double)(w3 - w2);
+	return 0;
+}
+
+/* What the aggregation table still counts once no probe runs: a record per
+ * race, from its template, carrying the occurrences no record carried. */
+static void agg_flush(struct mw_loader *l)
+{
+	int fd = bpf_map__fd(l->skel->maps.agg);
+	struct mw_akey key, next;
+	struct mw_agg a;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (!bpf_map_lookup_elem(fd, &next, &a) && a.unsent && a.tmpl.type) {
+			struct mw_record r = a.tmpl;
+
+			r.repeat = 1;	/* occurrences of events already seen: not new events */
+			while (a.unsent) {
+				r.n = a.unsent > 0x7fffffff ? 0x7fffffff : (__u32)a.unsent;
+				a.unsent -= r.n;
+				if (l->on_record)
+					l->on_record(l->ctx, &r);
+			}
+		}
+		key = next;
+		prev = &key;
+	}
+}
+
 void mw_loader_detach(struct mw_loader *l)
 {
-	bpf_link__destroy(l->exec_link);
+	struct bpf_link *gone[MW_MAX_SITES + 1];
+	int n = 0;
+
+	/* In parallel: each waits for a grace period (0.1-0.5 s here). */
+	if (l->exec_link)
+		gone[n++] = l->exec_link;
 	l->exec_link = NULL;
 	for (int i = 0; i < MW_MAX_SITES; i++) {
-		bpf_link__destroy(l->links[i]);
+		if (l->links[i] && n < MW_MAX_SITES)
+			gone[n++] = l->links[i];
+		else
+			bpf_link__destroy(l->links[i]);
 		l->links[i] = NULL;
+	}
+	destroy_links(gone, n);
+	if (!l->flushed_agg) {
+		l->flushed_agg = 1;
+		agg_flush(l);
 	}
 }
 

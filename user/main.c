@@ -36,6 +36,7 @@
 #include "loader.h"
 #include "metrics.h"
 #include "probe_elf.h"
+#include "sampler.h"
 #include "stacks.h"
 #include "stacktab.h"
 #include "tui.h"
@@ -100,7 +101,9 @@ static struct env {
 	const char *metrics;		/* --metrics ADDR:PORT */
 	double metrics_linger;		/* --metrics-linger SEC: serve this long after the run */
 	char **cmd;			/* -- CMD ARGS */
-} env = { .pid = -1, .mode = OUT_AUTO };
+	int sampled;			/* --sampled / --budget: writes watched in windows (sampler.h) */
+	double budget;			/* fraction of the target's CPU */
+} env = { .pid = -1, .mode = OUT_AUTO, .budget = MW_BUDGET_DEFAULT };
 
 static const char doc[] =
 "mapwatch: watch a process's maps for iterate/write/grow races, through eBPF uprobes:\n"
@@ -125,7 +128,8 @@ static const char doc[] =
 "      --plain           each distinct race once, when first seen, with both\n"
 "                        stacks; its count in the findings and a summary at the\n"
 "                        end (default when stdout is not a terminal)\n"
-"      --every           with --plain: a line for every occurrence\n"
+"      --every           a line for every occurrence (--plain: not only each\n"
+"                        race's first; repeats are then not counted in the kernel)\n"
 "      --json            JSON lines: alerts, a stats record every second, and\n"
 "                        the summary as the last line\n"
 "  -o, --output FILE     record a trace (every probe hit) to FILE\n"
@@ -136,6 +140,14 @@ static const char doc[] =
 "      --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
 "                        (127.0.0.1:9464, [::1]:9464, or :9464 for every interface)\n"
 "      --metrics-linger SEC  keep serving SEC seconds after the run ends\n"
+
+"      --sampled         bound the probes' cost: writes (and Go's iteration ends,\n"
+"                        lookups) are watched in windows only, sized to a CPU\n"
+"                        budget; a race outside the windows is missed, never\n"
+"                        invented (the summary gives the fraction watched)\n"
+"      --budget PCT      with it: the budget, in percent of the CPU time the\n"
+"                        target uses (0 < PCT <= 100; default 2); implies --sampled\n"
+"      --exact           watch every write (the default; overrides --sampled)\n"
 "      --reads           also watch lookups: a read during another goroutine's\n"
 "                        write is a read-write race (lookups are the hottest map\n"
 "                        operation: this costs a probe hit per read)\n"
@@ -158,6 +170,7 @@ enum {
 	OPT_PLAIN = 256, OPT_JSON, OPT_FORCE, OPT_PERFETTO, OPT_FAIL, OPT_ASCII, OPT_FRAMES,
 	OPT_VERSION, OPT_READS, OPT_TOOLCHAIN, OPT_EVERY, OPT_NO_STACKS,
 	OPT_METRICS = 320, OPT_METRICS_LINGER,
+	OPT_SAMPLED = 330, OPT_BUDGET, OPT_EXACT,
 };
 
 static const struct option long_opts[] = {
@@ -180,6 +193,9 @@ static const struct option long_opts[] = {
 	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "metrics-linger", required_argument, NULL, OPT_METRICS_LINGER },
+	{ "sampled", no_argument, NULL, OPT_SAMPLED },
+	{ "budget", required_argument, NULL, OPT_BUDGET },
+	{ "exact", no_argument, NULL, OPT_EXACT },
 	{ 0 },
 };
 
@@ -275,6 +291,14 @@ static void parse_args(int argc, char **argv)
 			if (errno || *end || !isfinite(env.metrics_linger) || env.metrics_linger < 0)
 				usage_error("invalid linger time: %s", optarg);
 			break;
+		case OPT_SAMPLED: if (env.sampled >= 0) env.sampled = 1; break;
+		case OPT_EXACT: env.sampled = -1; break;
+		case OPT_BUDGET:
+			if (mw_sampler_parse_budget(optarg, &env.budget))
+				usage_error("invalid budget '%s': a percentage above 0, at most 100", optarg);
+			if (env.sampled >= 0)
+				env.sampled = 1;
+			break;
 		case ':':
 			usage_error("option %s needs a value (see mapwatch --help)", argv[optind - 1]);
 		default:
@@ -285,6 +309,7 @@ static void parse_args(int argc, char **argv)
 	}
 	if (optind < argc)
 		env.cmd = &argv[optind];
+	env.sampled = env.sampled > 0;	/* --exact wins */
 	if (env.pid > 0 && env.cmd)
 		usage_error("give either -p PID or a command, not both");
 	if (env.pid <= 0 && !env.cmd)
@@ -398,6 +423,7 @@ struct live {
 	char comm[64];
 	struct mw_corr *corr;
 	struct mw_loader *ldr;
+	struct mw_sampler *smp;		/* --sampled: the windows of ldr */
 	struct mw_tui *tui;
 	struct mw_trace_writer *trace;
 	void *pft;			/* struct mw_perfetto * when available */
@@ -891,6 +917,28 @@ static void drain(struct mw_loader *l)
 		;
 }
 
+/* --sampled: windows for the loader's write probes. */
+static void sampling_start(struct live *lv)
+{
+	struct mw_sampler_opts so = { .budget = env.budget, .pid = lv->pid, .go = lv->tgt->layout.go,
+				      .verbose = env.verbose };
+
+	if (env.sampled && !(lv->smp = mw_sampler_start(lv->ldr, &so)))
+		fprintf(stderr, "mapwatch: cannot start the sampled mode (%s): watching every write\n",
+			strerror(errno));
+}
+
+/* The run's mode, for the summary; the sampler stops (its probes stay as
+ * they are until the loader detaches them). */
+static void sampling_stop(struct live *lv)
+{
+	struct mw_run_mode m;
+
+	mw_sampler_finish(lv->smp, &m);
+	lv->smp = NULL;
+	mw_corr_set_mode(lv->corr, &m);
+}
+
 /* The target exec'd: BPF already dropped the old image's per-map state
  * (exec generation) and the correlator its open iterations. Resolve the
  * runtime of the new image and attach to it, or stop when it has none.
@@ -921,6 +969,8 @@ static void handle_exec(struct live *lv)
 		   !strcmp(ra, rb) && nt.nsites == lv->tgt->nsites;
 	if (!same) {
 		struct mw_loader *old = lv->ldr;
+		mw_sampler_stop(lv->smp, NULL);
+		lv->smp = NULL;
 		mw_loader_detach(old);
 		drain(old);
 		mw_loader_free(old);
@@ -934,6 +984,7 @@ static void handle_exec(struct live *lv)
 			lv->exec_stop = 1;
 			return;
 		}
+		sampling_start(lv);
 	}
 	if (!realpath(lv->tgt->module, lv->module))
 		snprintf(lv->module, sizeof(lv->module), "%s", lv->tgt->module);
@@ -951,14 +1002,14 @@ static void sample_map(void *ctx, int pid, uint64_t map, const struct mw_mapstat
 	struct live *lv = ctx;
 	const struct mw_layout *L = &lv->tgt->layout;
 	struct mw_map_sample s = { .map = map, .ts = mono_ns() };
-	unsigned char h[48];
-	struct iovec local = { h, sizeof(h) }, remote = { (void *)(uintptr_t)map, sizeof(h) };
+	unsigned char h[256];	/* the hmap header: L->h_size bytes (at most 128) */
+	struct iovec local = { h, L->h_size }, remote = { (void *)(uintptr_t)map, L->h_size };
 
 	s.writes = st->writes;
 	s.iterations = st->iterations;
 	s.grows = st->grows;
 	s.evacuations = st->evacuations;
-	if (process_vm_readv(lv->pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof(h)) {
+	if (process_vm_readv(lv->pid, &local, 1, &remote, 1, 0) == (ssize_t)L->h_size) {
 		int64_t count;
 		memcpy(&count, h + L->h_count, 8);
 		memcpy(&s.buckets, h + L->h_buckets, 8);
@@ -1579,6 +1630,7 @@ static void summary_add(struct mw_summary *t, const struct mw_summary *x)
 
 int main(int argc, char **argv)
 {
+	uint64_t t_main = mono_ns();
 	static struct mw_target tgt;
 	static struct live lv;
 	const struct mw_runtime *rt;
@@ -1772,7 +1824,7 @@ int main(int argc, char **argv)
 	struct mw_loader_opts lo = {
 		.pid = env.pid, .record_all = env.out || env.perfetto,
 		.no_iter_records = env.mode != OUT_TUI, .verbose = env.verbose,
-		.no_stacks = env.no_stacks,
+		.no_stacks = env.no_stacks, .no_aggregate = env.every,
 		.target = &tgt, .on_record = on_record, .ctx = &lv,
 	};
 	lv.tgt = &tgt;
@@ -1787,8 +1839,11 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	if (env.verbose)
-		fprintf(stderr, "mapwatch: %d probes on %s (%s), pid %d\n", mw_loader_nprobes(lv.ldr),
-			tgt.module, tgt.is_exe ? "executable" : "shared library", env.pid);
+		fprintf(stderr, "mapwatch: %d probes on %s (%s), pid %d; probes armed in %.0f ms\n",
+			mw_loader_nprobes(lv.ldr), tgt.module, tgt.is_exe ? "executable" : "shared library",
+			env.pid, (mono_ns() - t_main) / 1e6);
+	lv.pid = env.pid;
+	sampling_start(&lv);
 
 	start = mono_ns();
 	lv.st.start_ns = start;
@@ -1948,6 +2003,7 @@ int main(int argc, char **argv)
 
 	/* Probes off, then drain exactly what they produced (at most one ring's
 	 * worth), then the final counters: nothing lost on Ctrl-C or -d. */
+	sampling_stop(&lv);
 	mw_loader_detach(lv.ldr);
 	for (int i = 0; i < nextras; i++) {
 		mw_loader_detach(extras[i]->ldr);
@@ -1991,19 +2047,20 @@ int main(int argc, char **argv)
 		report_process(&lv, &ps);
 	}
 	if (env.mode == OUT_JSON) {
-		char sum[2048];
+		char sum[2048], mode[400];
 		int len = mw_summary_json(&s, sum, sizeof(sum));
+		mw_run_mode_json(&s.mode, mode, sizeof(mode));
 		if (len > 0 && (size_t)len < sizeof(sum) - 512 && sum[len - 1] == '}') {
 			sum[len - 1] = 0;
 			snprintf(lv.line, sizeof(lv.line),
 				 "%s,\"pid\":%d,\"records\":%" PRIu64 ",\"bpf_records\":%" PRIu64
 				 ",\"slots_full\":%" PRIu64 ",\"map_full\":%" PRIu64 ",\"bad_reads\":%" PRIu64
-				 ",\"stack_fails\":%" PRIu64 ",\"target\":\"%s\",\"exit_status\":%d}",
+				 ",\"stack_fails\":%" PRIu64 ",\"target\":\"%s\",\"exit_status\":%d%s}",
 				 sum, env.pid, lv.records, (uint64_t)lv.ctr.records,
 				 (uint64_t)lv.ctr.slots_full, (uint64_t)lv.ctr.map_full,
 				 (uint64_t)lv.ctr.bad_reads, (uint64_t)lv.ctr.stack_fails,
 				 lv.st.exit_how[0] ? lv.st.exit_how : "running",
-				 have_child_status ? child_rc : -1);
+				 have_child_status ? child_rc : -1, mode);
 			out_line(lv.line);
 		} else {
 			out_line(sum);
@@ -2023,6 +2080,10 @@ int main(int argc, char **argv)
 		if (s.unconfirmed)
 			printf("mapwatch: %" PRIu64 " more not counted: writes into a Go iteration never seen "
 			       "moving on afterwards (possibly left by break or return)\n", s.unconfirmed);
+		if (s.mode.sampled)
+			printf("mapwatch: sampled mode, budget %.3g%%: writes watched %.1f%% of the time "
+			       "(%" PRIu64 " windows); races outside the windows were not seen\n",
+			       s.mode.budget * 100, s.mode.armed_fraction * 100, s.mode.windows);
 		for (int k = 1; k < MW_KIND_MAX; k++)
 			if (s.runtime_caught[k])
 				printf("mapwatch: the runtime itself caught %" PRIu64 " %s race%s\n",

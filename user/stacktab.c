@@ -422,7 +422,7 @@ void mw_findings_add(struct mw_findings *f, const struct mw_alert *a,
 	/* Few distinct findings in practice: a linear scan is enough. */
 	for (size_t i = 0; i < f->n; i++)
 		if (f->v[i].kind == a->kind && !strcmp(f->v[i].writer, w) && !strcmp(f->v[i].iter, it)) {
-			f->v[i].count++;
+			f->v[i].count += a->n ? a->n : 1;
 			return;
 		}
 	if (f->n == f->cap) {
@@ -436,7 +436,7 @@ void mw_findings_add(struct mw_findings *f, const struct mw_alert *a,
 	}
 	memset(&f->v[f->n], 0, sizeof(f->v[0]));
 	f->v[f->n].kind = a->kind;
-	f->v[f->n].count = 1;
+	f->v[f->n].count = a->n ? a->n : 1;
 	f->v[f->n].first_seq = a->seq;
 	memcpy(f->v[f->n].writer, w, sizeof(w));
 	memcpy(f->v[f->n].iter, it, sizeof(it));

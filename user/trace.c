@@ -91,11 +91,14 @@ static const struct field fields[] = {
 	FLD(other_gid, F_U64, other_gid),
 	FLD(iter_seq, F_U64, iter_seq),
 	FLD(flags, F_U8, flags),
+	/* Written only when non-zero. */
+	FLD(bsize, F_U16, bsize),
+	FLD(n, F_U32, n),
 	FLD(pad, F_PAD, pad),		/* written only when non-zero */
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 #define FIELD_PAD (NFIELDS - 1)
-#define N_REQUIRED (NFIELDS - 7)
+#define N_REQUIRED (NFIELDS - 9)
 _Static_assert(NFIELDS <= 63, "field mask is a uint64_t");
 _Static_assert(sizeof(struct mw_record) == 200, "struct mw_record: 200 bytes (bpf/mapwatch.h)");
 #define REQUIRED_MASK ((1ull << N_REQUIRED) - 1)
@@ -232,6 +235,12 @@ size_t mw_trace_format_record(const struct mw_record *r, char *buf)
 		KEY(",\"other_gid\":");	p = put_u64(p, r->other_gid);
 		KEY(",\"iter_seq\":");	p = put_u64(p, r->iter_seq);
 		KEY(",\"flags\":");		p = put_u64(p, r->flags);
+	}
+	if (r->bsize) {
+		KEY(",\"bsize\":");		p = put_u64(p, r->bsize);
+	}
+	if (r->n) {
+		KEY(",\"n\":");		p = put_u64(p, r->n);
 	}
 	if (r->pad[0] || r->pad[1]) {
 		uint16_t u16;

@@ -370,7 +370,7 @@ static uint64_t bucket_size(const struct mw_tui *t, uint64_t map)
 	for (int i = 0; i < BSIZE_SLOTS; i++)
 		if (t->bsize[i].map == map)
 			return t->bsize[i].size;
-	return MW_DEFAULT_BUCKETSIZE;
+	return 0;	/* not known yet: addresses are not placed in the array */
 }
 
 static uint64_t nbuckets(uint8_t B)
@@ -1584,11 +1584,10 @@ void mw_tui_event(struct mw_tui *t, const struct mw_record *r)
 {
 	if (!t || !t->open || !r)
 		return;
-	/* Learn the bucket size of a map from an evacuation: addr = old + i * size. */
-	if (r->type == MW_REC_EVACUATE && r->bucket && r->bucket != MW_NO_BUCKET &&
-	    r->bucket_addr > r->oldbuckets && r->oldbuckets &&
-	    (r->bucket_addr - r->oldbuckets) % r->bucket == 0) {
-		uint64_t size = (r->bucket_addr - r->oldbuckets) / r->bucket;
+	/* A map's bucket size, as BPF read it from its type (iteration starts,
+	 * evacuations). */
+	if (r->bsize && r->map) {
+		uint64_t size = r->bsize;
 		int i;
 
 		for (i = 0; i < BSIZE_SLOTS && t->bsize[i].map != r->map; i++)

@@ -126,9 +126,6 @@ int mw_filter_row(const struct mw_filter *f, const struct mw_alert_row *r);
 
 /* ---- the bucket picture --------------------------------------------------------- */
 
-/* Bytes per bucket of map[uint64]uint64 (8 tophash + 8 keys + 8 elems + overflow). */
-#define MW_DEFAULT_BUCKETSIZE 144
-
 /* Index of the bucket at addr in an array of nbuckets starting at base, or
  * -1 when it lies outside (an overflow bucket, or unknown). */
 int64_t mw_bucket_index(uint64_t addr, uint64_t base, uint64_t nbuckets, uint64_t bucketsize);

@@ -1,0 +1,344 @@
+/* sampler.c — the sampled mode (sampler.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "sampler.h"
+#include "correlator.h"
+#include "layout.h"
+#include "placement.h"
+
+#define TICK_NS        5000000ull	/* bookkeeping period */
+#define WINDOW_MIN_NS  20000000ull	/* a window is worth opening for at least this long */
+#define CREDIT_CAP_NS  20000000.0	/* credit kept at most (bounds a burst after a quiet spell) */
+#define CREDIT_INIT_NS 5000000.0	/* the first window's allowance: it measures the hit rate */
+#define BPF_WORK_NS    200.0		/* added to the calibrated trap: the program's own work */
+#define HIT_NS_DEFAULT 6000.0		/* when calibration fails: the slowest emulated trap measured here */
+#define CALIB_CALLS    20000
+#define ITERS_AFTER_NS 1000000000ull	/* no window possible for this long: window the iterations too */
+
+struct mw_sampler {
+	struct mw_loader *l;
+	struct mw_sampler_opts o;
+	unsigned mask;
+	pthread_t thr;
+	pthread_mutex_t mu;
+	int stop;
+	/* books (under mu) */
+	struct mw_sampler_stats st;
+	uint64_t start_ns, cpu0, cpu_prev, hits0, hits_prev;
+	double credit;
+	int armed;
+	uint64_t win_start, win_hits, idle_start;
+	double rate;			/* hits per ns seen in the last window (0: none yet) */
+	int iters_windowed;		/* the iteration probes are windowed too */
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int mw_sampler_parse_budget(const char *str, double *frac)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(str, &end);
+	if (end == str || *end || errno || !(v > 0) || v > 100)
+		return -1;
+	*frac = v / 100;
+	return 0;
+}
+
+unsigned mw_sampler_windowed(int go)
+{
+	unsigned m = 1u << MW_P_ASSIGN | 1u << MW_P_DELETE | 1u << MW_P_CLEAR | 1u << MW_P_READ |
+		     1u << MW_P_CLONE;
+
+	/* libgomap's mapiterdone stays: it is once per iteration, like the
+	 * start, and keeps libgomap's iterations exact. Go's end block is
+	 * found by the liveness checks when it is missed. */
+	if (go)
+		m |= 1u << MW_P_ITERDONE;
+	return m;
+}
+
+/* The target's CPU time (user + system), in ns; 0 when it cannot be read. */
+static uint64_t target_cpu_ns(int pid)
+{
+	char path[64], buf[1024];
+	unsigned long long ut = 0, stt = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	/* after ") ": state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stt) != 2)
+		return 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	return (ut + stt) * (1000000000ull / (uint64_t)(hz > 0 ? hz : 100));
+}
+
+/* Where the calibration probe goes: a function of this program whose first
+ * instruction the kernel emulates, as on the target's sites. */
+static volatile int calib_sink;
+__attribute__((noinline, used)) void mw_sampler_calib_fn(int i)
+{
+	calib_sink += i;
+}
+
+static int self_offset(const void *fn, char *path, size_t len, uint64_t *off)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[4096];
+	uintptr_t a = (uintptr_t)fn;
+	int found = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long lo, hi, fo;
+		char perm[8];
+		int pos = 0;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &lo, &hi, perm, &fo, &pos) < 4 || !pos)
+			continue;
+		if (a < lo || a >= hi || perm[2] != 'x')
+			continue;
+		snprintf(path, len, "%s", line + pos);
+		path[strcspn(path, "\n")] = 0;
+		*off = a - lo + fo;
+		found = path[0] == '/' ? 0 : -1;
+		break;
+	}
+	fclose(f);
+	return found;
+}
+
+static void calibrate(struct mw_sampler *s)
+{
+	char path[4096];
+	uint64_t off;
+	struct mw_placement pl;
+	struct mw_calib c;
+	double best = 0;
+
+	s->st.hit_ns = HIT_NS_DEFAULT;
+	mw_place((const uint8_t *)(uintptr_t)mw_sampler_calib_fn, 16, &pl);
+	if (pl.kind != MW_PLACE_EMULATED || pl.skip ||
+	    self_offset((const void *)mw_sampler_calib_fn, path, sizeof(path), &off))
+		return;
+	/* Once: a detach waits for a grace period (~0.2-0.5 s here). */
+	for (int k = 0; k < 1; k++) {
+		if (mw_loader_calibrate(s->l, path, off, mw_sampler_calib_fn, CALIB_CALLS, &c))
+			return;
+		if (!best || c.hit_ns < best)
+			best = c.hit_ns;
+		if (!s->st.attach_ns || c.attach_ns < s->st.attach_ns)
+			s->st.attach_ns = c.attach_ns;
+		if (!s->st.detach_ns || c.detach_ns < s->st.detach_ns)
+			s->st.detach_ns = c.detach_ns;
+	}
+	if (best > 0) {
+		s->st.calib_hit_ns = best;
+		s->st.hit_ns = best + BPF_WORK_NS;
+	}
+}
+
+static void set_armed(struct mw_sampler *s, int on, uint64_t now)
+{
+	uint64_t t0 = mono_ns();
+	int n = mw_loader_arm(s->l, s->mask, on);
+	uint64_t t1 = mono_ns();
+
+	s->st.arm_ns += t1 - t0;
+	(void)n;		/* a probe that cannot be attached again stays out */
+	if (on) {
+		s->armed = 1;
+		s->win_start = t1;
+		s->win_hits = 0;
+		s->st.windows++;
+	} else {
+		s->armed = 0;
+		s->idle_start = t1;
+		s->st.armed_ns += t0 - s->win_start;
+		if (t0 > s->win_start)
+			s->rate = (double)s->win_hits / (double)(t0 - s->win_start);
+	}
+	(void)now;
+}
+
+static void tick(struct mw_sampler *s)
+{
+	uint64_t now = mono_ns(), cpu = target_cpu_ns(s->o.pid);
+	struct mw_counters c;
+
+	mw_loader_counters(s->l, &c);
+	pthread_mutex_lock(&s->mu);
+	if (cpu > s->cpu_prev) {
+		s->credit += s->o.budget * (double)(cpu - s->cpu_prev);
+		s->cpu_prev = cpu;
+	}
+	uint64_t dh = c.hits >= s->hits_prev ? c.hits - s->hits_prev : 0;
+	s->hits_prev = c.hits;
+	double cost = (double)dh * s->st.hit_ns;
+	s->credit -= cost;
+	s->st.spent_ns += (uint64_t)cost;
+	s->st.hits += dh;
+	if (s->armed)
+		s->win_hits += dh;
+	double need = s->rate * s->st.hit_ns * (double)WINDOW_MIN_NS;
+	double cap = CREDIT_CAP_NS > 2 * need ? CREDIT_CAP_NS : 2 * need;
+	if (s->credit > cap)
+		s->credit = cap;
+	if (!s->armed && !s->iters_windowed && s->credit < 0 && now - s->idle_start > ITERS_AFTER_NS) {
+		/* The probes that stay on spend more than the budget by
+		 * themselves (iterations as frequent as writes): the iteration
+		 * probes go into the windows too. An iteration that starts
+		 * outside a window is then not seen at all. */
+		unsigned im = 1u << MW_P_ITERINIT | 1u << MW_P_ITERDONE;
+		uint64_t t0 = mono_ns();
+		mw_loader_arm(s->l, im, 0);
+		s->st.arm_ns += mono_ns() - t0;
+		s->mask |= im;
+		s->iters_windowed = 1;
+		s->st.iters_windowed = 1;
+	}
+	if (s->armed && s->credit <= 0)
+		set_armed(s, 0, now);
+	else if (!s->armed && s->credit > 0 && s->credit >= need)
+		set_armed(s, 1, now);
+	s->st.elapsed_ns = now - s->start_ns;
+	s->st.target_cpu_ns = s->cpu_prev - s->cpu0;
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *run(void *arg)
+{
+	struct mw_sampler *s = arg;
+	struct timespec ts = { 0, (long)TICK_NS };
+
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		int stop = s->stop;
+		pthread_mutex_unlock(&s->mu);
+		if (stop)
+			break;
+		nanosleep(&ts, NULL);
+		tick(s);
+	}
+	return NULL;
+}
+
+struct mw_sampler *mw_sampler_start(struct mw_loader *l, const struct mw_sampler_opts *o)
+{
+	struct mw_sampler *s = calloc(1, sizeof(*s));
+	struct mw_counters c;
+
+	if (!s)
+		return NULL;
+	s->l = l;
+	s->o = *o;
+	s->mask = mw_sampler_windowed(o->go);
+	s->st.budget = o->budget;
+	pthread_mutex_init(&s->mu, NULL);
+	calibrate(s);
+	/* The loader attached everything: the first window is open from the
+	 * start, on an allowance of its own, and measures the hit rate. */
+	s->start_ns = s->idle_start = s->win_start = mono_ns();
+	s->armed = 1;
+	s->st.windows = 1;
+	s->credit = CREDIT_INIT_NS;
+	s->cpu0 = s->cpu_prev = target_cpu_ns(o->pid);
+	mw_loader_counters(l, &c);
+	s->hits0 = s->hits_prev = c.hits;
+	if (o->verbose)
+		fprintf(stderr, "mapwatch: sampled mode, budget %.3g%%: one probe hit costs %.0f ns here "
+			"(calibrated trap %.0f ns + %.0f ns BPF work), attach %.0f us, detach %.0f us per probe\n",
+			o->budget * 100, s->st.hit_ns, s->st.calib_hit_ns, BPF_WORK_NS,
+			s->st.attach_ns / 1e3, s->st.detach_ns / 1e3);
+	if (pthread_create(&s->thr, NULL, run, s)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void mw_sampler_stats(struct mw_sampler *s, struct mw_sampler_stats *st)
+{
+	uint64_t now = mono_ns();
+
+	pthread_mutex_lock(&s->mu);
+	*st = s->st;
+	st->elapsed_ns = now - s->start_ns;
+	if (s->armed)
+		st->armed_ns += now - s->win_start;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void mw_sampler_stop(struct mw_sampler *s, struct mw_sampler_stats *st)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thr, NULL);
+	tick(s);
+	if (st)
+		mw_sampler_stats(s, st);
+	if (s->o.verbose) {
+		char d[256];
+		struct mw_sampler_stats x;
+
+		mw_sampler_stats(s, &x);
+		mw_sampler_describe(&x, d, sizeof(d));
+		fprintf(stderr, "mapwatch: %s; target CPU %.3f s, probe hits %llu (%.3f s at %.0f ns), "
+			"attach/detach %.3f s of mapwatch's own\n", d, x.target_cpu_ns / 1e9,
+			(unsigned long long)x.hits, x.spent_ns / 1e9, x.hit_ns, x.arm_ns / 1e9);
+	}
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
+void mw_sampler_finish(struct mw_sampler *s, struct mw_run_mode *m)
+{
+	struct mw_sampler_stats st;
+
+	memset(m, 0, sizeof(*m));
+	if (!s)
+		return;
+	mw_sampler_stop(s, &st);
+	m->sampled = 1;
+	m->budget = st.budget;
+	m->windows = st.windows;
+	m->armed_fraction = st.elapsed_ns ? (double)st.armed_ns / (double)st.elapsed_ns : 0;
+	m->iters_windowed = st.iters_windowed;
+	m->target_cpu_ns = st.target_cpu_ns;
+	m->probe_cost_ns = st.spent_ns;
+	m->hit_ns = st.hit_ns;
+}
+
+int mw_sampler_describe(const struct mw_sampler_stats *st, char *buf, size_t len)
+{
+	double frac = st->elapsed_ns ? (double)st->armed_ns / (double)st->elapsed_ns : 0;
+
+	return snprintf(buf, len, "sampled, budget %.3g%%, writes watched %.1f%% of %.1f s (%llu windows%s)",
+			st->budget * 100, frac * 100, st->elapsed_ns / 1e9,
+			(unsigned long long)st->windows, st->iters_windowed ? ", iterations too" : "");
+}
