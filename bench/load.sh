@@ -32,6 +32,7 @@
 #   bench/load.sh                  full run (5 rounds of 10 s, 20 detection runs per row; ~25 min)
 #   BENCH_ROUNDS=2 bench/load.sh   quick: 2 rounds of 5 s, 5 detection runs per row (~6 min)
 #                                  (BENCH_QUICK=1 is the same)
+#   BENCH_DET_RUNS=N               detection runs per row
 #   BENCH_DET_SLOW_RUNS=N          runs for the 1 race/s rows (default: as the others)
 #   BENCH_NO_README=1              print the tables, leave README.md alone
 #   BENCH_REPORT_ONLY=1            the tables again from the last run's raw results
@@ -57,6 +58,7 @@ if [ "$ROUNDS" -le 2 ]; then
 else
 	DUR=10 DET_RUNS=20 LOCK_RUNS=2 LOCK_DUR=8 ATTACH_RUNS=10
 fi
+DET_RUNS=${BENCH_DET_RUNS:-$DET_RUNS}
 DET_SLOW_RUNS=${BENCH_DET_SLOW_RUNS:-$DET_RUNS}
 DET_MAX=60
 RATE=250
