@@ -1,5 +1,6 @@
 /* loader.c — skeleton lifecycle, uprobe attach, ring-buffer consumer (loader.h). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,8 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	l->skel->rodata->capture_stacks = o->no_stacks ? 0 : 1;
 	l->skel->rodata->iter_records = o->no_iter_records ? 0 : 1;
 	memcpy((void *)&l->skel->rodata->layout, &o->target->layout, sizeof(o->target->layout));
+	if (o->rb_bytes)
+		bpf_map__set_max_entries(l->skel->maps.rb, o->rb_bytes);
 
 	e = mapwatch_bpf__load(l->skel);
 	if (e) {
@@ -219,11 +222,82 @@ int mw_loader_add_pid(struct mw_loader *l, int pid)
 	       errno != EEXIST ? -1 : 0;
 }
 
+/* Delete the entries of a map keyed by a struct whose __u32 at pid_off is
+ * the pid (struct mw_mkey, struct mw_gkey). */
+static void del_keys_of(int fd, size_t keylen, size_t pid_off, int pid)
+{
+	unsigned char key[16], next[16];
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		__u32 p;
+		memcpy(&p, next + pid_off, sizeof(p));
+		if (p == (__u32)pid && !bpf_map_delete_elem(fd, next)) {
+			prev = NULL;	/* the walk restarts: deleting may reorder it */
+			continue;
+		}
+		memcpy(key, next, keylen);
+		prev = key;
+	}
+}
+
 void mw_loader_del_pid(struct mw_loader *l, int pid)
 {
 	__u32 k = (__u32)pid;
 
 	bpf_map_delete_elem(bpf_map__fd(l->skel->maps.pids), &k);
+	del_keys_of(bpf_map__fd(l->skel->maps.mapstate), sizeof(struct mw_mkey),
+		    offsetof(struct mw_mkey, pid), pid);
+	del_keys_of(bpf_map__fd(l->skel->maps.giter), sizeof(struct mw_gkey),
+		    offsetof(struct mw_gkey, pid), pid);
+	del_keys_of(bpf_map__fd(l->skel->maps.gwrite), sizeof(struct mw_gkey),
+		    offsetof(struct mw_gkey, pid), pid);
+}
+
+struct mw_loader *mw_loader_exec_watch(mw_record_fn fn, void *ctx, char *err, size_t errlen)
+{
+	struct mw_loader *l = calloc(1, sizeof(*l));
+	int e;
+
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	libbpf_set_print(print_fn);
+	l->on_record = fn;
+	l->ctx = ctx;
+	l->ncpu = libbpf_num_possible_cpus();
+	l->skel = mapwatch_bpf__open();
+	if (!l->skel) {
+		snprintf(err, errlen, "cannot open BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	l->skel->rodata->exec_all = 1;
+	bpf_map__set_max_entries(l->skel->maps.rb, 256 << 10);
+	/* Only the tracepoint is loaded; the uprobe programs stay out. */
+	struct bpf_program *p;
+	bpf_object__for_each_program(p, l->skel->obj)
+		bpf_program__set_autoload(p, p == l->skel->progs.mw_exec);
+	e = mapwatch_bpf__load(l->skel);
+	if (e) {
+		snprintf(err, errlen, "cannot load BPF programs: %s", strerror(-e));
+		goto fail;
+	}
+	l->exec_link = bpf_program__attach_raw_tracepoint(l->skel->progs.mw_exec, "sched_process_exec");
+	if (!l->exec_link) {
+		snprintf(err, errlen, "cannot watch for exec (raw tracepoint sched_process_exec): %s",
+			 strerror(errno));
+		goto fail;
+	}
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.rb), on_sample, l, NULL);
+	if (!l->rb) {
+		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	return l;
+fail:
+	mw_loader_free(l);
+	return NULL;
 }
 
 int mw_loader_stack(struct mw_loader *l, int32_t id, uint64_t *ips)

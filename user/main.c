@@ -39,6 +39,10 @@
 #include "stacks.h"
 #include "stacktab.h"
 #include "tui.h"
+#include "agent.h"
+#include "caps.h"
+#include "live.h"
+#include "procinfo.h"
 
 #if __has_include("trace.h")
 #include "trace.h"
@@ -99,6 +103,8 @@ static struct env {
 	int no_stacks;
 	const char *metrics;		/* --metrics ADDR:PORT */
 	double metrics_linger;		/* --metrics-linger SEC: serve this long after the run */
+	int all;			/* --all: every process of the host (agent.c) */
+	struct mw_agent_opts agent;	/* --all's filters */
 	char **cmd;			/* -- CMD ARGS */
 } env = { .pid = -1, .mode = OUT_AUTO };
 
@@ -108,6 +114,8 @@ static const char doc[] =
 "\n"
 "USAGE: mapwatch [-p PID] [-d SEC] [--plain|--json] [-o TRACE] [--perfetto FILE]\n"
 "                [--fail-on-race] [-v] [-- CMD [ARGS...]]\n"
+"       mapwatch --all [--include GLOB] [--exclude GLOB] [--cgroup PREFIX]\n"
+"                [--metrics ADDR:PORT] [--plain|--json] [-d SEC]\n"
 "       mapwatch analyze TRACE [--json] ...\n"
 "\n"
 "EXAMPLES:\n"
@@ -121,6 +129,14 @@ static const char doc[] =
 "\n"
 "OPTIONS:\n"
 "  -p, --pid PID         trace this running process\n"
+"      --all             host-wide: every process running a supported runtime,\n"
+"                        those running now and those started later (containers\n"
+"                        too), one attachment per binary; plain or JSON lines\n"
+"      --include GLOB    --all: only binaries whose path or file name matches\n"
+"                        (repeatable)\n"
+"      --exclude GLOB    --all: never binaries whose path or name matches; a\n"
+"                        binary with the xattr user.mapwatch.ignore is skipped too\n"
+"      --cgroup PREFIX   --all: only processes whose cgroup path starts so\n"
 "  -d, --duration SEC    stop after SEC seconds (more than 0, at most 1e9)\n"
 "      --plain           each distinct race once, when first seen, with both\n"
 "                        stacks; its count in the findings and a summary at the\n"
@@ -158,6 +174,7 @@ enum {
 	OPT_PLAIN = 256, OPT_JSON, OPT_FORCE, OPT_PERFETTO, OPT_FAIL, OPT_ASCII, OPT_FRAMES,
 	OPT_VERSION, OPT_READS, OPT_TOOLCHAIN, OPT_EVERY, OPT_NO_STACKS,
 	OPT_METRICS = 320, OPT_METRICS_LINGER,
+	OPT_ALL = 340, OPT_INCLUDE, OPT_EXCLUDE, OPT_CGROUP,
 };
 
 static const struct option long_opts[] = {
@@ -180,6 +197,10 @@ static const struct option long_opts[] = {
 	{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "metrics-linger", required_argument, NULL, OPT_METRICS_LINGER },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "include", required_argument, NULL, OPT_INCLUDE },
+	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ 0 },
 };
 
@@ -275,6 +296,14 @@ static void parse_args(int argc, char **argv)
 			if (errno || *end || !isfinite(env.metrics_linger) || env.metrics_linger < 0)
 				usage_error("invalid linger time: %s", optarg);
 			break;
+		case OPT_ALL: env.all = 1; break;
+		case OPT_INCLUDE:
+		case OPT_EXCLUDE:
+		case OPT_CGROUP:
+			if (mw_filters_add(&env.agent.filters, c == OPT_INCLUDE ? MW_F_INCLUDE :
+					   c == OPT_EXCLUDE ? MW_F_EXCLUDE : MW_F_CGROUP, optarg))
+				usage_error("too many %s options (at most %d)", argv[optind - 2], MW_FILTERS);
+			break;
 		case ':':
 			usage_error("option %s needs a value (see mapwatch --help)", argv[optind - 1]);
 		default:
@@ -285,6 +314,13 @@ static void parse_args(int argc, char **argv)
 	}
 	if (optind < argc)
 		env.cmd = &argv[optind];
+	if (env.all && (env.pid > 0 || env.cmd))
+		usage_error("--all watches every process: give no -p PID or command with it");
+	if (!env.all && (env.agent.filters.n[MW_F_INCLUDE] || env.agent.filters.n[MW_F_EXCLUDE] ||
+			 env.agent.filters.n[MW_F_CGROUP]))
+		usage_error("--include, --exclude and --cgroup filter --all");
+	if (env.all)
+		return;
 	if (env.pid > 0 && env.cmd)
 		usage_error("give either -p PID or a command, not both");
 	if (env.pid <= 0 && !env.cmd)
@@ -424,6 +460,9 @@ struct live {
 	int execs_handled;		/* -p: exec records whose new image was resolved (and re-attached) */
 	int exec_stop;			/* the new image runs no supported runtime: stop */
 	int trace_failed;		/* a write to the -o trace failed (reported at once) */
+	int shared_ldr;			/* --all: ldr serves the binary's other processes too (not ours to free) */
+	char tag[256];			/* --all: how lines name the process (plain, after the line) */
+	char jtag[512];			/* and in JSON ("pid":N,… inserted after the type) */
 	char big[65536];		/* alert lines with stacks (the trace reader's line limit) */
 };
 
@@ -441,16 +480,19 @@ static void out_line(const char *s)
 static void out_line_of(const struct live *lv, char *s, size_t cap)
 {
 	size_t n = strlen(s);
+	char tag[sizeof(lv->jtag) + 2];
 
 	if (multi && s[0] == '{') {
 		const char *after = strchr(s, ',');
-		char tag[32];
-		int k = snprintf(tag, sizeof(tag), "\"pid\":%d,", lv->pid);
-		if (after && n + (size_t)k < cap) {
+		int k = lv->jtag[0] ? snprintf(tag, sizeof(tag), "%s,", lv->jtag)
+				    : snprintf(tag, sizeof(tag), "\"pid\":%d,", lv->pid);
+		if (after && k < (int)sizeof(tag) && n + (size_t)k < cap) {
 			size_t at = (size_t)(after - s) + 1;
 			memmove(s + at + k, s + at, n - at + 1);
 			memcpy(s + at, tag, (size_t)k);
 		}
+	} else if (multi && lv->tag[0]) {
+		snprintf(s + n, cap - n, " [%s]", lv->tag);
 	} else if (multi) {
 		snprintf(s + n, cap - n, " [pid %d %s]", lv->pid, lv->comm);
 	}
@@ -954,6 +996,8 @@ static void sample_map(void *ctx, int pid, uint64_t map, const struct mw_mapstat
 	unsigned char h[48];
 	struct iovec local = { h, sizeof(h) }, remote = { (void *)(uintptr_t)map, sizeof(h) };
 
+	if (pid != lv->pid)
+		return;	/* a loader shared by several processes walks all their maps */
 	s.writes = st->writes;
 	s.iterations = st->iterations;
 	s.grows = st->grows;
@@ -1276,6 +1320,8 @@ static struct live *live_of_pid(struct live *primary, int pid)
 
 /* Resolve what pid runs now (held at its exec stop): 0 and *t filled when
  * it is a supported runtime. */
+static void live_free(struct live *x);
+
 static int resolve_pid(int pid, struct mw_target *t, char *comm, size_t commlen)
 {
 	char exe[64], path[PATH_MAX];
@@ -1296,36 +1342,71 @@ static int resolve_pid(int pid, struct mw_target *t, char *comm, size_t commlen)
 	return 0;
 }
 
+/* A watched process's state beside the primary's: correlator, findings,
+ * stacks and its own copy of the target; no loader yet. */
+static struct live *live_alloc(int pid, const struct mw_target *t, const char *comm, int mode)
+{
+	struct live *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return NULL;
+	x->is_extra = 1;
+	x->pid = pid;
+	snprintf(x->comm, sizeof(x->comm), "%s", comm);
+	x->mode = mode;
+	x->rt = t->rt;
+	x->tgt = calloc(1, sizeof(*x->tgt));
+	x->stab = mw_stacktab_new();
+	x->findings = mw_findings_new(t->rt);
+	struct mw_corr_opts co = { .keep_alerts = 0, .on_alert = on_alert, .ctx = x };
+	x->corr = mw_corr_new(&co);
+	if (!x->tgt || !x->stab || !x->findings || !x->corr) {
+		live_free(x);
+		return NULL;
+	}
+	*x->tgt = *t;
+	if (!realpath(t->module, x->module))
+		snprintf(x->module, sizeof(x->module), "%s", t->module);
+	x->st.start_ns = x->last_stats_ns = mono_ns();
+	return x;
+}
+
+static void live_free(struct live *x)
+{
+	if (!x)
+		return;
+	if (!x->shared_ldr)
+		mw_loader_free(x->ldr);
+	mw_corr_free(x->corr);
+	mw_sym_free(x->sym);
+	mw_sym_free(x->sym_dead);
+	free(x->maps_text);
+	mw_stacktab_free(x->stab);
+	mw_findings_free(x->findings);
+	free(x->tgt);
+	free(x->lo);
+	free(x);
+}
+
 /* Watch one more process of the tree beside the primary. */
 static void extra_add(struct live *primary, int pid, const struct mw_target *t, const char *comm)
 {
 	char err[1024], text[PATH_MAX + 256];
-	struct live *x;
+	struct live *x = NULL;
 
-	if (nextras >= MAX_EXTRAS || !(x = calloc(1, sizeof(*x)))) {
+	/* Under the live view (which shows the first process) the others are
+	 * silent until it closes: their findings and summaries come after. */
+	if (nextras >= MAX_EXTRAS || !(x = live_alloc(pid, t, comm, primary->mode))) {
 		snprintf(text, sizeof(text), "pid %d (%s) runs %s too, but no more processes can be "
 			 "watched (%d)", pid, comm, t->rt->name, MAX_EXTRAS + 1);
 		note(primary, "process", text);
 		return;
 	}
-	x->is_extra = 1;
-	x->pid = pid;
-	snprintf(x->comm, sizeof(x->comm), "%s", comm);
-	/* Under the live view (which shows the first process) the others are
-	 * silent until it closes: their findings and summaries come after. */
-	x->mode = primary->mode;
 	x->trace = primary->trace;
 	x->pft = primary->pft;
-	x->rt = t->rt;
-	x->tgt = calloc(1, sizeof(*x->tgt));
 	x->lo = calloc(1, sizeof(*x->lo));
-	x->stab = mw_stacktab_new();
-	x->findings = mw_findings_new(t->rt);
-	struct mw_corr_opts co = { .keep_alerts = 0, .on_alert = on_alert, .ctx = x };
-	x->corr = mw_corr_new(&co);
-	if (!x->tgt || !x->lo || !x->stab || !x->findings || !x->corr)
+	if (!x->lo)
 		goto fail;
-	*x->tgt = *t;
 	*x->lo = *primary->lo;
 	x->lo->pid = pid;
 	x->lo->target = x->tgt;
@@ -1336,9 +1417,6 @@ static void extra_add(struct live *primary, int pid, const struct mw_target *t, 
 		note(primary, "process", text);
 		goto fail;
 	}
-	if (!realpath(t->module, x->module))
-		snprintf(x->module, sizeof(x->module), "%s", t->module);
-	x->st.start_ns = x->last_stats_ns = mono_ns();
 	extras[nextras++] = x;
 	multi = 1;
 	snprintf(text, sizeof(text), "watching pid %d (%s) too: %s%s%s, %d probes", pid, comm,
@@ -1346,12 +1424,50 @@ static void extra_add(struct live *primary, int pid, const struct mw_target *t, 
 	note(primary, "process", text);
 	return;
 fail:
-	mw_corr_free(x->corr);
-	mw_findings_free(x->findings);
-	mw_stacktab_free(x->stab);
-	free(x->tgt);
-	free(x->lo);
-	free(x);
+	live_free(x);
+}
+
+/* ---- what the host-wide mode borrows (live.h) -------------------------------- */
+
+struct live *mw_live_open(int pid, const struct mw_target *t, const char *comm, const char *module,
+			  struct mw_loader *ldr, const char *tag, const char *jtag)
+{
+	struct live *x = live_alloc(pid, t, comm, env.mode);
+
+	if (!x)
+		return NULL;
+	x->ldr = ldr;
+	x->shared_ldr = 1;
+	snprintf(x->module, sizeof(x->module), "%s", module);
+	snprintf(x->tag, sizeof(x->tag), "%s", tag);
+	snprintf(x->jtag, sizeof(x->jtag), "%s", jtag);
+	multi = 1;
+	return x;
+}
+
+void mw_live_record(void *lv, const struct mw_record *r)
+{
+	on_record(lv, r);
+}
+
+void mw_live_tick(struct live *lv, uint64_t now)
+{
+	stats_tick(lv, now, 0);
+}
+
+void mw_live_summary(const struct live *lv, struct mw_summary *s)
+{
+	mw_corr_summary(lv->corr, s);
+}
+
+const struct mw_findings *mw_live_findings(const struct live *lv)
+{
+	return lv->findings;
+}
+
+void mw_live_close(struct live *lv)
+{
+	live_free(lv);
 }
 
 /* One process of the tree exec'd (it is held at its exec stop). */
@@ -1555,8 +1671,8 @@ static void report_process(struct live *lv, const struct mw_summary *ps)
 	       lv->st.exit_how[0] ? lv->st.exit_how : "running");
 }
 
-/* t += x, for the summary of several processes. */
-static void summary_add(struct mw_summary *t, const struct mw_summary *x)
+/* t += x, for the summary of several processes (live.h). */
+void mw_summary_add(struct mw_summary *t, const struct mw_summary *x)
 {
 	t->events += x->events;
 	t->drops += x->drops;
@@ -1598,7 +1714,7 @@ int main(int argc, char **argv)
 	}
 	parse_args(argc, argv);
 	if (env.mode == OUT_AUTO)
-		env.mode = isatty(STDOUT_FILENO) && mw_tui_open ? OUT_TUI : OUT_PLAIN;
+		env.mode = !env.all && isatty(STDOUT_FILENO) && mw_tui_open ? OUT_TUI : OUT_PLAIN;
 	if (!HAVE_PERFETTO && env.perfetto) {
 		fprintf(stderr, "mapwatch: --perfetto is not available in this build\n");
 		return 1;
@@ -1609,6 +1725,34 @@ int main(int argc, char **argv)
 	static char outbuf[1 << 20];
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 
+	/* SIGHUP (the terminal went away) ends the run like SIGTERM: summary,
+	 * complete trace, terminal restored. Unless it is ignored (nohup). */
+	struct sigaction sa = { .sa_handler = on_signal }, old_hup;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (!sigaction(SIGHUP, NULL, &old_hup) && old_hup.sa_handler != SIG_IGN) {
+		sigaction(SIGHUP, &sa, NULL);
+		hup_handled = 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	if (env.all) {
+		char why[256];
+		if (mw_caps_check(why, sizeof(why))) {
+			fprintf(stderr, "mapwatch: %s\n", why);
+			return 1;
+		}
+		env.agent.json = env.mode == OUT_JSON;
+		env.agent.verbose = env.verbose;
+		env.agent.reads = env.reads;
+		env.agent.no_stacks = env.no_stacks;
+		env.agent.duration = env.duration;
+		env.agent.metrics = env.metrics;
+		env.agent.metrics_linger = env.metrics_linger;
+		rc = mw_agent_main(&env.agent, &stop_req);
+		return env.fail_on_race && rc == MW_AGENT_RACES ? 3 : rc == MW_AGENT_RACES ? 0 : rc;
+	}
 	if (!have_caps()) {
 		fprintf(stderr, "mapwatch: permission denied: loading BPF programs and attaching uprobes "
 			"needs root (or CAP_BPF and CAP_PERFMON); run it with sudo\n");
@@ -1664,18 +1808,6 @@ int main(int argc, char **argv)
 		const char *b = strrchr(exe, '/');
 		snprintf(comm, sizeof(comm), "%.15s", b ? b + 1 : exe);
 	}
-
-	/* SIGHUP (the terminal went away) ends the run like SIGTERM: summary,
-	 * complete trace, terminal restored. Unless it is ignored (nohup). */
-	struct sigaction sa = { .sa_handler = on_signal }, old_hup;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	if (!sigaction(SIGHUP, NULL, &old_hup) && old_hup.sa_handler != SIG_IGN) {
-		sigaction(SIGHUP, &sa, NULL);
-		hup_handled = 1;
-	}
-	signal(SIGPIPE, SIG_IGN);
 
 	if (env.cmd) {
 		if (env.mode == OUT_TUI) {
@@ -1982,7 +2114,7 @@ int main(int argc, char **argv)
 		mw_corr_summary(extras[i]->corr, &xs);
 		report_findings(extras[i]);
 		report_process(extras[i], &xs);
-		summary_add(&s, &xs);
+		mw_summary_add(&s, &xs);
 	}
 	report_findings(&lv);
 	if (multi) {
@@ -2077,19 +2209,8 @@ cleanup:
 	if (lv.trace)
 		mw_trace_close(lv.trace);
 #endif
-	for (int i = 0; i < nextras; i++) {
-		struct live *x = extras[i];
-		mw_loader_free(x->ldr);
-		mw_corr_free(x->corr);
-		mw_sym_free(x->sym);
-		mw_sym_free(x->sym_dead);
-		free(x->maps_text);
-		mw_stacktab_free(x->stab);
-		mw_findings_free(x->findings);
-		free(x->tgt);
-		free(x->lo);
-		free(x);
-	}
+	for (int i = 0; i < nextras; i++)
+		live_free(extras[i]);
 	nextras = 0;
 	mw_loader_free(lv.ldr);
 	mw_corr_free(lv.corr);

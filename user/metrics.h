@@ -73,6 +73,7 @@ struct mw_metrics_snapshot {
 	uint64_t bad_reads;		/* reads of target memory that failed */
 	uint64_t stacks_missed;		/* user stacks not captured */
 	uint64_t attach_failures[MW_ATTACH_REASONS];
+	uint64_t attachments;		/* BPF attachments made (one per binary file); 0: not reported */
 };
 
 /* mapwatch itself, read at scrape time. */
