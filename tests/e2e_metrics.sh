@@ -17,6 +17,8 @@ cd "$(dirname "$0")/.."
 MW=${MW:-build/asan/mapwatch}
 [ -x "$MW" ] || MW=build/mapwatch
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+. tests/lib.sh	# wait_for, pick_port (its own ok/bad/tmp below)
+rmdir "$tmp"
 pass=0 fail=0
 tmp=$(mktemp -d)
 bg=()
@@ -48,23 +50,6 @@ for t in curl jq prometheus; do
 	fi
 done
 
-# A TCP port nobody listens on (nor talks from) now: /proc/net/tcp{,6}, no tools.
-pick_port() {
-	local p
-	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 40000))
-		grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$p"; return; }
-	done
-	echo 0
-}
-# Poll until a command succeeds or SEC seconds pass: wait_for SEC CMD...
-wait_for() {
-	local end=$((SECONDS + $1)); shift
-	until "$@"; do
-		[ "$SECONDS" -ge "$end" ] && return 1
-		sleep 0.2
-	done
-}
 has_summary() { grep -qs '^{"type":"summary"' "$1"; }
 
 # ---- (b) first: Prometheus starts while (a) runs -------------------------------------

@@ -504,6 +504,12 @@ static int resolve(const struct mw_procinfo *pi, struct stat *st, struct mw_targ
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pi->pid);
 	if (stat(exe, st))
 		return *reason = errno == EACCES ? MW_ATTACH_PERMISSION : MW_ATTACH_GONE, -errno;
+	/* Attached already: its processes share it (t is not needed then). */
+	struct bin *b = bin_of(st->st_dev, st->st_ino);
+	if (b && b->ldr) {
+		snprintf(path, plen, "%s", pi->exe);
+		return 0;
+	}
 	c = cache_get(st->st_dev, st->st_ino);
 	if (!c || c->res == RES_EXE) {
 		e = mw_find_target(exe, 0, MW_FIND_FILE_ONLY, A.o->reads, t);
@@ -545,6 +551,11 @@ static int resolve(const struct mw_procinfo *pi, struct stat *st, struct mw_targ
 		c = cache_get(st->st_dev, st->st_ino);
 		if (c && c->res == RES_NONE)
 			continue;
+		if ((b = bin_of(st->st_dev, st->st_ino)) && b->ldr) {
+			snprintf(path, plen, "%s", p);
+			found = 0;
+			break;
+		}
 		if (mw_find_target(host, 0, MW_FIND_FILE_ONLY, A.o->reads, t)) {
 			cache_put(st->st_dev, st->st_ino, RES_NONE, 0);
 			continue;
@@ -557,7 +568,8 @@ static int resolve(const struct mw_procinfo *pi, struct stat *st, struct mw_targ
 	return found;
 }
 
-/* Open a binary's attachment: the first process's view of the file. */
+/* A binary's attachment, opened for its first process (t: its target,
+ * read only then), through that process's view of the file. */
 static struct bin *bin_open(const struct mw_procinfo *pi, const struct stat *st, const struct mw_target *t,
 			    const char *path, char *err, size_t errlen)
 {

@@ -1,13 +1,16 @@
 /* caps.c — --all's capability check (caps.h).
  *
  * What each one is for:
+ *   CAP_SYS_ADMIN        attach uprobes: with CAP_BPF and CAP_PERFMON alone,
+ *                        perf_event_open of the uprobe PMU is refused (EPERM,
+ *                        measured on Linux 6.18); it also covers the two below
  *   CAP_BPF              load the BPF programs and create their maps
- *   CAP_PERFMON          attach uprobes (perf_event_open of the uprobe PMU),
- *                        the exec raw tracepoint, read user memory from BPF
+ *   CAP_PERFMON          the exec raw tracepoint, reading user memory from BPF
  *   CAP_SYS_PTRACE       /proc/PID/exe, /root, /maps and process_vm_readv of
  *                        processes of other users
  *   CAP_DAC_READ_SEARCH  read binaries and /proc entries whatever their modes
- * CAP_SYS_ADMIN stands in for CAP_BPF and CAP_PERFMON (older kernels). */
+ * CAP_BPF and CAP_PERFMON are still granted by the unit (kernels where the
+ * uprobe PMU accepts CAP_PERFMON need no more). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +27,7 @@
 #endif
 
 static const struct { int cap; const char *name, *what; } needed[] = {
+	{ CAP_SYS_ADMIN, "CAP_SYS_ADMIN", "to attach uprobes (this kernel's uprobe PMU asks for it)" },
 	{ CAP_BPF, "CAP_BPF", "to load BPF programs" },
 	{ CAP_PERFMON, "CAP_PERFMON", "to attach uprobes and the exec tracepoint" },
 	{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE", "to read other users' processes (/proc/PID/exe, maps, memory)" },

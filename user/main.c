@@ -1441,6 +1441,7 @@ struct live *mw_live_open(int pid, const struct mw_target *t, const char *comm, 
 	snprintf(x->module, sizeof(x->module), "%s", module);
 	snprintf(x->tag, sizeof(x->tag), "%s", tag);
 	snprintf(x->jtag, sizeof(x->jtag), "%s", jtag);
+	x->maps_text = read_maps_of_target(x);	/* stacks of a process gone before its alerts are read */
 	multi = 1;
 	return x;
 }
@@ -1452,6 +1453,12 @@ void mw_live_record(void *lv, const struct mw_record *r)
 
 void mw_live_tick(struct live *lv, uint64_t now)
 {
+	char *maps = read_maps_of_target(lv);
+
+	if (maps) {
+		free(lv->maps_text);
+		lv->maps_text = maps;
+	}
 	stats_tick(lv, now, 0);
 }
 

@@ -45,18 +45,35 @@ unsigned long long mw_procinfo_parse_start(const char *text)
 	return p ? strtoull(p + 1, NULL, 10) : 0;
 }
 
+/* The path after "PREFIX" on its own line of text, or NULL. */
+static const char *cg_line(const char *text, const char *prefix)
+{
+	size_t k = strlen(prefix);
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (!strncmp(l, prefix, k))
+			return l + k;
+	return NULL;
+}
+
 void mw_procinfo_parse_cgroup(const char *text, char *out, size_t len)
 {
-	const char *l = !strncmp(text, "0::", 3) ? text : strstr(text, "\n0::");
-	const char *p;
+	const char *v2 = cg_line(text, "0::"), *sd = cg_line(text, "1:name=systemd:");
+	const char *p = v2;
 
+	/* A hybrid host (v1 controllers, an empty v2 tree): systemd's v1 tree
+	 * names the unit or container. */
+	if (!sd)
+		for (int i = 2; i < 16 && !sd; i++) {
+			char pre[32];
+			snprintf(pre, sizeof(pre), "%d:name=systemd:", i);
+			sd = cg_line(text, pre);
+		}
+	if ((!v2 || !strncmp(v2, "/\n", 2) || !strcmp(v2, "/")) && sd)
+		p = sd;
 	if (!len)
 		return;
-	if (l)
-		p = l + (*l == '\n' ? 4 : 3);
-	else if ((p = strchr(text, ':')) && (p = strchr(p + 1, ':')))
-		p++;
-	else
+	if (!p)
 		p = "";
 	snprintf(out, len, "%.*s", (int)strcspn(p, "\n"), p);
 }

@@ -28,7 +28,7 @@ unsigned long long mw_procinfo_start(int pid);
 int mw_procinfo_parse_status(const char *text, int *nspid, int *ppid);
 /* stat: start time (field 22, after the parenthesised comm). 0 on error. */
 unsigned long long mw_procinfo_parse_start(const char *text);
-/* cgroup: the "0::" path when there is one, else the first line's path. */
+/* cgroup: the "0::" (v2) path; when it is the root, systemd's v1 tree's. */
 void mw_procinfo_parse_cgroup(const char *text, char *out, size_t len);
 
 /* --all's filters. */
