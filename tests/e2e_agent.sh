@@ -15,9 +15,10 @@
 #     its races named with host pid, ns pid 1 and the cgroup
 #   - filters: --exclude, --cgroup, the user.mapwatch.ignore xattr
 #   - Prometheus scraping an --all run: races by binary match the summary
-#   - soak: waitrace and gosvc started and stopped in a loop (SOAK_SEC, 100 s
+#   - soak: waitrace and gosvc started and stopped in a loop (SOAK_SEC, 75 s
 #     by default): every one picked up, every one exits normally, mapwatch's
 #     RSS and open files flat
+#     (SOAK_SEC=3600 for a longer one)
 # Ends with `RESULT <passed> <failed>`.
 set -u
 cd "$(dirname "$0")/.."
@@ -247,7 +248,7 @@ else
 fi
 
 # ---- soak -------------------------------------------------------------------------------------
-SOAK_SEC=${SOAK_SEC:-100}
+SOAK_SEC=${SOAK_SEC:-75}
 # ASan keeps freed memory in quarantine (256 MiB): a growing RSS by design.
 ASAN_OPTIONS=$ASAN_OPTIONS:quarantine_size_mb=1 "$MW" --all --include "$INC" --json >"$tmp/s.out" 2>"$tmp/s.err" &
 mw=$!; bg+=("$mw")
@@ -257,9 +258,11 @@ started=0 badexit=0 samples=()
 end=$((SECONDS + SOAK_SEC)) next_sample=$((SECONDS + 15))
 while [ "$SECONDS" -lt "$end" ]; do
 	pids=()
-	for _ in 1 2; do "$tmp/waitrace" - 3 300 5 >/dev/null & pids+=($!); done
-	"$tmp/svc2" - 1 300 6 >/dev/null & pids+=($!)
-	"$tmp/gosvc" -m rwlock -R 200 -d 0.6 >/dev/null & pids+=($!)
+	# Each lives about a second: long enough to be picked up at its exec
+	# even while mapwatch loads a binary's probes (the first time).
+	for _ in 1 2; do "$tmp/waitrace" - 3 1000 5 >/dev/null & pids+=($!); done
+	"$tmp/svc2" - 1 1000 6 >/dev/null & pids+=($!)
+	"$tmp/gosvc" -m rwlock -R 200 -d 1 >/dev/null & pids+=($!)
 	want=(5 5 6 0)
 	for i in "${!pids[@]}"; do
 		wait "${pids[$i]}"; r=$?

@@ -22,6 +22,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
@@ -593,18 +594,30 @@ static struct bin *bin_open(const struct mw_procinfo *pi, const struct stat *st,
 		return NULL;
 	}
 	*b->t = *t;
-	/* The kernel resolves the path when it attaches: the magic links reach
-	 * into the process's mount namespace. */
+	/* The kernel resolves the path at each uprobe it attaches: a file
+	 * descriptor of the file, opened through the process's magic links
+	 * (its mount namespace), stays valid when the process is gone before
+	 * the last probe is in (loading and attaching take a while). */
+	char src[PATH_MAX + 64];
 	if (t->is_exe)
-		snprintf(b->t->module, sizeof(b->t->module), "/proc/%d/exe", pi->pid);
+		snprintf(src, sizeof(src), "/proc/%d/exe", pi->pid);
 	else
-		snprintf(b->t->module, sizeof(b->t->module), "/proc/%d/root%s", pi->pid, path);
+		snprintf(src, sizeof(src), "/proc/%d/root%s", pi->pid, path);
+	int fd = open(src, O_PATH | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", src, strerror(errno));
+		free(b->t);
+		b->t = NULL;
+		return NULL;
+	}
+	snprintf(b->t->module, sizeof(b->t->module), "/proc/self/fd/%d", fd);
 	b->lo = (struct mw_loader_opts){
 		.pid = 0, .shared = 1, .verbose = A.o->verbose, .no_stacks = A.o->no_stacks,
 		.no_iter_records = 1, .target = b->t, .on_record = on_bin_record, .ctx = b,
 	};
 	cost_defaults(&b->lo);
 	b->ldr = mw_loader_start(&b->lo, err, errlen);
+	close(fd);
 	if (!b->ldr) {
 		free(b->t);
 		b->t = NULL;
