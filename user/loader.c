@@ -1,5 +1,6 @@
 /* loader.c — skeleton lifecycle, uprobe attach, ring-buffer consumer (loader.h). */
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -317,14 +318,37 @@ int mw_loader_nprobes(const struct mw_loader *l)
 	return l->nlinks;
 }
 
+static void *destroy_link(void *link)
+{
+	bpf_link__destroy(link);
+	return NULL;
+}
+
+/* Each uprobe's removal waits for the kernel's grace period (0.25-1.3 s
+ * each on this machine, measured with strace): removed all at once, they
+ * share it. */
+static void destroy_links(struct bpf_link **links, int n)
+{
+	pthread_t t[MW_MAX_SITES];
+	int started[MW_MAX_SITES] = { 0 };
+
+	for (int i = 0; i < n; i++)
+		if (links[i])
+			started[i] = !pthread_create(&t[i], NULL, destroy_link, links[i]);
+	for (int i = 0; i < n; i++) {
+		if (started[i])
+			pthread_join(t[i], NULL);
+		else
+			bpf_link__destroy(links[i]);
+		links[i] = NULL;
+	}
+}
+
 void mw_loader_detach(struct mw_loader *l)
 {
 	bpf_link__destroy(l->exec_link);
 	l->exec_link = NULL;
-	for (int i = 0; i < MW_MAX_SITES; i++) {
-		bpf_link__destroy(l->links[i]);
-		l->links[i] = NULL;
-	}
+	destroy_links(l->links, MW_MAX_SITES);
 }
 
 void mw_loader_free(struct mw_loader *l)
@@ -332,9 +356,7 @@ void mw_loader_free(struct mw_loader *l)
 	if (!l)
 		return;
 	ring_buffer__free(l->rb);
-	bpf_link__destroy(l->exec_link);
-	for (int i = 0; i < MW_MAX_SITES; i++)
-		bpf_link__destroy(l->links[i]);
+	mw_loader_detach(l);
 	mapwatch_bpf__destroy(l->skel);
 	free(l);
 }
