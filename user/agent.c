@@ -439,21 +439,11 @@ static void say_proc(const struct proc *p, const char *event, const char *how)
 		printf("mapwatch: pid %d (%s) %s\n", pi->pid, b->name, how);
 }
 
-/* Stop watching p: what its binary's probes produced for it is consumed,
- * its findings folded into the binary's, its state in BPF and ours freed. */
-static void proc_drop(struct proc *p, const char *how)
+/* Take p out of its binary and of the watched processes, and free it. */
+static void proc_free(struct proc *p)
 {
 	struct bin *b = p->bin;
-	struct mw_summary s;
 
-	bin_drain(b);
-	fold(p);
-	say_proc(p, "exit", how);
-	mw_live_summary(p->lv, &s);
-	s.bpf_hits = s.rb_drops = s.map_drops = s.drops = 0;	/* the binary's, counted there */
-	mw_summary_add(&b->sum_done, &s);
-	if (b->ldr)
-		mw_loader_del_pid(b->ldr, p->info.pid);
 	for (struct proc **pp = &b->procs; *pp; pp = &(*pp)->next)
 		if (*pp == p) {
 			*pp = p->next;
@@ -471,6 +461,24 @@ static void proc_drop(struct proc *p, const char *how)
 		close(p->pidfd);
 	free(p->folded);
 	free(p);
+}
+
+/* Stop watching p: what its binary's probes produced for it is consumed,
+ * its findings folded into the binary's, its state in BPF and ours freed. */
+static void proc_drop(struct proc *p, const char *how)
+{
+	struct bin *b = p->bin;
+	struct mw_summary s;
+
+	bin_drain(b);
+	fold(p);
+	say_proc(p, "exit", how);
+	mw_live_summary(p->lv, &s);
+	s.bpf_hits = s.rb_drops = s.map_drops = s.drops = 0;	/* the binary's, counted there */
+	mw_summary_add(&b->sum_done, &s);
+	if (b->ldr)
+		mw_loader_del_pid(b->ldr, p->info.pid);
+	proc_free(p);
 }
 
 /* Is pid mapwatch itself or one of its descendants? */
@@ -1074,20 +1082,8 @@ int mw_agent_main(const struct mw_agent_opts *o, volatile sig_atomic_t *stop)
 		while (now_ns() < end && !*stop)
 			usleep(20000);
 	}
-	while (A.nprocs) {
-		struct proc *p = A.byslot[A.nprocs - 1];
-		A.nprocs--;
-		for (struct proc **pp = &p->bin->procs; *pp; pp = &(*pp)->next)
-			if (*pp == p) {
-				*pp = p->next;
-				break;
-			}
-		mw_live_close(p->lv);
-		if (p->pidfd >= 0)
-			close(p->pidfd);
-		free(p->folded);
-		free(p);
-	}
+	while (A.nprocs)
+		proc_free(A.byslot[A.nprocs - 1]);
 	while (A.bins) {
 		struct bin *b = A.bins;
 		A.bins = b->next;

@@ -67,6 +67,23 @@ static struct bpf_program *prog_by_name(struct mapwatch_bpf *skel, const char *n
 	return bpf_object__find_program_by_name(skel->obj, name);
 }
 
+/* The exec raw tracepoint and the ring buffer's consumer: 0, or -1 with err. */
+static int exec_and_ring(struct mw_loader *l, char *err, size_t errlen)
+{
+	l->exec_link = bpf_program__attach_raw_tracepoint(l->skel->progs.mw_exec, "sched_process_exec");
+	if (!l->exec_link) {
+		snprintf(err, errlen, "cannot watch for exec (raw tracepoint sched_process_exec): %s",
+			 strerror(errno));
+		return -1;
+	}
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.rb), on_sample, l, NULL);
+	if (!l->rb) {
+		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, size_t errlen)
 {
 	struct mw_loader *l = calloc(1, sizeof(*l));
@@ -82,7 +99,7 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	l->ctx = o->ctx;
 	l->ncpu = libbpf_num_possible_cpus();
 
-	if (mw_layout_check(&o->target->layout)) {
+	if (o->target && mw_layout_check(&o->target->layout)) {
 		snprintf(err, errlen, "the %s layout table is inconsistent", o->target->rt->name);
 		goto fail;
 	}
@@ -91,10 +108,17 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 		snprintf(err, errlen, "cannot open BPF object: %s", strerror(errno));
 		goto fail;
 	}
+	if (!o->target) {
+		struct bpf_program *p;
+		l->skel->rodata->exec_all = 1;
+		bpf_object__for_each_program(p, l->skel->obj)
+			bpf_program__set_autoload(p, p == l->skel->progs.mw_exec);
+	}
 	l->skel->rodata->record_all = o->record_all ? 1 : 0;
 	l->skel->rodata->capture_stacks = o->no_stacks ? 0 : 1;
 	l->skel->rodata->iter_records = o->no_iter_records ? 0 : 1;
-	memcpy((void *)&l->skel->rodata->layout, &o->target->layout, sizeof(o->target->layout));
+	if (o->target)
+		memcpy((void *)&l->skel->rodata->layout, &o->target->layout, sizeof(o->target->layout));
 	if (o->rb_bytes)
 		bpf_map__set_max_entries(l->skel->maps.rb, o->rb_bytes);
 
@@ -110,7 +134,7 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 		snprintf(err, errlen, "cannot add pid %d to the watched set: %s", o->pid, strerror(errno));
 		goto fail;
 	}
-	for (int i = 0; i < o->target->nsites; i++) {
+	for (int i = 0; o->target && i < o->target->nsites; i++) {
 		const struct mw_site *s = &o->target->site[i];
 		struct bpf_program *prog = prog_by_name(l->skel, mw_probe_prog(s->point));
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = false, .bpf_cookie = s->cookie);
@@ -138,22 +162,8 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	}
 
 	/* Its execs: the per-map state of an old image must not outlive it. */
-	{
-		l->exec_link = bpf_program__attach_raw_tracepoint(l->skel->progs.mw_exec,
-								 "sched_process_exec");
-		if (!l->exec_link) {
-			e = -errno;
-			snprintf(err, errlen, "cannot watch for exec (raw tracepoint sched_process_exec): %s",
-				 strerror(-e));
-			goto fail;
-		}
-	}
-
-	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.rb), on_sample, l, NULL);
-	if (!l->rb) {
-		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+	if (exec_and_ring(l, err, errlen))
 		goto fail;
-	}
 	return l;
 fail:
 	mw_loader_free(l);
@@ -257,48 +267,11 @@ void mw_loader_del_pid(struct mw_loader *l, int pid)
 
 struct mw_loader *mw_loader_exec_watch(mw_record_fn fn, void *ctx, char *err, size_t errlen)
 {
-	struct mw_loader *l = calloc(1, sizeof(*l));
-	int e;
+	/* No target: the exec tracepoint alone is loaded (the uprobe programs
+	 * stay out), with exec_all set and a small ring. */
+	struct mw_loader_opts o = { .rb_bytes = 256 << 10, .on_record = fn, .ctx = ctx };
 
-	if (!l) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	libbpf_set_print(print_fn);
-	l->on_record = fn;
-	l->ctx = ctx;
-	l->ncpu = libbpf_num_possible_cpus();
-	l->skel = mapwatch_bpf__open();
-	if (!l->skel) {
-		snprintf(err, errlen, "cannot open BPF object: %s", strerror(errno));
-		goto fail;
-	}
-	l->skel->rodata->exec_all = 1;
-	bpf_map__set_max_entries(l->skel->maps.rb, 256 << 10);
-	/* Only the tracepoint is loaded; the uprobe programs stay out. */
-	struct bpf_program *p;
-	bpf_object__for_each_program(p, l->skel->obj)
-		bpf_program__set_autoload(p, p == l->skel->progs.mw_exec);
-	e = mapwatch_bpf__load(l->skel);
-	if (e) {
-		snprintf(err, errlen, "cannot load BPF programs: %s", strerror(-e));
-		goto fail;
-	}
-	l->exec_link = bpf_program__attach_raw_tracepoint(l->skel->progs.mw_exec, "sched_process_exec");
-	if (!l->exec_link) {
-		snprintf(err, errlen, "cannot watch for exec (raw tracepoint sched_process_exec): %s",
-			 strerror(errno));
-		goto fail;
-	}
-	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.rb), on_sample, l, NULL);
-	if (!l->rb) {
-		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
-		goto fail;
-	}
-	return l;
-fail:
-	mw_loader_free(l);
-	return NULL;
+	return mw_loader_start(&o, err, errlen);
 }
 
 int mw_loader_stack(struct mw_loader *l, int32_t id, uint64_t *ips)

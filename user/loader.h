@@ -24,7 +24,8 @@ struct mw_loader_opts {
 	int no_stacks;			/* do not capture user stacks */
 	int no_iter_records;		/* iteration start/end only as overlaps need (headless) */
 	unsigned rb_bytes;		/* ring-buffer size (a power of 2 pages); 0: the default */
-	const struct mw_target *target;	/* where to attach, and the runtime's row */
+	const struct mw_target *target;	/* where to attach, and the runtime's row (NULL: see
+					 * mw_loader_exec_watch) */
 	mw_record_fn on_record;
 	void *ctx;
 };
