@@ -380,14 +380,6 @@ static struct proc *proc_of(int pid)
 	return NULL;
 }
 
-static const char *reason_name(int r)
-{
-	static const char *const n[MW_ATTACH_REASONS] = {
-		"no_runtime", "unsupported", "permission", "process_gone", "probe_failed", "other",
-	};
-	return r >= 0 && r < MW_ATTACH_REASONS ? n[r] : "other";
-}
-
 static void say_failure(const struct mw_procinfo *pi, int reason, const char *why)
 {
 	char e1[PATH_MAX * 2], e2[1024];
@@ -396,11 +388,11 @@ static void say_failure(const struct mw_procinfo *pi, int reason, const char *wh
 	if (A.o->json) {
 		snprintf(A.line, sizeof(A.line), "{\"type\":\"process\",\"event\":\"failed\",\"pid\":%d,"
 			 "\"nspid\":%d,\"path\":\"%s\",\"reason\":\"%s\",\"why\":\"%s\"}", pi->pid, pi->nspid,
-			 jstr(e1, sizeof(e1), pi->exe), reason_name(reason), jstr(e2, sizeof(e2), why));
+			 jstr(e1, sizeof(e1), pi->exe), mw_metrics_reason_name(reason), jstr(e2, sizeof(e2), why));
 		out(A.line);
 	} else {
 		printf("mapwatch: pid %d (%s) cannot be watched (%s): %s\n", pi->pid, pi->exe,
-		       reason_name(reason), why);
+		       mw_metrics_reason_name(reason), why);
 	}
 }
 
@@ -531,9 +523,12 @@ static int resolve(const struct mw_procinfo *pi, struct stat *st, struct mw_targ
 			snprintf(path, plen, "%s", pi->exe);
 			return 0;
 		}
-		cache_put(st->st_dev, st->st_ino, e == -ENOTSUP ? RES_FAIL : RES_NONE, MW_ATTACH_UNSUPPORTED);
+		/* A Go version without a layout row, or a supported one whose
+		 * probe sites were not all found (probe_go.c says which). */
+		int r = strstr(t->why, " is built with ") ? MW_ATTACH_UNSUPPORTED : MW_ATTACH_SYMBOLS;
+		cache_put(st->st_dev, st->st_ino, e == -ENOTSUP ? RES_FAIL : RES_NONE, r);
 		if (e == -ENOTSUP)
-			return *reason = MW_ATTACH_UNSUPPORTED, -ENOTSUP;
+			return *reason = r, -ENOTSUP;
 	} else if (c->res == RES_FAIL) {
 		snprintf(t->why, sizeof(t->why), "its binary could not be watched before (see above)");
 		return *reason = c->reason, -ENOTSUP;
@@ -960,10 +955,10 @@ static int report(void)
 	s.map_drops = c.map_full + c.slots_full;
 	s.drops = s.rb_drops + s.map_drops;
 	uint64_t nfail = 0;
-	for (int r = 1; r < MW_ATTACH_REASONS; r++) {
+	for (int r = MW_ATTACH_NO_RUNTIME + 1; r < MW_ATTACH_REASONS; r++) {
 		nfail += A.failures[r];
 		o += (size_t)snprintf(fl + o, sizeof(fl) - o, "%s\"%s\":%" PRIu64, r > 1 ? "," : "",
-				      reason_name(r), A.failures[r]);
+				      mw_metrics_reason_name(r), A.failures[r]);
 	}
 	if (A.o->json) {
 		int len = mw_summary_json(&s, sum, sizeof(sum));
@@ -987,10 +982,12 @@ static int report(void)
 		       s.alerts_by_kind[MW_KIND_ITER_WRITE], s.alerts_by_kind[MW_KIND_ITER_GROW],
 		       s.alerts_by_kind[MW_KIND_WRITE_WRITE], s.alerts_by_kind[MW_KIND_READ_WRITE], s.maps);
 		printf("mapwatch: %" PRIu64 " processes watched (%d still running), %d attachments; %" PRIu64
-		       " attach failures (unsupported %" PRIu64 ", permission %" PRIu64 ", gone %" PRIu64
-		       ", probe %" PRIu64 ", other %" PRIu64 "); %" PRIu64 " without a supported runtime, %"
-		       PRIu64 " filtered out, %" PRIu64 " opted out, %" PRIu64 " Go toolchain\n",
+		       " attach failures (unsupported %" PRIu64 ", symbols missing %" PRIu64 ", permission %"
+		       PRIu64 ", gone %" PRIu64 ", probe %" PRIu64 ", other %" PRIu64 "); %" PRIu64
+		       " without a supported runtime, %" PRIu64 " filtered out, %" PRIu64 " opted out, %"
+		       PRIu64 " Go toolchain\n",
 		       A.watched_total, A.nprocs, A.nbins_made, nfail, A.failures[MW_ATTACH_UNSUPPORTED],
+		       A.failures[MW_ATTACH_SYMBOLS],
 		       A.failures[MW_ATTACH_PERMISSION], A.failures[MW_ATTACH_GONE],
 		       A.failures[MW_ATTACH_PROBE], A.failures[MW_ATTACH_OTHER], A.no_runtime, A.excluded,
 		       A.opted_out, A.toolchain);

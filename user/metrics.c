@@ -203,10 +203,11 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static const char *attach_reason_name(int r)
+const char *mw_metrics_reason_name(int r)
 {
 	static const char *const n[MW_ATTACH_REASONS] = {
 		[MW_ATTACH_NO_RUNTIME] = "no_runtime",	[MW_ATTACH_UNSUPPORTED] = "unsupported",
+		[MW_ATTACH_SYMBOLS] = "symbols_missing",
 		[MW_ATTACH_PERMISSION] = "permission",	[MW_ATTACH_GONE] = "process_gone",
 		[MW_ATTACH_PROBE] = "probe_failed",	[MW_ATTACH_OTHER] = "other",
 	};
@@ -366,7 +367,7 @@ char *mw_metrics_format(const struct mw_metrics_snapshot *s, const struct mw_met
 	family(f, "mapwatch_attach_failures_total", "counter",
 	       "Processes that could not be watched, by reason.");
 	for (int r = 0; r < MW_ATTACH_REASONS; r++)
-		fprintf(f, "mapwatch_attach_failures_total{reason=\"%s\"} %llu\n", attach_reason_name(r),
+		fprintf(f, "mapwatch_attach_failures_total{reason=\"%s\"} %llu\n", mw_metrics_reason_name(r),
 			(unsigned long long)s->attach_failures[r]);
 
 	if (self) {
