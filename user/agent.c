@@ -949,6 +949,7 @@ static int report(void)
 		o += (size_t)snprintf(fl + o, sizeof(fl) - o, "%s\"%s\":%" PRIu64, r > 1 ? "," : "",
 				      mw_metrics_reason_name(r), A.failures[r]);
 	}
+	s.mode = A.mode;	/* the windows of every binary's sampler, summed */
 	s.mode.set = 1;
 	s.mode.sampled = A.o->sampled;
 	if (s.mode.sampled) {
