@@ -119,7 +119,7 @@ static struct {
 	struct { int pid; unsigned long long start; } seen[SEEN_MAX];
 	int nseen;
 	pid_t self;
-	struct mw_metrics *metrics;
+	struct mw_sink *metrics;	/* --metrics: the endpoint (sink_metrics.c), a sink of A.s */
 	int json;			/* --json, else plain lines */
 	struct mw_session *s;		/* the watched processes and the outputs of their alerts */
 	struct mw_run_mode mode;	/* sampled: the windows of every binary, summed */
@@ -845,7 +845,7 @@ static void bin_summary(const struct bin *b, struct mw_summary *s)
 	}
 }
 
-static void metrics_update(void)
+static void metrics_update(int final)
 {
 	struct mw_metrics_snapshot snap = { 0 };
 	struct mw_counters c;
@@ -888,7 +888,7 @@ static void metrics_update(void)
 	snap.stacks_missed = c.stack_fails;
 	snap.attachments = (uint64_t)A.nbins_made;
 	memcpy(snap.attach_failures, A.failures, sizeof(snap.attach_failures));
-	mw_metrics_update(A.metrics, &snap);
+	mw_sink_metrics_publish(A.metrics, &snap, final);
 	for (size_t i = 0; i < k; i++)
 		mw_metrics_proc_free(&mp[i]);
 	free(mp);
@@ -903,7 +903,7 @@ static void tick(uint64_t now)
 		mw_session_proc_tick(A.byslot[i]->w, now);
 		fold(A.byslot[i]);
 	}
-	metrics_update();
+	metrics_update(0);
 }
 
 /* ---- the end --------------------------------------------------------------------- */
@@ -1011,27 +1011,27 @@ int mw_agent_main(const struct mw_opts *o)
 	A.self = getpid();
 	if (rs && atof(rs) > 0)
 		rescan = (uint64_t)(atof(rs) * 1e9);
-	if (o->metrics) {
-		A.metrics = mw_metrics_start(o->metrics, err, sizeof(err));
-		if (!A.metrics) {
-			fprintf(stderr, "mapwatch: %s\n", err);
-			return 1;
-		}
-	}
-	/* The watched processes and the outputs of their alerts. */
+	/* The watched processes and the outputs: their alerts, the endpoint. */
 	A.s = mw_session_new(o);
 	if (!A.s || mw_session_add_sink(A.s, A.json ? mw_sink_json(o) : mw_sink_text(o, 1))) {
 		fprintf(stderr, "mapwatch: out of memory\n");
 		mw_session_free(A.s);
-		mw_metrics_stop(A.metrics);
 		return 1;
+	}
+	if (o->metrics) {
+		A.metrics = mw_sink_metrics(o, "", "", err, sizeof(err));
+		if (!A.metrics) {
+			fprintf(stderr, "mapwatch: %s\n", err);
+			mw_session_free(A.s);
+			return 1;
+		}
+		mw_session_add_sink(A.s, A.metrics);
 	}
 	/* Execs first, so that none falls between the scan and the tracepoint. */
 	execs = mw_loader_exec_watch(on_exec, NULL, err, sizeof(err));
 	if (!execs) {
 		fprintf(stderr, "mapwatch: --all: %s\n", err);
 		mw_session_free(A.s);
-		mw_metrics_stop(A.metrics);
 		return 1;
 	}
 	scan("start");
@@ -1040,7 +1040,7 @@ int mw_agent_main(const struct mw_opts *o)
 	if (o->verbose)
 		fprintf(stderr, "mapwatch: --all: watching %d processes; Ctrl-C to stop\n", A.nprocs);
 	fflush(stdout);
-	metrics_update();
+	metrics_update(0);
 
 	while (!mw_stop_requested()) {
 		uint64_t now = now_ns();
@@ -1084,13 +1084,7 @@ int mw_agent_main(const struct mw_opts *o)
 	for (int i = 0; i < A.nprocs; i++)
 		fold(A.byslot[i]);
 	rc = report();
-	metrics_update();
-	if (A.metrics && o->metrics_linger > 0) {
-		uint64_t end = now_ns() + (uint64_t)(o->metrics_linger * 1e9);
-		mw_stop_clear();
-		while (now_ns() < end && !mw_stop_requested())
-			usleep(20000);
-	}
+	metrics_update(1);	/* --metrics-linger keeps it up when the sink closes */
 	while (A.nprocs)
 		proc_free(A.byslot[A.nprocs - 1]);
 	while (A.bins) {
@@ -1105,7 +1099,6 @@ int mw_agent_main(const struct mw_opts *o)
 		free(b->agg);
 		free(b);
 	}
-	mw_session_free(A.s);
-	mw_metrics_stop(A.metrics);
+	mw_session_free(A.s);	/* its sinks close: the endpoint lingers, then stops */
 	return rc;
 }

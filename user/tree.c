@@ -63,11 +63,6 @@ int mw_stop_requested(void)
 	return stop_req;
 }
 
-void mw_stop_clear(void)
-{
-	stop_req = 0;
-}
-
 int mw_signals(void)
 {
 	return nsigs;

@@ -18,8 +18,6 @@
  * ends mapwatch at once. */
 void mw_signals_install(void);
 int mw_stop_requested(void);
-/* Forget the stop asked for (a signal then asks again: --all's --metrics-linger). */
-void mw_stop_clear(void);
 int mw_signals(void);		/* how many arrived */
 
 /* Fork CMD, traced for its tree, stopped before its exec; wait until it
