@@ -472,6 +472,8 @@ static void proc_drop(struct proc *p, const char *how)
 	struct mw_summary s;
 
 	bin_drain(b);
+	if (b->ldr)
+		mw_loader_flush_pid(b->ldr, p->info.pid);	/* the counts the kernel still holds */
 	fold(p);
 	say_proc(p, "exit", how);
 	mw_session_proc_summary(p->w, &s);

@@ -463,7 +463,7 @@ int mw_loader_calibrate(struct mw_loader *l, const char *path, uint64_t off, voi
 
 /* What the aggregation table still counts once no probe runs: a record per
  * race, from its template, carrying the occurrences no record carried. */
-static void agg_flush(struct mw_loader *l)
+static void agg_flush(struct mw_loader *l, int pid)
 {
 	int fd = bpf_map__fd(l->skel->maps.agg);
 	struct mw_akey key, next;
@@ -471,6 +471,11 @@ static void agg_flush(struct mw_loader *l)
 	void *prev = NULL;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (pid > 0 && next.pid != (__u32)pid) {
+			key = next;
+			prev = &key;
+			continue;
+		}
 		if (!bpf_map_lookup_elem(fd, &next, &a) && a.unsent && a.tmpl.type) {
 			struct mw_record r = a.tmpl;
 
@@ -482,9 +487,18 @@ static void agg_flush(struct mw_loader *l)
 					l->on_record(l->ctx, &r);
 			}
 		}
+		if (pid > 0 && !bpf_map_delete_elem(fd, &next)) {
+			prev = NULL;	/* the walk restarts: deleting may reorder it */
+			continue;
+		}
 		key = next;
 		prev = &key;
 	}
+}
+
+void mw_loader_flush_pid(struct mw_loader *l, int pid)
+{
+	agg_flush(l, pid);
 }
 
 void mw_loader_detach(struct mw_loader *l)
@@ -506,7 +520,7 @@ void mw_loader_detach(struct mw_loader *l)
 	destroy_links(gone, n);
 	if (!l->flushed_agg) {
 		l->flushed_agg = 1;
-		agg_flush(l);
+		agg_flush(l, -1);
 	}
 }
 

@@ -48,6 +48,10 @@ int mw_loader_maps(struct mw_loader *l, mw_mapstate_fn fn, void *ctx);
 /* Watch (or stop watching) one more process of the loader's binary.
  * del_pid also frees the process's per-map and per-goroutine state. */
 int mw_loader_add_pid(struct mw_loader *l, int pid);
+/* One process of a shared loader ended: the occurrences of its races the
+ * kernel still counts (not yet carried by a record) go to on_record now, and
+ * their entries go (--all: before its findings are folded). */
+void mw_loader_flush_pid(struct mw_loader *l, int pid);
 void mw_loader_del_pid(struct mw_loader *l, int pid);
 /* Every exec on the host, as MW_REC_EXEC records (count 0) through fn: no
  * uprobes, only the exec raw tracepoint (the host-wide mode's discovery). */
