@@ -512,8 +512,7 @@ struct mw_watched *mw_session_add_shared(struct mw_session *s, int pid, const st
 
 	if (s->nprocs >= MW_SESSION_MAX || !(p = proc_new(s, pid, t, comm)))
 		return NULL;
-	p->primary = !s->nprocs;
-	p->ldr = ldr;
+	p->ldr = ldr;	/* no primary: none is shown or summed apart (its stats are the binary's) */
 	p->shared_ldr = 1;
 	p->nspid = nspid;
 	snprintf(p->module, sizeof(p->module), "%s", module);

@@ -24,7 +24,7 @@
 
 #define MW_SINKS_MAX 8
 #define MW_PROCS_MAX 33		/* the primary and 32 more (-p, -- CMD) */
-#define MW_SESSION_MAX 1025	/* --all: processes watched at once */
+#define MW_SESSION_MAX MW_MAX_PROCS	/* --all: processes watched at once (BPF's pids map) */
 
 struct mw_session;
 
