@@ -316,6 +316,7 @@ while [ "$SECONDS" -lt "$end" ]; do
 	"$tmp/svc2" - 1 1000 6 >/dev/null & pids+=($!)
 	"$tmp/gosvc" -m rwlock -R 200 -d 1 >/dev/null & pids+=($!)
 	want=(5 5 6 0)
+	printf '%s\n' "${pids[@]}" >>"$tmp/s.pids"
 	for i in "${!pids[@]}"; do
 		wait "${pids[$i]}"; r=$?
 		[ "$r" = "${want[$i]}" ] || badexit=$((badexit + 1))
@@ -336,8 +337,18 @@ r0=$(echo "$first" | cut -d: -f2) f0=$(echo "$first" | cut -d: -f4)
 r1=$(echo "$last" | cut -d: -f2) f1=$(echo "$last" | cut -d: -f4)
 v0=$(echo "$first" | cut -d: -f3) v1=$(echo "$last" | cut -d: -f3)
 echo "soak ($SMW): $started processes in ${SOAK_SEC}s after a warm-up of $warm; samples (s:RssAnon KiB:VmRSS KiB:fds): ${samples[*]}"
-check "soak: all $started started processes picked up ($picked), all exited normally ($badexit not), mapwatch exit $rc" \
-	[ "$picked" = "$started" -a "$badexit" = 0 -a "$rc" = 0 -a "$started" -gt 0 ]
+if [ "$picked" = "$started" -a "$badexit" = 0 -a "$rc" = 0 -a "$started" -gt 0 ]; then
+	ok "soak: all $started started processes picked up ($picked), all exited normally, mapwatch exit $rc"
+else
+	# which: the soak's processes not watched, and what was watched besides them and the warm-up
+	grep '"event":"watch"' "$tmp/s.out" | jq -r .pid | sort >"$tmp/s.watched"
+	sort "$tmp/s.pids" >"$tmp/s.started"
+	{ echo "not watched: $(comm -23 "$tmp/s.started" "$tmp/s.watched" | head -20 | tr '\n' ' ')"
+	  comm -13 "$tmp/s.started" "$tmp/s.watched" | while read -r x; do grep "\"event\":\"watch\",\"pid\":$x," "$tmp/s.out"; done
+	} >"$tmp/s.diff"
+	bad "soak: all $started started processes picked up ($picked), all exited normally ($badexit not), mapwatch exit $rc" \
+		"$tmp/s.diff" "$tmp/s.err"
+fi
 check "soak: memory flat: RssAnon last $r1 KiB <= first steady $r0 KiB + 4 MiB; VmRSS $v1 <= $v0 KiB + 4 MiB + the 3 rings" \
 	[ "$r1" -le $((r0 + 4096)) -a "$v1" -le $((v0 + 4096 + 3 * 4096)) ]
 check "soak: open files flat: last $f1 <= first steady $f0" [ "$f1" -le "$f0" ]
