@@ -42,7 +42,7 @@ cp build/progs/waitrace "$tmp/waitrace"
 cp build/progs/waitrace "$tmp/svc2"
 cp "$GOSVC" "$tmp/gosvc"
 INC="$tmp/*"
-nlines() { grep -c "$2" "$1" 2>/dev/null || true; }
+nlines() { local n; n=$(grep -c "$2" "$1" 2>/dev/null); echo "${n:-0}"; }
 watching() { [ "$(nlines "$1" '"event":"watch"')" -ge "$2" ]; }
 has_summary() { grep -qs '^{"type":"summary"' "$1"; }
 # (jq -e is not used: jq 1.6 exits 4 when the last input selects nothing)
