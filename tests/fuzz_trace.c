@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "correlator.h"
+#include "format.h"
 #include "perfetto.h"
 #include "trace.h"
 
@@ -21,7 +22,7 @@ static int devnull = -1;
 static void on_alert(void *ctx, const struct mw_alert *a, const struct mw_alert_row *row)
 {
 	char buf[4096], why[256];
-	int n = mw_alert_json(a, buf, sizeof(buf));
+	int n = mw_fmt_alert_json(buf, sizeof(buf), a, NULL, NULL, NULL);
 
 	(void)row;
 	mw_perfetto_alert(ctx, a);

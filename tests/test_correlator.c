@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "correlator.h"
+#include "format.h"
 
 #define MAP1  0x7f0000001000ULL
 #define MAP2  0x7f0000002000ULL
@@ -755,7 +756,7 @@ TEST(summary_json_exact)
 	mw_corr_feed(c, &r);
 
 	struct mw_summary s = summary(c);
-	int n = mw_summary_json(&s, buf, sizeof(buf));
+	int n = mw_fmt_summary_json(buf, sizeof(buf), &s, NULL);
 	const char *want = "{\"type\":\"summary\",\"events\":4,\"drops\":5,\"alerts\":2,"
 		"\"alerts_by_kind\":{\"iter-write\":1,\"iter-grow\":0,\"write-write\":1,"
 		"\"read-write\":0,\"clone-write\":0},\"unconfirmed\":0,"
@@ -766,9 +767,9 @@ TEST(summary_json_exact)
 	CHECK_EQ_U64(n, strlen(want));
 	/* snprintf semantics: truncated, still the full length returned. */
 	char small[16];
-	CHECK_EQ_U64(mw_summary_json(&s, small, sizeof(small)), strlen(want));
+	CHECK_EQ_U64(mw_fmt_summary_json(small, sizeof(small), &s, NULL), strlen(want));
 	CHECK_EQ_U64(strlen(small), sizeof(small) - 1);
-	CHECK_EQ_U64(mw_summary_json(&s, NULL, 0), strlen(want));
+	CHECK_EQ_U64(mw_fmt_summary_json(NULL, 0, &s, NULL), strlen(want));
 	mw_corr_free(c);
 }
 
@@ -790,14 +791,15 @@ TEST(alert_json_exact)
 	r.stack_id = 12;
 	r.other_stack_id = -1;
 	mw_corr_feed(c, &r);
-	int n = mw_alert_json(mw_corr_alert(c, 0), buf, sizeof(buf));
+	int n = mw_fmt_alert_json(buf, sizeof(buf), mw_corr_alert(c, 0), NULL, NULL, NULL);
 	const char *want = "{\"type\":\"alert\",\"seq\":1,\"ts\":123456789,\"kind\":\"iter-grow\","
 		"\"map\":\"0xc000012345\",\"bucket\":\"0xc000100000\",\"bucket2\":\"0xc000100000\","
 		"\"hiter\":\"0x7ffd0040\",\"writer_tid\":22,\"iter_tid\":11,\"overlap_ns\":6789,"
-		"\"confidence\":\"bucket\",\"op\":\"none\",\"writer_stack_id\":12,\"iter_stack_id\":-1}";
+		"\"confidence\":\"bucket\",\"op\":\"none\",\"writer_stack_id\":12,\"iter_stack_id\":-1,"
+		"\"writer_stack\":[],\"iter_stack\":[]}";
 	CHECK_EQ_STR(buf, want);
 	CHECK_EQ_U64(n, strlen(want));
-	CHECK_EQ_U64(mw_alert_json(mw_corr_alert(c, 0), NULL, 0), strlen(want));
+	CHECK_EQ_U64(mw_fmt_alert_json(NULL, 0, mw_corr_alert(c, 0), NULL, NULL, NULL), strlen(want));
 
 	r = rec(MW_REC_WRITE, 10, 5, 0x1000);
 	r.kind = MW_KIND_WRITE_WRITE;
@@ -805,11 +807,12 @@ TEST(alert_json_exact)
 	r.other_tid = 6;
 	r.other_ts = 4;
 	mw_corr_feed(c, &r);
-	mw_alert_json(mw_corr_alert(c, 1), buf, sizeof(buf));
+	mw_fmt_alert_json(buf, sizeof(buf), mw_corr_alert(c, 1), NULL, NULL, NULL);
 	CHECK_EQ_STR(buf, "{\"type\":\"alert\",\"seq\":2,\"ts\":10,\"kind\":\"write-write\","
 		"\"map\":\"0x1000\",\"bucket\":\"0x0\",\"bucket2\":\"0x0\",\"hiter\":\"0x0\","
 		"\"writer_tid\":5,\"iter_tid\":6,\"overlap_ns\":6,\"confidence\":\"window\","
-		"\"op\":\"clear\",\"writer_stack_id\":-1,\"iter_stack_id\":-1}");
+		"\"op\":\"clear\",\"writer_stack_id\":-1,\"iter_stack_id\":-1,"
+		"\"writer_stack\":[],\"iter_stack\":[]}");
 	mw_corr_free(c);
 }
 
@@ -838,7 +841,7 @@ TEST(empty_corr)
 
 	CHECK(c != NULL);
 	struct mw_summary s = summary(c);
-	mw_summary_json(&s, buf, sizeof(buf));
+	mw_fmt_summary_json(buf, sizeof(buf), &s, NULL);
 	CHECK_EQ_STR(buf, "{\"type\":\"summary\",\"events\":0,\"drops\":0,\"alerts\":0,"
 		"\"alerts_by_kind\":{\"iter-write\":0,\"iter-grow\":0,\"write-write\":0,"
 		"\"read-write\":0,\"clone-write\":0},\"unconfirmed\":0,"
@@ -1192,9 +1195,9 @@ TEST(aggregated_counts)
 	a = mw_corr_alert(c, 3);
 	CHECK_EQ_U64(a->seq, 539);
 	CHECK_EQ_U64(a->n, 4);
-	CHECK(mw_alert_json(a, buf, sizeof(buf)) > 0);
+	CHECK(mw_fmt_alert_json(buf, sizeof(buf), a, NULL, NULL, NULL) > 0);
 	CHECK(strstr(buf, "\"n\":4,") != NULL);
-	CHECK(mw_alert_json(mw_corr_alert(c, 0), buf, sizeof(buf)) > 0);
+	CHECK(mw_fmt_alert_json(buf, sizeof(buf), mw_corr_alert(c, 0), NULL, NULL, NULL) > 0);
 	CHECK(strstr(buf, "\"n\":") == NULL);	/* one occurrence: the line as before */
 
 	struct mw_summary s = summary(c);

@@ -56,7 +56,8 @@ TEST(grow_in_progress_and_completion)
 	CHECK(h->oldbuckets != NULL);
 	CHECK(!(h->flags & GOMAP_SAMESIZEGROW));
 	CHECK(h->nevacuate > 0 && h->nevacuate < 8);
-	CHECK_EQ_U64(h->noverflow, 0);
+	/* (no check of noverflow: with a random hash seed, 53 keys do overflow a
+	 * bucket now and then, as in Go) */
 	CHECK_EQ_U64(gomap_live_generations(), 2);
 	/* updates also do grow work */
 	for (uint64_t k = 0; h->oldbuckets; k++) put(h, k % 53, k);

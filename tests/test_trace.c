@@ -15,6 +15,7 @@
 #include "outfile.h"
 #include "analyze.h"
 #include "correlator.h"
+#include "format.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -699,7 +700,7 @@ static void live_alert(void *ctx, const struct mw_alert *a, const struct mw_aler
 		mw_trace_alert(l->w, a);
 	if (l->alerts) {
 		/* As the live loop prints it: with (here empty) stacks. */
-		mw_alert_json_stacks(a, NULL, NULL, buf, sizeof(buf));
+		mw_fmt_alert_json(buf, sizeof(buf), a, NULL, NULL, NULL);
 		fprintf(l->alerts, "%s\n", buf);
 	}
 }
@@ -729,7 +730,7 @@ static char *record_live(const char *path, const struct mw_record *rs, size_t n)
 	}
 	/* Findings before the summary, as the live loop writes them. */
 	for (size_t i = 0; i < mw_findings_count(l.f); i++) {
-		int k = mw_finding_json(mw_findings_at(l.f, i), buf, sizeof(buf));
+		int k = mw_fmt_finding_json(buf, sizeof(buf), mw_findings_at(l.f, i), NULL);
 		mw_trace_line(l.w, buf, (size_t)k);
 		fprintf(l.alerts, "%s\n", buf);
 	}
@@ -737,7 +738,7 @@ static char *record_live(const char *path, const struct mw_record *rs, size_t n)
 	mw_corr_summary(c, &s);
 	mw_trace_summary(l.w, &s);
 	mw_trace_close(l.w);
-	mw_summary_json(&s, buf, sizeof(buf));
+	mw_fmt_summary_json(buf, sizeof(buf), &s, NULL);
 	fprintf(l.alerts, "%s\n", buf);
 	fclose(l.alerts);
 	mw_corr_free(c);
@@ -1034,7 +1035,7 @@ TEST(analyze_stacks_equal_live)
 			n = mw_stack_line(is, buf, sizeof(buf));
 			mw_trace_line(tw, buf, (size_t)n);
 		}
-		n = mw_alert_json_stacks(&a, ws, is, buf, sizeof(buf));
+		n = mw_fmt_alert_json(buf, sizeof(buf), &a, ws, is, NULL);
 		mw_trace_line(tw, buf, (size_t)n);
 		fprintf(e, "%s\n", buf);
 		mw_findings_add(fs, &a, ws, is);
@@ -1044,12 +1045,12 @@ TEST(analyze_stacks_equal_live)
 	CHECK_EQ_U64(mw_findings_at(fs, 0)->count, 2);
 	CHECK_EQ_STR(mw_findings_at(fs, 0)->writer, "writer_loop (mapsvc.c:212)");
 	CHECK_EQ_STR(mw_findings_at(fs, 0)->iter, "snapshot_copy (mapsvc.c:148)");
-	n = mw_finding_json(mw_findings_at(fs, 0), buf, sizeof(buf));
+	n = mw_fmt_finding_json(buf, sizeof(buf), mw_findings_at(fs, 0), NULL);
 	mw_trace_line(tw, buf, (size_t)n);
 	fprintf(e, "%s\n", buf);
 	mw_corr_summary(c, &s);
 	mw_trace_summary(tw, &s);
-	mw_summary_json(&s, buf, sizeof(buf));
+	mw_fmt_summary_json(buf, sizeof(buf), &s, NULL);
 	fprintf(e, "%s\n", buf);
 	fclose(e);
 	CHECK(mw_trace_close(tw) == 0);

@@ -207,21 +207,9 @@ const char *mw_kind_name(unsigned kind);
 const char *mw_op_name(unsigned op);
 const char *mw_conf_name(unsigned conf);
 
-/* The contract's summary line, without a newline:
- * {"type":"summary","events":N,"drops":N,"alerts":N,"alerts_by_kind":{"iter-write":N,"iter-grow":N,"write-write":N},...}
- * Returns the length written (snprintf semantics). */
-int mw_summary_json(const struct mw_summary *s, char *buf, size_t len);
-
 /* How the run watched, as JSON members to append to a live summary line:
  * ,"mode":"exact" or ,"mode":"sampled","budget":…,"armed_fraction":…, …
  * ("" when not set: a replay does not know). */
 int mw_run_mode_json(const struct mw_run_mode *m, char *buf, size_t len);
-
-/* One alert occurrence as a JSON object, without a newline:
- * {"type":"alert","seq":N,"ts":N,"kind":"iter-write","map":"0x…","bucket":"0x…","bucket2":"0x…",
- *  "hiter":"0x…","writer_tid":N,"iter_tid":N,"overlap_ns":N,"confidence":"window","op":"assign",
- *  "writer_stack_id":N,"iter_stack_id":N}
- * (the outputs append the symbolized stacks: stacktab.h) */
-int mw_alert_json(const struct mw_alert *a, char *buf, size_t len);
 
 #endif

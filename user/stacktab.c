@@ -277,18 +277,6 @@ int mw_stack_line(const struct mw_rstack *s, char *buf, size_t len)
 			(int)s->id, s->caller, s->json);
 }
 
-int mw_alert_json_stacks(const struct mw_alert *a, const struct mw_rstack *ws,
-			 const struct mw_rstack *is, char *buf, size_t len)
-{
-	int n = mw_alert_json(a, buf, len);
-
-	if (n < 2 || (size_t)n >= len)
-		return n;
-	n--;	/* drop the closing brace */
-	return n + snprintf(buf + n, len - (size_t)n, ",\"writer_stack\":%s,\"iter_stack\":%s}",
-			    ws ? ws->json : "[]", is ? is->json : "[]");
-}
-
 int mw_sframe_format(const struct mw_sframe *f, char *buf, size_t len)
 {
 	char where[MW_STACK_STR + 24] = "", mod[MW_STACK_STR + 4] = "";
@@ -419,15 +407,4 @@ size_t mw_findings_count(const struct mw_findings *f)
 const struct mw_finding *mw_findings_at(const struct mw_findings *f, size_t i)
 {
 	return f && i < f->n ? &f->v[i] : NULL;
-}
-
-int mw_finding_json(const struct mw_finding *f, char *buf, size_t len)
-{
-	char w[6 * sizeof(f->writer) + 8], it[6 * sizeof(f->iter) + 8];
-
-	mw_json_escape(f->writer, w, sizeof(w));
-	mw_json_escape(f->iter, it, sizeof(it));
-	return snprintf(buf, len, "{\"type\":\"finding\",\"kind\":\"%s\",\"count\":%" PRIu64
-			",\"writer\":\"%s\",\"iterator\":\"%s\",\"first_seq\":%" PRIu64 "}",
-			mw_kind_name(f->kind), f->count, w, it, f->first_seq);
 }

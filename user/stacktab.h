@@ -61,11 +61,6 @@ int mw_stacktab_put_json(struct mw_stacktab *t, int32_t id, uint64_t caller,
 /* {"type":"stack","id":N,"caller":"0x…","frames":[…]} (snprintf semantics). */
 int mw_stack_line(const struct mw_rstack *s, char *buf, size_t len);
 
-/* mw_alert_json() with the stacks: "writer_stack":[…],"iter_stack":[…]
- * ([] when unknown). ws / is may be NULL. snprintf semantics. */
-int mw_alert_json_stacks(const struct mw_alert *a, const struct mw_rstack *ws,
-			 const struct mw_rstack *is, char *buf, size_t len);
-
 /* One frame as text: "writer_loop+0x1f (races.c:120) [races]". */
 int mw_sframe_format(const struct mw_sframe *f, char *buf, size_t len);
 
@@ -96,7 +91,5 @@ void mw_findings_add(struct mw_findings *f, const struct mw_alert *a,
 size_t mw_findings_count(const struct mw_findings *f);
 /* In order of first occurrence. */
 const struct mw_finding *mw_findings_at(const struct mw_findings *f, size_t i);
-/* {"type":"finding","kind":"iter-write","count":N,"writer":"…","iterator":"…","first_seq":N} */
-int mw_finding_json(const struct mw_finding *f, char *buf, size_t len);
 
 #endif

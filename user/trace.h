@@ -7,7 +7,7 @@
  *                               before the first alert that names it (stacktab.h)
  *   {"type":"alert",…}          one per occurrence, as raised live, with its stacks
  *   {"type":"finding",…}        (v2) alerts grouped by code location, before the summary
- *   {"type":"summary",…}        mw_summary_json(), last
+ *   {"type":"summary",…}        mw_fmt_summary_json() (format.h), last
  *
  * Version 2 added the stack and finding lines and the records' caller and
  * other_caller fields; version 1 traces are still read.

@@ -33,6 +33,7 @@
 
 #include "tui.h"
 #include "view.h"
+#include "trace.h"
 
 #define REDRAW_NS	100000000ull	/* at most 10 periodic redraws a second */
 #define NEW_ROW_NS	3000000000ull	/* how long a new alert row stays highlighted */
@@ -820,15 +821,9 @@ static void fmt_record(const struct mw_tui *t, const struct mw_record *r, char *
 
 	fmt_clock(t, r->ts, 1, clk, sizeof(clk));
 	mw_fmt_addr(r->map, map, sizeof(map));
-	switch (r->type) {
-	case MW_REC_ITER_START:	ty = "iter-start"; break;
-	case MW_REC_ITER_END:	ty = "iter-end"; break;
-	case MW_REC_WRITE:	ty = mw_op_name(r->op); break;
-	case MW_REC_GROW:	ty = "grow"; break;
-	case MW_REC_EVACUATE:	ty = "evacuate"; break;
-	case MW_REC_STATS:	ty = "stats"; break;
-	default:		ty = "?"; break;
-	}
+	ty = r->type == MW_REC_WRITE ? mw_op_name(r->op) : mw_rec_type_name(r->type);
+	if (!ty)
+		ty = "?";
 	if (r->type == MW_REC_STATS) {
 		snprintf(buf, len, "%s %-10s hits %" PRIu64 " ring-buffer drops %" PRIu64 " map drops %" PRIu64,
 			 clk, ty, (uint64_t)r->count, (uint64_t)r->aux, (uint64_t)r->aux2);
