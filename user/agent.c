@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "agent.h"
+#include "format.h"
 #include "json.h"
 #include "loader.h"
 #include "metrics.h"
@@ -960,7 +961,7 @@ static int report(void)
 	}
 	if (A.json) {
 		char mode[400];
-		int len = mw_summary_json(&s, sum, sizeof(sum));
+		int len = mw_fmt_summary_json(sum, sizeof(sum), &s, NULL);
 		mw_run_mode_json(&s.mode, mode, sizeof(mode));
 		if (len > 0 && (size_t)len < sizeof(sum) && sum[len - 1] == '}') {
 			sum[len - 1] = 0;
