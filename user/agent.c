@@ -86,6 +86,7 @@ struct proc {
 	struct bin *bin;
 	struct mw_watched *w;		/* in A.s */
 	struct mw_procinfo info;
+	uint64_t looked_ns;		/* when its /proc was read: an exec before it is the image watched */
 	int pidfd;
 	uint64_t *folded;		/* per finding (mw_findings_at order): occurrences already in bin->agg */
 	size_t nfolded;
@@ -112,7 +113,7 @@ static struct {
 	uint64_t records;
 	struct mw_counters ctr_gone;	/* of binaries forgotten (no findings) */
 	struct mw_summary sum_gone;
-	int pending[PENDING_MAX];
+	struct { int pid; uint64_t ts; } pending[PENDING_MAX];	/* execs: pid, when (CLOCK_MONOTONIC) */
 	int npending;
 	int rescan_now;
 	struct cached cache[CACHE_MAX];
@@ -663,6 +664,7 @@ static void consider(int pid, const char *how)
 	struct stat st;
 	char path[PATH_MAX], err[1024];
 	int reason = MW_ATTACH_OTHER, e;
+	uint64_t looked = now_ns();
 
 	if (pid == A.self || proc_of(pid) || A.nprocs >= MAX_PROCS)
 		return;
@@ -704,6 +706,7 @@ static void consider(int pid, const char *how)
 	if (!p)
 		return;
 	p->info = pi;
+	p->looked_ns = looked;
 	p->bin = b;
 	p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	p->w = mw_session_add_shared(A.s, pid, b->t, pi.comm, path, b->ldr, pi.nspid, b->name, pi.cgroup);
@@ -735,19 +738,24 @@ static void on_exec(void *ctx, const struct mw_record *r)
 	(void)ctx;
 	if (r->type != MW_REC_EXEC)
 		return;
-	if (A.npending < PENDING_MAX)
-		A.pending[A.npending++] = (int)r->pid;
-	else
+	if (A.npending < PENDING_MAX) {
+		A.pending[A.npending].pid = (int)r->pid;
+		A.pending[A.npending++].ts = r->ts;
+	} else
 		A.rescan_now = 1;	/* too many at once: /proc will tell */
 }
 
 static void handle_execs(void)
 {
 	for (int i = 0; i < A.npending; i++) {
-		struct proc *p = proc_of(A.pending[i]);
+		struct proc *p = proc_of(A.pending[i].pid);
+		/* An exec from before its /proc was read (a rescan got to it
+		 * first): the image watched is the new one already. */
+		if (p && A.pending[i].ts < p->looked_ns)
+			continue;
 		if (p)
 			proc_drop(p, "exec'd another program");
-		consider(A.pending[i], "exec");
+		consider(A.pending[i].pid, "exec");
 	}
 	A.npending = 0;
 }
