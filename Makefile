@@ -51,7 +51,7 @@ GOMAP_HDRS  := $(wildcard target/*.h)
 # pure and goes into the unit tests too.
 USER_SRCS   := $(wildcard user/*.c)
 USER_HDRS   := $(wildcard user/*.h) bpf/mapwatch.h
-PURE_SRCS   := $(filter-out $(wildcard user/main.c user/loader*.c user/tui*.c user/probe*.c user/sampler*.c user/stacks*.c user/gobin*.c user/gosites*.c user/session*.c user/sink_*.c user/target*.c user/tree*.c),$(USER_SRCS))
+PURE_SRCS   := $(filter-out $(wildcard user/main.c user/agent.c user/loader*.c user/tui*.c user/probe*.c user/sampler*.c user/stacks*.c user/gobin*.c user/gosites*.c user/session*.c user/sink_*.c user/target*.c user/tree*.c),$(USER_SRCS))
 BPF_SRCS    := $(wildcard bpf/*.bpf.c)
 
 GOMAP_OBJS      := $(patsubst target/%.c,$(OUTPUT)/obj/target/%.o,$(GOMAP_SRCS))

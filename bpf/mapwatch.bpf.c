@@ -63,6 +63,7 @@ const volatile __u8 capture_stacks = 1;	/* 0: --no-stacks */
  * first occurrence of a race, then at most one per agg_ns carrying the count
  * since the last. 0: a record per occurrence (recordings: -o, --perfetto). */
 const volatile __u64 agg_ns = 0;
+const volatile __u8 exec_all = 0;	/* mw_exec reports every exec on the host (--all's discovery) */
 
 /* What could not be delivered; read by userspace through the mmaped .bss. */
 struct mw_counters counters = {};
@@ -1213,7 +1214,8 @@ int BPF_KPROBE(mw_free)
 	return 0;
 }
 
-/* The traced process exec'd (raw tracepoint: no tracefs needed). */
+/* The traced process exec'd (raw tracepoint: no tracefs needed); with
+ * exec_all, any process did (count 0 when it is not watched). */
 SEC("raw_tp/sched_process_exec")
 int mw_exec(void *ctx)
 {
@@ -1222,9 +1224,10 @@ int mw_exec(void *ctx)
 
 	struct mw_proc *pr = bpf_map_lookup_elem(&pids, &tgid);
 
-	if (!pr)
+	if (!pr && !exec_all)
 		return 0;
-	__sync_fetch_and_add(&pr->exec_gen, 1);
+	if (pr)
+		__sync_fetch_and_add(&pr->exec_gen, 1);
 	struct mw_record *r = bpf_ringbuf_reserve(&rb, sizeof(*r), 0);
 	if (!r) {
 		__sync_fetch_and_add(&counters.rb_drops, 1);
@@ -1235,7 +1238,7 @@ int mw_exec(void *ctx)
 	r->pid = tgid;
 	r->tid = (__u32)id;
 	r->ts = bpf_ktime_get_ns();
-	r->count = READ_ONCE(pr->exec_gen);
+	r->count = pr ? READ_ONCE(pr->exec_gen) : 0;
 	r->stack_id = -1;
 	r->other_stack_id = -1;
 	bpf_ringbuf_submit(r, 0);

@@ -29,15 +29,6 @@ for t in curl jq prometheus; do
 	command -v "$t" >/dev/null || abort "$t is not installed (run make deps)"
 done
 
-# A TCP port nobody listens on (nor talks from) now: /proc/net/tcp{,6}, no tools.
-pick_port() {
-	local p
-	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 40000))
-		grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$p"; return; }
-	done
-	echo 0
-}
 has_summary() { grep -qs '^{"type":"summary"' "$1"; }
 
 # ---- (b) first: Prometheus starts while (a) runs -------------------------------------

@@ -1,6 +1,6 @@
 # lib.sh — what every end-to-end suite shares: sourced, not run.
 #   ok NAME | bad NAME [FILES...] | check NAME CMD... | summary FILE | jqs FILE JQ | finish
-#   need_built FILE... | need_root SUITE | wait_until SECONDS CMD... | kill_tree PID
+#   need_built FILE... | need_root SUITE | wait_until SECONDS CMD... | kill_tree PID | pick_port
 # MW is the mapwatch binary under test (the sanitized build when there is
 # one); tmp a scratch directory removed at exit (with every process this
 # shell started: kill_tree $$); finish prints the `RESULT <passed> <failed>`
@@ -56,4 +56,13 @@ wait_until() {
 		[ "$(now_ms)" -gt "$end" ] && return 1
 		sleep 0.05
 	done
+}
+# pick_port: a TCP port nobody listens on (nor talks from) now (/proc/net/tcp{,6}).
+pick_port() {
+	local p
+	for _ in $(seq 100); do
+		p=$((20000 + RANDOM % 40000))
+		grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null || { echo "$p"; return; }
+	done
+	echo 0
 }

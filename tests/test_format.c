@@ -156,6 +156,57 @@ TEST(finding_json_escapes_and_tags)
 	CHECK(!strncmp(buf, "{\"type\":\"finding\",\"pid\":7,\"kind\":", 33));
 }
 
+static void host_tags(FILE *f, void *arg)
+{
+	struct mw_tag host = { .pid = 41, .comm = "svc", .nspid = 41, .binary = "svc", .cgroup = "/" };
+	struct mw_tag ctr = { .pid = 4100, .comm = "svc", .nspid = 1, .binary = "svc", .cgroup = "/docker/ab" };
+
+	(void)arg;
+	mw_fmt_fatal_text(f, &(struct mw_record){ .kind = MW_KIND_ITER_WRITE }, 0, &host);
+	mw_fmt_fatal_text(f, &(struct mw_record){ .kind = MW_KIND_ITER_WRITE }, 0, &ctr);
+}
+
+TEST(host_wide_tag_names_host_pid_ns_pid_binary_cgroup)
+{
+	struct mw_tag ctr = { .pid = 4100, .comm = "svc", .nspid = 1, .binary = "s\"v", .cgroup = "/docker/ab" };
+	char *s = text_of(host_tags, NULL), buf[2048];
+	CHECK(strstr(s, " [pid 41 svc]\n"));
+	CHECK(strstr(s, " [pid 4100 ns 1 svc /docker/ab]\n"));
+	free(s);
+	mw_fmt_fatal_json(buf, sizeof(buf), &(struct mw_record){ .kind = MW_KIND_ITER_WRITE }, &ctr);
+	const char *want = "{\"type\":\"runtime\",\"pid\":4100,\"nspid\":1,\"binary\":\"s\\\"v\","
+			   "\"cgroup\":\"/docker/ab\",\"kind\":";
+	CHECK(!strncmp(buf, want, strlen(want)));
+}
+
+static void bin_finding_text(FILE *f, void *arg)
+{
+	mw_fmt_bin_findings_head_text(f, "svc");
+	mw_fmt_bin_finding_text(f, arg);
+	mw_fmt_bin_overflow_text(f, MW_KIND_ITER_GROW, 3);
+}
+
+TEST(binary_finding_counts_per_process)
+{
+	struct mw_bin_finding a = { .kind = MW_KIND_ITER_WRITE, .count = 13, .npids = 2, .others = 3, .nothers = 1,
+				    .p = { { 10, 10, 6 }, { 11, 1, 4 } } };
+	char buf[2048], *s;
+
+	snprintf(a.writer, sizeof(a.writer), "put (w.c:24)");
+	snprintf(a.iter, sizeof(a.iter), "iterate (w.c:33)");
+	s = text_of(bin_finding_text, &a);
+	CHECK_EQ_STR(s, "mapwatch: findings in svc (alerts by code location, writer → iterator or write in "
+		     "flight; count per process):\n"
+		     "      13  iter-write  put (w.c:24) → iterate (w.c:33)  [pid 10: 6, pid 11: 4, others: 3]\n"
+		     "       3  iter-grow   (more code locations than kept)\n");
+	free(s);
+	mw_fmt_bin_finding_json(buf, sizeof(buf), "svc", &a);
+	CHECK_EQ_STR(buf, "{\"type\":\"finding\",\"binary\":\"svc\",\"kind\":\"iter-write\",\"count\":13,"
+		     "\"writer\":\"put (w.c:24)\",\"iterator\":\"iterate (w.c:33)\",\"processes\":["
+		     "{\"pid\":10,\"nspid\":10,\"count\":6},{\"pid\":11,\"nspid\":1,\"count\":4}],"
+		     "\"other_processes\":1,\"other_count\":3}");
+}
+
 TEST(seen_each_distinct_race_once)
 {
 	struct mw_seen *s = mw_seen_new();

@@ -19,6 +19,8 @@ static const char doc[] =
 "\n"
 "USAGE: mapwatch [-p PID] [-d SEC] [--plain|--json] [-o TRACE] [--perfetto FILE]\n"
 "                [--fail-on-race] [-v] [-- CMD [ARGS...]]\n"
+"       mapwatch --all [--include GLOB] [--exclude GLOB] [--cgroup PREFIX]\n"
+"                [--metrics ADDR:PORT] [--plain|--json] [--exact|--budget PCT] [-d SEC]\n"
 "       mapwatch analyze TRACE [--json] ...\n"
 "\n"
 "EXAMPLES:\n"
@@ -32,6 +34,17 @@ static const char doc[] =
 "\n"
 "OPTIONS:\n"
 "  -p, --pid PID         trace this running process\n"
+"      --all             host-wide: every process running a supported runtime,\n"
+"                        those running now and those started later (containers\n"
+"                        too), one attachment per binary; plain or JSON lines;\n"
+"                        sampled by default (--exact: every write), the budget\n"
+"                        per process: each binary's windows earn budget × the\n"
+"                        summed CPU time of its watched processes\n"
+"      --include GLOB    --all: only binaries whose path or file name matches\n"
+"                        (repeatable)\n"
+"      --exclude GLOB    --all: never binaries whose path or name matches; a\n"
+"                        binary with the xattr user.mapwatch.ignore is skipped too\n"
+"      --cgroup PREFIX   --all: only processes whose cgroup path starts so\n"
 "  -d, --duration SEC    stop after SEC seconds (more than 0, at most 1e9)\n"
 "      --plain           each distinct race once, when first seen, with both\n"
 "                        stacks; its count in the findings and a summary at the\n"
@@ -54,7 +67,8 @@ static const char doc[] =
 "                        invented (the summary gives the fraction watched)\n"
 "      --budget PCT      with it: the budget, in percent of the CPU time the\n"
 "                        target uses (0 < PCT <= 100; default 2); implies --sampled\n"
-"      --exact           watch every write (the default; overrides --sampled)\n"
+"      --exact           watch every write (the default but with --all;\n"
+"                        overrides --sampled)\n"
 "      --reads           also watch lookups: a read during another goroutine's\n"
 "                        write is a read-write race (lookups are the hottest map\n"
 "                        operation: this costs a probe hit per read)\n"
@@ -78,6 +92,7 @@ enum {
 	OPT_VERSION, OPT_READS, OPT_TOOLCHAIN, OPT_EVERY, OPT_NO_STACKS,
 	OPT_METRICS = 320, OPT_METRICS_LINGER,
 	OPT_SAMPLED = 330, OPT_BUDGET, OPT_EXACT,
+	OPT_ALL = 340, OPT_INCLUDE, OPT_EXCLUDE, OPT_CGROUP,
 };
 
 static const struct option long_opts[] = {
@@ -103,6 +118,10 @@ static const struct option long_opts[] = {
 	{ "sampled", no_argument, NULL, OPT_SAMPLED },
 	{ "budget", required_argument, NULL, OPT_BUDGET },
 	{ "exact", no_argument, NULL, OPT_EXACT },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "include", required_argument, NULL, OPT_INCLUDE },
+	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ 0 },
 };
 
@@ -219,6 +238,14 @@ void mw_opts_parse(struct mw_opts *o, int argc, char **argv)
 			if (o->sampled >= 0)
 				o->sampled = 1;
 			break;
+		case OPT_ALL: o->all = 1; break;
+		case OPT_INCLUDE:
+		case OPT_EXCLUDE:
+		case OPT_CGROUP:
+			if (mw_filters_add(&o->filters, c == OPT_INCLUDE ? MW_F_INCLUDE :
+					   c == OPT_EXCLUDE ? MW_F_EXCLUDE : MW_F_CGROUP, optarg))
+				usage_error("too many %s options (at most %d)", argv[optind - 2], MW_FILTERS);
+			break;
 		case ':':
 			usage_error("option %s needs a value (see mapwatch --help)", argv[optind - 1]);
 		default:
@@ -227,9 +254,17 @@ void mw_opts_parse(struct mw_opts *o, int argc, char **argv)
 			usage_error("unknown option %s (see mapwatch --help)", argv[optind - 1]);
 		}
 	}
+	if (o->all && !o->sampled)
+		o->sampled = 1;		/* host-wide: sampled unless --exact */
 	o->sampled = o->sampled > 0;	/* --exact wins */
 	if (optind < argc)
 		o->cmd = &argv[optind];
+	if (o->all && (o->pid > 0 || o->cmd))
+		usage_error("--all watches every process: give no -p PID or command with it");
+	if (!o->all && (o->filters.n[MW_F_INCLUDE] || o->filters.n[MW_F_EXCLUDE] || o->filters.n[MW_F_CGROUP]))
+		usage_error("--include, --exclude and --cgroup filter --all");
+	if (o->all)
+		return;
 	if (o->pid > 0 && o->cmd)
 		usage_error("give either -p PID or a command, not both");
 	if (o->pid <= 0 && !o->cmd)

@@ -7,6 +7,8 @@
 #ifndef MW_CLI_H
 #define MW_CLI_H
 
+#include "procinfo.h"
+
 enum mw_out_mode { MW_OUT_AUTO, MW_OUT_PLAIN, MW_OUT_JSON, MW_OUT_TUI };
 
 struct mw_opts {
@@ -26,8 +28,11 @@ struct mw_opts {
 	int no_stacks;
 	const char *metrics;		/* --metrics ADDR:PORT */
 	double metrics_linger;		/* --metrics-linger SEC: serve this long after the run */
-	int sampled;			/* --sampled / --budget: writes watched in windows (sampler.h) */
-	double budget;			/* fraction of the target's CPU */
+	int sampled;			/* --sampled / --budget (--all: unless --exact): writes watched in
+					 * windows (sampler.h) */
+	double budget;			/* fraction of the target's CPU (--all: of each process's) */
+	int all;			/* --all: every process of the host (agent.c) */
+	struct mw_filters filters;	/* --all's --include, --exclude, --cgroup */
 	char **cmd;			/* -- CMD ARGS */
 };
 

@@ -29,7 +29,12 @@ static int tagged(const struct mw_tag *t)
 static const char *text_tag(const struct mw_tag *t, char *buf, size_t len)
 {
 	buf[0] = 0;
-	if (tagged(t))
+	if (tagged(t) && t->binary && t->nspid > 0 && t->nspid != t->pid)
+		snprintf(buf, len, " [pid %d ns %d %s %s]", t->pid, t->nspid, t->binary,
+			 t->cgroup ? t->cgroup : "");
+	else if (tagged(t) && t->binary)
+		snprintf(buf, len, " [pid %d %s]", t->pid, t->binary);
+	else if (tagged(t))
 		snprintf(buf, len, " [pid %d %s]", t->pid, t->comm ? t->comm : "");
 	return buf;
 }
@@ -37,9 +42,17 @@ static const char *text_tag(const struct mw_tag *t, char *buf, size_t len)
 /* "\"pid\":N," for JSON objects, or "". */
 static const char *json_tag(const struct mw_tag *t, char *buf, size_t len)
 {
+	char b[256], cg[1100];
+
 	buf[0] = 0;
-	if (tagged(t))
+	if (tagged(t) && t->binary) {
+		mw_json_escape(t->binary, b, sizeof(b));
+		mw_json_escape(t->cgroup ? t->cgroup : "", cg, sizeof(cg));
+		snprintf(buf, len, "\"pid\":%d,\"nspid\":%d,\"binary\":\"%s\",\"cgroup\":\"%s\",", t->pid,
+			 t->nspid, b, cg);
+	} else if (tagged(t)) {
 		snprintf(buf, len, "\"pid\":%d,", t->pid);
+	}
 	return buf;
 }
 
@@ -83,7 +96,7 @@ static void stack_text(FILE *f, const char *label, const struct mw_rstack *s)
 void mw_fmt_alert_text(FILE *f, const struct mw_alert *a, const struct mw_rstack *ws,
 		       const struct mw_rstack *is, int stacks, const struct mw_tag *tag)
 {
-	char ov[32], ev[48] = "", w[64], it[64], hi[48], tg[96];
+	char ov[32], ev[48] = "", w[64], it[64], hi[48], tg[1400];
 	const char *what;
 
 	fmt_ns(a->overlap_ns, ov, sizeof(ov));
@@ -124,7 +137,7 @@ void mw_fmt_alert_text(FILE *f, const struct mw_alert *a, const struct mw_rstack
 int mw_fmt_alert_json(char *buf, size_t len, const struct mw_alert *a, const struct mw_rstack *ws,
 		      const struct mw_rstack *is, const struct mw_tag *tag)
 {
-	char gids[96] = "", tg[32];
+	char gids[96] = "", tg[1400];
 	int n, g = 0;
 
 	/* Go: the goroutines too (libgomap's lines stay as they were). */
@@ -197,7 +210,7 @@ int mw_seen_first(struct mw_seen *s, unsigned kind, const void *ws, const void *
 
 void mw_fmt_fatal_text(FILE *f, const struct mw_record *r, int flagged, const struct mw_tag *tag)
 {
-	char w[64], tg[96];
+	char w[64], tg[1400];
 
 	fprintf(f, "RUNTIME the runtime caught a %s race in %s (map 0x%" PRIx64 "); %s%s\n",
 		mw_kind_name(r->kind), who(w, sizeof(w), r->tid, r->gid), (uint64_t)r->map,
@@ -208,7 +221,7 @@ void mw_fmt_fatal_text(FILE *f, const struct mw_record *r, int flagged, const st
 
 int mw_fmt_fatal_json(char *buf, size_t len, const struct mw_record *r, const struct mw_tag *tag)
 {
-	char tg[32];
+	char tg[1400];
 
 	return snprintf(buf, len, "{\"type\":\"runtime\",%s\"kind\":\"%s\",\"ts\":%" PRIu64
 			",\"map\":\"0x%" PRIx64 "\",\"tid\":%u,\"goid\":%" PRIu64 "}",
@@ -236,7 +249,7 @@ void mw_fmt_findings_text(FILE *f, const struct mw_findings *fs, const struct mw
 
 int mw_fmt_finding_json(char *buf, size_t len, const struct mw_finding *fd, const struct mw_tag *tag)
 {
-	char w[6 * sizeof(fd->writer) + 8], it[6 * sizeof(fd->iter) + 8], tg[32];
+	char w[6 * sizeof(fd->writer) + 8], it[6 * sizeof(fd->iter) + 8], tg[1400];
 
 	mw_json_escape(fd->writer, w, sizeof(w));
 	mw_json_escape(fd->iter, it, sizeof(it));
@@ -244,6 +257,49 @@ int mw_fmt_finding_json(char *buf, size_t len, const struct mw_finding *fd, cons
 			",\"writer\":\"%s\",\"iterator\":\"%s\",\"first_seq\":%" PRIu64 "}",
 			json_tag(tag, tg, sizeof(tg)), mw_kind_name(fd->kind), fd->count, w, it,
 			fd->first_seq);
+}
+
+/* ---- findings of a binary (--all) ------------------------------------------------- */
+
+void mw_fmt_bin_findings_head_text(FILE *f, const char *binary)
+{
+	fprintf(f, "mapwatch: findings in %s (alerts by code location, writer → iterator or "
+		"write in flight; count per process):\n", binary);
+}
+
+void mw_fmt_bin_finding_text(FILE *f, const struct mw_bin_finding *a)
+{
+	fprintf(f, "  %6" PRIu64 "  %-11s %s → %s  [", a->count, mw_kind_name(a->kind), a->writer, a->iter);
+	for (int j = 0; j < a->npids; j++)
+		fprintf(f, "%spid %d: %" PRIu64, j ? ", " : "", a->p[j].pid, a->p[j].count);
+	if (a->others)
+		fprintf(f, ", others: %" PRIu64, a->others);
+	fprintf(f, "]\n");
+}
+
+void mw_fmt_bin_overflow_text(FILE *f, int kind, uint64_t count)
+{
+	fprintf(f, "  %6" PRIu64 "  %-11s (more code locations than kept)\n", count, mw_kind_name(kind));
+}
+
+int mw_fmt_bin_finding_json(char *buf, size_t len, const char *binary, const struct mw_bin_finding *a)
+{
+	char b[256], w[6 * sizeof(a->writer) + 8], it[6 * sizeof(a->iter) + 8];
+	size_t o;
+
+	mw_json_escape(binary, b, sizeof(b));
+	mw_json_escape(a->writer, w, sizeof(w));
+	mw_json_escape(a->iter, it, sizeof(it));
+	o = (size_t)snprintf(buf, len, "{\"type\":\"finding\",\"binary\":\"%s\",\"kind\":\"%s\",\"count\":%"
+			     PRIu64 ",\"writer\":\"%s\",\"iterator\":\"%s\",\"processes\":[", b,
+			     mw_kind_name(a->kind), a->count, w, it);
+	for (int j = 0; j < a->npids && o < len; j++)
+		o += (size_t)snprintf(buf + o, len - o, "%s{\"pid\":%d,\"nspid\":%d,\"count\":%" PRIu64 "}",
+				      j ? "," : "", a->p[j].pid, a->p[j].nspid, a->p[j].count);
+	if (o < len)
+		o += (size_t)snprintf(buf + o, len - o, "],\"other_processes\":%d,\"other_count\":%" PRIu64 "}",
+				      a->nothers, a->others);
+	return (int)o;
 }
 
 /* ---- summaries -------------------------------------------------------------------- */

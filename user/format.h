@@ -21,10 +21,15 @@
 
 /* Who a line belongs to when several processes are watched: text lines end
  * with " [pid N comm]", JSON objects get "pid":N after their type. A NULL or
- * pid-0 tag adds nothing. */
+ * pid-0 tag adds nothing. Host-wide (--all, binary set): " [pid N binary]",
+ * " [pid N ns M binary cgroup]" for a process in another pid namespace, and
+ * "pid":N,"nspid":M,"binary":…,"cgroup":… in JSON. */
 struct mw_tag {
 	int pid;
 	const char *comm;
+	int nspid;			/* its pid in its own namespace */
+	const char *binary;		/* --all: the binary's name (NULL otherwise) */
+	const char *cgroup;		/* --all: its cgroup path */
 };
 
 /* Live-only numbers of the final summary (the probe's counters, the
@@ -68,6 +73,28 @@ int mw_fmt_fatal_json(char *buf, size_t len, const struct mw_record *r, const st
 /* The table of one process's findings (nothing when there are none). */
 void mw_fmt_findings_text(FILE *f, const struct mw_findings *fs, const struct mw_tag *tag);
 int mw_fmt_finding_json(char *buf, size_t len, const struct mw_finding *fd, const struct mw_tag *tag);
+
+/* --all: one finding of a binary, its occurrences in all its processes:
+ * the first MW_BIN_FINDING_PIDS named with their counts, the rest summed. */
+#define MW_BIN_FINDING_PIDS 8
+struct mw_bin_finding {
+	uint8_t kind;
+	uint64_t count;
+	char writer[2 * MW_STACK_STR];
+	char iter[2 * MW_STACK_STR];
+	int npids;
+	struct { int pid, nspid; uint64_t count; } p[MW_BIN_FINDING_PIDS];
+	uint64_t others;		/* occurrences in processes past the first MW_BIN_FINDING_PIDS */
+	int nothers;
+};
+/* "mapwatch: findings in BINARY (…; count per process):" */
+void mw_fmt_bin_findings_head_text(FILE *f, const char *binary);
+/* "  COUNT  kind  writer → iterator  [pid N: C, …, others: C]" */
+void mw_fmt_bin_finding_text(FILE *f, const struct mw_bin_finding *a);
+/* More code locations of one kind than a binary keeps: their count. */
+void mw_fmt_bin_overflow_text(FILE *f, int kind, uint64_t count);
+/* {"type":"finding","binary":…,"kind":…,"count":…,"processes":[{"pid":…,"nspid":…,"count":…},…],…} */
+int mw_fmt_bin_finding_json(char *buf, size_t len, const char *binary, const struct mw_bin_finding *a);
 
 /* ---- summaries ----------------------------------------------------------------- */
 

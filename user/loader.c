@@ -1,6 +1,7 @@
 /* loader.c — skeleton lifecycle, uprobe attach, ring-buffer consumer (loader.h). */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,23 @@ static struct bpf_link *site_attach(struct mw_loader *l, int i)
 	return bpf_program__attach_uprobe_opts(prog, l->attach_pid, l->target->module, s->probe_off, &uo);
 }
 
+/* The exec raw tracepoint and the ring buffer's consumer: 0, or -1 with err. */
+static int exec_and_ring(struct mw_loader *l, char *err, size_t errlen)
+{
+	l->exec_link = bpf_program__attach_raw_tracepoint(l->skel->progs.mw_exec, "sched_process_exec");
+	if (!l->exec_link) {
+		snprintf(err, errlen, "cannot watch for exec (raw tracepoint sched_process_exec): %s",
+			 strerror(errno));
+		return -1;
+	}
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.rb), on_sample, l, NULL);
+	if (!l->rb) {
+		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, size_t errlen)
 {
 	struct mw_loader *l = calloc(1, sizeof(*l));
@@ -100,7 +118,7 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 	l->attach_pid = o->pid > 0 && !o->shared ? o->pid : -1;
 	l->ncpu = libbpf_num_possible_cpus();
 
-	if (mw_layout_check(&o->target->layout)) {
+	if (o->target && mw_layout_check(&o->target->layout)) {
 		snprintf(err, errlen, "the %s layout table is inconsistent", o->target->rt->name);
 		goto fail;
 	}
@@ -110,17 +128,26 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 		snprintf(err, errlen, "cannot open BPF object: %s", strerror(errno));
 		goto fail;
 	}
+	if (!o->target) {
+		struct bpf_program *p;
+		l->skel->rodata->exec_all = 1;
+		bpf_object__for_each_program(p, l->skel->obj)
+			bpf_program__set_autoload(p, p == l->skel->progs.mw_exec);
+	}
 	l->skel->rodata->record_all = o->record_all ? 1 : 0;
 	l->skel->rodata->capture_stacks = o->no_stacks ? 0 : 1;
 	l->skel->rodata->iter_records = o->no_iter_records ? 0 : 1;
+	if (o->target)
+		memcpy((void *)&l->skel->rodata->layout, &o->target->layout, sizeof(o->target->layout));
+	if (o->rb_bytes)
+		bpf_map__set_max_entries(l->skel->maps.rb, o->rb_bytes);
 	/* Repeated races counted in BPF, a record per race at most every
 	 * MW_AGG_NS; a recording keeps a record per occurrence. */
 	l->skel->rodata->agg_ns = o->record_all || o->no_aggregate ? 0 : MW_AGG_NS;
-	memcpy((void *)&l->skel->rodata->layout, &o->target->layout, sizeof(o->target->layout));
 	/* Only the programs this target's sites run are loaded (and verified):
 	 * the verifier is most of the start-up time. mw_iterinit is always
 	 * there (the sampled mode calibrates on it), and the exec tracepoint. */
-	{
+	if (o->target) {
 		struct bpf_program *prog;
 		int skipped = 0;
 
@@ -152,7 +179,7 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 		snprintf(err, errlen, "cannot add pid %d to the watched set: %s", o->pid, strerror(errno));
 		goto fail;
 	}
-	for (int i = 0; i < o->target->nsites && i < MW_MAX_SITES; i++) {
+	for (int i = 0; o->target && i < o->target->nsites && i < MW_MAX_SITES; i++) {
 		const struct mw_site *s = &o->target->site[i];
 
 		/* One process: the kernel filters too. Several (a command's
@@ -175,22 +202,8 @@ struct mw_loader *mw_loader_start(const struct mw_loader_opts *o, char *err, siz
 
 	uint64_t t_probes = mono_ns();
 	/* Its execs: the per-map state of an old image must not outlive it. */
-	{
-		l->exec_link = bpf_program__attach_raw_tracepoint(l->skel->progs.mw_exec,
-								 "sched_process_exec");
-		if (!l->exec_link) {
-			e = -errno;
-			snprintf(err, errlen, "cannot watch for exec (raw tracepoint sched_process_exec): %s",
-				 strerror(-e));
-			goto fail;
-		}
-	}
-
-	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.rb), on_sample, l, NULL);
-	if (!l->rb) {
-		snprintf(err, errlen, "cannot open the ring buffer: %s", strerror(errno));
+	if (exec_and_ring(l, err, errlen))
 		goto fail;
-	}
 	if (o->verbose) {
 		uint64_t t_done = mono_ns();
 		int nprog = 0;
@@ -275,11 +288,45 @@ int mw_loader_add_pid(struct mw_loader *l, int pid)
 	       errno != EEXIST ? -1 : 0;
 }
 
+/* Delete the entries of a map keyed by a struct whose __u32 at pid_off is
+ * the pid (struct mw_mkey, struct mw_gkey). */
+static void del_keys_of(int fd, size_t keylen, size_t pid_off, int pid)
+{
+	unsigned char key[16], next[16];
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		__u32 p;
+		memcpy(&p, next + pid_off, sizeof(p));
+		if (p == (__u32)pid && !bpf_map_delete_elem(fd, next)) {
+			prev = NULL;	/* the walk restarts: deleting may reorder it */
+			continue;
+		}
+		memcpy(key, next, keylen);
+		prev = key;
+	}
+}
+
 void mw_loader_del_pid(struct mw_loader *l, int pid)
 {
 	__u32 k = (__u32)pid;
 
 	bpf_map_delete_elem(bpf_map__fd(l->skel->maps.pids), &k);
+	del_keys_of(bpf_map__fd(l->skel->maps.mapstate), sizeof(struct mw_mkey),
+		    offsetof(struct mw_mkey, pid), pid);
+	del_keys_of(bpf_map__fd(l->skel->maps.giter), sizeof(struct mw_gkey),
+		    offsetof(struct mw_gkey, pid), pid);
+	del_keys_of(bpf_map__fd(l->skel->maps.gwrite), sizeof(struct mw_gkey),
+		    offsetof(struct mw_gkey, pid), pid);
+}
+
+struct mw_loader *mw_loader_exec_watch(mw_record_fn fn, void *ctx, char *err, size_t errlen)
+{
+	/* No target: the exec tracepoint alone is loaded (the uprobe programs
+	 * stay out), with exec_all set and a small ring. */
+	struct mw_loader_opts o = { .rb_bytes = 256 << 10, .on_record = fn, .ctx = ctx };
+
+	return mw_loader_start(&o, err, errlen);
 }
 
 int mw_loader_stack(struct mw_loader *l, int32_t id, uint64_t *ips)
@@ -416,7 +463,7 @@ int mw_loader_calibrate(struct mw_loader *l, const char *path, uint64_t off, voi
 
 /* What the aggregation table still counts once no probe runs: a record per
  * race, from its template, carrying the occurrences no record carried. */
-static void agg_flush(struct mw_loader *l)
+static void agg_flush(struct mw_loader *l, int pid)
 {
 	int fd = bpf_map__fd(l->skel->maps.agg);
 	struct mw_akey key, next;
@@ -424,6 +471,11 @@ static void agg_flush(struct mw_loader *l)
 	void *prev = NULL;
 
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (pid > 0 && next.pid != (__u32)pid) {
+			key = next;
+			prev = &key;
+			continue;
+		}
 		if (!bpf_map_lookup_elem(fd, &next, &a) && a.unsent && a.tmpl.type) {
 			struct mw_record r = a.tmpl;
 
@@ -435,9 +487,18 @@ static void agg_flush(struct mw_loader *l)
 					l->on_record(l->ctx, &r);
 			}
 		}
+		if (pid > 0 && !bpf_map_delete_elem(fd, &next)) {
+			prev = NULL;	/* the walk restarts: deleting may reorder it */
+			continue;
+		}
 		key = next;
 		prev = &key;
 	}
+}
+
+void mw_loader_flush_pid(struct mw_loader *l, int pid)
+{
+	agg_flush(l, pid);
 }
 
 void mw_loader_detach(struct mw_loader *l)
@@ -459,7 +520,7 @@ void mw_loader_detach(struct mw_loader *l)
 	destroy_links(gone, n);
 	if (!l->flushed_agg) {
 		l->flushed_agg = 1;
-		agg_flush(l);
+		agg_flush(l, -1);
 	}
 }
 
@@ -468,9 +529,7 @@ void mw_loader_free(struct mw_loader *l)
 	if (!l)
 		return;
 	ring_buffer__free(l->rb);
-	bpf_link__destroy(l->exec_link);
-	for (int i = 0; i < MW_MAX_SITES; i++)
-		bpf_link__destroy(l->links[i]);
+	mw_loader_detach(l);
 	mapwatch_bpf__destroy(l->skel);
 	free(l);
 }

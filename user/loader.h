@@ -28,7 +28,9 @@ struct mw_loader_opts {
 	int no_stacks;			/* do not capture user stacks */
 	int no_iter_records;		/* iteration start/end only as overlaps need (headless) */
 	int no_aggregate;		/* a record per alert occurrence (as with record_all) */
-	const struct mw_target *target;	/* where to attach, and the runtime's row */
+	unsigned rb_bytes;		/* ring-buffer size (a power of 2 pages); 0: the default */
+	const struct mw_target *target;	/* where to attach, and the runtime's row (NULL: see
+					 * mw_loader_exec_watch) */
 	mw_record_fn on_record;
 	void *ctx;
 };
@@ -43,9 +45,17 @@ void mw_loader_counters(struct mw_loader *l, struct mw_counters *c);
 /* Walk BPF's per-map state. */
 typedef void (*mw_mapstate_fn)(void *ctx, int pid, uint64_t map, const struct mw_mapstate *st);
 int mw_loader_maps(struct mw_loader *l, mw_mapstate_fn fn, void *ctx);
-/* Watch (or stop watching) one more process of the loader's binary. */
+/* Watch (or stop watching) one more process of the loader's binary.
+ * del_pid also frees the process's per-map and per-goroutine state. */
 int mw_loader_add_pid(struct mw_loader *l, int pid);
+/* One process of a shared loader ended: the occurrences of its races the
+ * kernel still counts (not yet carried by a record) go to on_record now, and
+ * their entries go (--all: before its findings are folded). */
+void mw_loader_flush_pid(struct mw_loader *l, int pid);
 void mw_loader_del_pid(struct mw_loader *l, int pid);
+/* Every exec on the host, as MW_REC_EXEC records (count 0) through fn: no
+ * uprobes, only the exec raw tracepoint (the host-wide mode's discovery). */
+struct mw_loader *mw_loader_exec_watch(mw_record_fn fn, void *ctx, char *err, size_t errlen);
 int mw_loader_nprobes(const struct mw_loader *l);
 /* The raw user stack with this id (innermost first, as BPF stored it) into
  * ips[MW_MAX_STACK]. Returns the number of frames, 0 if the id is unknown. */

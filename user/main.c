@@ -2,6 +2,7 @@
  *
  *   mapwatch [options] -p PID          attach to a running process
  *   mapwatch [options] -- CMD [ARGS]   run CMD with probes attached before it starts
+ *   mapwatch --all [filters]           every process of the host (agent.c)
  *   mapwatch analyze TRACE …           offline analysis (analyze.c)
  *
  * The outline: parse the command line (cli.c), resolve the target (target.c,
@@ -16,7 +17,9 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <unistd.h>
+#include "agent.h"
 #include "analyze.h"
+#include "caps.h"
 #include "cli.h"
 #include "session.h"
 #include "target.h"
@@ -229,6 +232,21 @@ static int report(struct mw_session *s, const struct mw_opts *o, const struct ou
 	return rc;
 }
 
+/* --all: the capabilities it needs, then the host-wide loop (agent.c). */
+static int all(const struct mw_opts *o)
+{
+	char why[256];
+	int rc;
+
+	if (mw_caps_check(why, sizeof(why))) {
+		fprintf(stderr, "mapwatch: %s\n", why);
+		return 1;
+	}
+	mw_signals_install();
+	rc = mw_agent_main(o);
+	return rc == MW_AGENT_RACES ? (o->fail_on_race ? 3 : 0) : rc;
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t t0 = mw_mono_ns();
@@ -245,11 +263,13 @@ int main(int argc, char **argv)
 		return mw_analyze_main(argc - 1, argv + 1);
 	mw_opts_parse(&o, argc, argv);
 	if (o.mode == MW_OUT_AUTO)
-		o.mode = isatty(STDOUT_FILENO) ? MW_OUT_TUI : MW_OUT_PLAIN;
+		o.mode = isatty(STDOUT_FILENO) && !o.all ? MW_OUT_TUI : MW_OUT_PLAIN;
 	/* Fully buffered and flushed after every consume round (about every
 	 * millisecond): lines still appear as they happen, without a write(2)
 	 * per line when alerts come by the hundred thousand. */
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+	if (o.all)
+		return all(&o);
 	if (!mw_have_caps()) {
 		fprintf(stderr, "mapwatch: permission denied: loading BPF programs and attaching uprobes "
 			"needs root (or CAP_BPF and CAP_PERFMON); run it with sudo\n");

@@ -203,10 +203,11 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static const char *attach_reason_name(int r)
+const char *mw_metrics_reason_name(int r)
 {
 	static const char *const n[MW_ATTACH_REASONS] = {
 		[MW_ATTACH_NO_RUNTIME] = "no_runtime",	[MW_ATTACH_UNSUPPORTED] = "unsupported",
+		[MW_ATTACH_SYMBOLS] = "symbols_missing",
 		[MW_ATTACH_PERMISSION] = "permission",	[MW_ATTACH_GONE] = "process_gone",
 		[MW_ATTACH_PROBE] = "probe_failed",	[MW_ATTACH_OTHER] = "other",
 	};
@@ -358,10 +359,15 @@ char *mw_metrics_format(const struct mw_metrics_snapshot *s, const struct mw_met
 				s->procs[i].pid, esc(&e1, s->procs[i].binary),
 				esc(&e2, s->procs[i].runtime));
 
+	if (s->attachments) {
+		family(f, "mapwatch_attachments_total", "counter",
+		       "BPF attachments made: one per binary file, shared by its processes.");
+		fprintf(f, "mapwatch_attachments_total %llu\n", (unsigned long long)s->attachments);
+	}
 	family(f, "mapwatch_attach_failures_total", "counter",
 	       "Processes that could not be watched, by reason.");
 	for (int r = 0; r < MW_ATTACH_REASONS; r++)
-		fprintf(f, "mapwatch_attach_failures_total{reason=\"%s\"} %llu\n", attach_reason_name(r),
+		fprintf(f, "mapwatch_attach_failures_total{reason=\"%s\"} %llu\n", mw_metrics_reason_name(r),
 			(unsigned long long)s->attach_failures[r]);
 
 	if (self) {
@@ -372,6 +378,11 @@ char *mw_metrics_format(const struct mw_metrics_snapshot *s, const struct mw_met
 		fprintf(f, "mapwatch_process_cpu_seconds_total %llu.%03llu\n", ms / 1000, ms % 1000);
 		family(f, "mapwatch_resident_memory_bytes", "gauge", "mapwatch's own resident memory.");
 		fprintf(f, "mapwatch_resident_memory_bytes %llu\n", (unsigned long long)self->rss_bytes);
+		/* the same under the names every Prometheus client library exports */
+		family(f, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+		fprintf(f, "process_cpu_seconds_total %llu.%03llu\n", ms / 1000, ms % 1000);
+		family(f, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+		fprintf(f, "process_resident_memory_bytes %llu\n", (unsigned long long)self->rss_bytes);
 	}
 
 	family(f, "mapwatch_build_info", "gauge", "Always 1: the running mapwatch's version.");

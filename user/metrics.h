@@ -36,6 +36,7 @@
 enum mw_attach_reason {
 	MW_ATTACH_NO_RUNTIME,		/* "no_runtime": no map runtime symbols found */
 	MW_ATTACH_UNSUPPORTED,		/* "unsupported": a runtime version without a layout row */
+	MW_ATTACH_SYMBOLS,		/* "symbols_missing": a supported version whose probe sites were not all found */
 	MW_ATTACH_PERMISSION,		/* "permission" */
 	MW_ATTACH_GONE,			/* "process_gone": it exited before the probes were in */
 	MW_ATTACH_PROBE,		/* "probe_failed": loading BPF or attaching a uprobe failed */
@@ -73,6 +74,7 @@ struct mw_metrics_snapshot {
 	uint64_t bad_reads;		/* reads of target memory that failed */
 	uint64_t stacks_missed;		/* user stacks not captured */
 	uint64_t attach_failures[MW_ATTACH_REASONS];
+	uint64_t attachments;		/* BPF attachments made (one per binary file); 0: not reported */
 };
 
 /* mapwatch itself, read at scrape time. */
@@ -115,6 +117,9 @@ int mw_metrics_parse_addr(const char *spec, struct sockaddr_storage *ss, socklen
  * HEAD of /metrics (a query string is ignored), 404 for another path, 405 for
  * another method, 400 when malformed. *head_only is set for HEAD. */
 int mw_metrics_route(const char *req, size_t n, int *head_only);
+
+/* The reason label of an enum mw_attach_reason ("other" when out of range). */
+const char *mw_metrics_reason_name(int r);
 
 /* mapwatch's CPU seconds and RSS from /proc/self/stat and /proc/self/statm. */
 int mw_metrics_read_self(struct mw_metrics_self *self);

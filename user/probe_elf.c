@@ -277,7 +277,9 @@ int mw_find_target(const char *exe, int pid, int use_maps, int want_reads, struc
 		return -ENOTSUP;
 
 	snprintf(cand[ncand++], PATH_MAX, "%s", exe);
-	if (use_maps && pid > 0)
+	if (use_maps == MW_FIND_FILE_ONLY)
+		;
+	else if (use_maps && pid > 0)
 		ncand += maps_libs(pid, cand + ncand, 128 - ncand);
 	else
 		ncand += mw_elf_needed(exe, cand + ncand, 128 - ncand);

@@ -67,6 +67,8 @@ void mw_target_missing(struct mw_target *t, const struct mw_runtime *rt, unsigne
  * DT_NEEDED). 0 on success; -ENOENT with t->looked / t->missing filled when
  * no module has the symbols; -ENOTSUP with t->why for an unsupported Go. */
 int mw_find_target(const char *exe, int pid, int use_maps, int want_reads, struct mw_target *t);
+/* use_maps: only the file exe itself, no libraries (the host-wide scan). */
+#define MW_FIND_FILE_ONLY (-1)
 
 /* Resolve DT_NEEDED of an ELF into paths. Returns the count (<= max). */
 int mw_elf_needed(const char *exe, char (*out)[PATH_MAX], int max);

@@ -36,7 +36,11 @@ struct mw_sampler {
 	int stop;
 	/* books (under mu) */
 	struct mw_sampler_stats st;
-	uint64_t start_ns, cpu0, cpu_prev, hits0, hits_prev;
+	uint64_t start_ns, hits0, hits_prev;
+	/* whose CPU time earns the credit: each pid's time as last read */
+	struct { int pid; uint64_t last; } who[MW_SAMPLER_PIDS];
+	int nwho;
+	uint64_t cpu_total;		/* CPU time of the set since each joined it */
 	double credit;
 	int armed;
 	uint64_t win_start, win_hits, idle_start;
@@ -175,14 +179,18 @@ static void set_armed(struct mw_sampler *s, int on, uint64_t now)
 
 static void tick(struct mw_sampler *s)
 {
-	uint64_t now = mono_ns(), cpu = target_cpu_ns(s->o.pid);
+	uint64_t now = mono_ns();
 	struct mw_counters c;
 
 	mw_loader_counters(s->l, &c);
 	pthread_mutex_lock(&s->mu);
-	if (cpu > s->cpu_prev) {
-		s->credit += s->o.budget * (double)(cpu - s->cpu_prev);
-		s->cpu_prev = cpu;
+	for (int i = 0; i < s->nwho; i++) {
+		uint64_t cpu = target_cpu_ns(s->who[i].pid);
+		if (cpu > s->who[i].last) {
+			s->credit += s->o.budget * (double)(cpu - s->who[i].last);
+			s->cpu_total += cpu - s->who[i].last;
+			s->who[i].last = cpu;
+		}
 	}
 	uint64_t dh = c.hits >= s->hits_prev ? c.hits - s->hits_prev : 0;
 	s->hits_prev = c.hits;
@@ -214,7 +222,7 @@ static void tick(struct mw_sampler *s)
 	else if (!s->armed && s->credit > 0 && s->credit >= need)
 		set_armed(s, 1, now);
 	s->st.elapsed_ns = now - s->start_ns;
-	s->st.target_cpu_ns = s->cpu_prev - s->cpu0;
+	s->st.target_cpu_ns = s->cpu_total;
 	pthread_mutex_unlock(&s->mu);
 }
 
@@ -263,7 +271,8 @@ struct mw_sampler *mw_sampler_start(struct mw_loader *l, const struct mw_sampler
 	s->armed = 1;
 	s->st.windows = 1;
 	s->credit = CREDIT_INIT_NS;
-	s->cpu0 = s->cpu_prev = target_cpu_ns(o->pid);
+	if (o->pid > 0)
+		s->who[s->nwho++].pid = o->pid, s->who[0].last = target_cpu_ns(o->pid);
 	mw_loader_counters(l, &c);
 	s->hits0 = s->hits_prev = c.hits;
 	if (pthread_create(&s->thr, NULL, run, s)) {
@@ -271,6 +280,32 @@ struct mw_sampler *mw_sampler_start(struct mw_loader *l, const struct mw_sampler
 		return NULL;
 	}
 	return s;
+}
+
+int mw_sampler_add_pid(struct mw_sampler *s, int pid)
+{
+	uint64_t cpu = target_cpu_ns(pid);
+	int rc = -1;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->nwho < MW_SAMPLER_PIDS) {
+		s->who[s->nwho].pid = pid;
+		s->who[s->nwho++].last = cpu;	/* its time from now on */
+		rc = 0;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+void mw_sampler_del_pid(struct mw_sampler *s, int pid)
+{
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < s->nwho; i++)
+		if (s->who[i].pid == pid) {
+			s->who[i] = s->who[--s->nwho];
+			break;
+		}
+	pthread_mutex_unlock(&s->mu);
 }
 
 void mw_sampler_stats(struct mw_sampler *s, struct mw_sampler_stats *st)

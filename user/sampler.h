@@ -23,7 +23,8 @@ struct mw_sampler;
 
 struct mw_sampler_opts {
 	double budget;		/* fraction of the target's CPU time (0.02 = 2%) */
-	int pid;		/* the target: whose CPU time earns the credit */
+	int pid;		/* the target: whose CPU time earns the credit (0: none
+				 * yet, see mw_sampler_add_pid) */
 	int go;			/* a Go runtime: its end-of-iteration site is windowed too */
 	int verbose;		/* calibration and windows on stderr */
 };
@@ -49,6 +50,12 @@ unsigned mw_sampler_windowed(int go);
 /* Calibrate, detach the windowed probes and start the bookkeeping thread.
  * NULL (errno set) on failure; the loader is then left as it was. */
 struct mw_sampler *mw_sampler_start(struct mw_loader *l, const struct mw_sampler_opts *o);
+/* Several processes share the loader (--all: one per binary): the CPU time
+ * of every pid in the set earns credit, each from when it joined (budget ×
+ * their summed CPU time: the budget per process, summed). -1 when full. */
+#define MW_SAMPLER_PIDS 256
+int mw_sampler_add_pid(struct mw_sampler *s, int pid);
+void mw_sampler_del_pid(struct mw_sampler *s, int pid);
 /* Stop the thread and re-attach nothing; *st (if not NULL) gets the totals. */
 void mw_sampler_stop(struct mw_sampler *s, struct mw_sampler_stats *st);
 /* Stop s (NULL: the run was exact) and say how the run watched. */

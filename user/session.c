@@ -24,7 +24,7 @@ struct mw_session {
 	const struct mw_opts *o;
 	struct mw_sink *sinks[MW_SINKS_MAX];
 	int nsinks;
-	struct mw_watched *procs[MW_PROCS_MAX];
+	struct mw_watched *procs[MW_SESSION_MAX];
 	int nprocs;
 	int multi;			/* several processes: lines name theirs */
 	uint64_t start;
@@ -248,7 +248,7 @@ static void on_alert(void *ctx, const struct mw_alert *a, const struct mw_alert_
 		k->on_alert(k, p, &ev);
 }
 
-static void on_record(void *ctx, const struct mw_record *r)
+void mw_session_record(void *ctx, const struct mw_record *r)
 {
 	struct mw_watched *p = ctx;
 	struct mw_sink *k;
@@ -287,6 +287,8 @@ static void sample_map(void *ctx, int pid, uint64_t map, const struct mw_mapstat
 	size_t hlen = L->h_size;	/* a __u8: it fits */
 	struct iovec local = { h, hlen }, remote = { (void *)(uintptr_t)map, hlen };
 
+	if (pid != p->pid)
+		return;	/* a loader shared by several processes (--all) walks all their maps */
 	ms.writes = st->writes;
 	ms.iterations = st->iterations;
 	ms.grows = st->grows;
@@ -408,7 +410,8 @@ static void proc_free(struct mw_watched *p)
 	if (!p)
 		return;
 	mw_sampler_stop(p->smp, NULL);
-	mw_loader_free(p->ldr);
+	if (!p->shared_ldr)
+		mw_loader_free(p->ldr);
 	mw_corr_free(p->corr);
 	mw_sym_free(p->sym);
 	mw_sym_free(p->sym_dead);
@@ -419,22 +422,15 @@ static void proc_free(struct mw_watched *p)
 	free(p);
 }
 
-struct mw_watched *mw_session_add(struct mw_session *s, int pid, const struct mw_target *t,
-			       const char *comm, char *err, size_t errlen)
+/* p's correlator, findings and stacks (no loader yet). NULL on OOM. */
+static struct mw_watched *proc_new(struct mw_session *s, int pid, const struct mw_target *t, const char *comm)
 {
-	struct mw_watched *first = mw_session_primary(s), *p;
-	char text[PATH_MAX + 256], why[1024];
-	struct mw_sink *k;
+	struct mw_watched *p = calloc(1, sizeof(*p));
 
-	if (s->nprocs >= MW_PROCS_MAX || !(p = calloc(1, sizeof(*p)))) {
-		snprintf(text, sizeof(text), "pid %d (%s) runs %s too, but no more processes can be "
-			 "watched (%d)", pid, comm, t->rt->name, MW_PROCS_MAX);
-		mw_session_note(s, first, "process", text);
+	if (!p)
 		return NULL;
-	}
 	p->s = s;
 	p->pid = pid;
-	p->primary = !first;
 	snprintf(p->comm, sizeof(p->comm), "%s", comm);
 	p->rt = t->rt;
 	p->tgt = calloc(1, sizeof(*p->tgt));
@@ -445,16 +441,37 @@ struct mw_watched *mw_session_add(struct mw_session *s, int pid, const struct mw
 	p->corr = p->tgt ? mw_corr_new(&(struct mw_corr_opts){ .keep_alerts = 0, .on_alert = on_alert, .ctx = p,
 							     .layout = &p->tgt->layout }) : NULL;
 	if (!p->tgt || !p->stab || !p->findings || !p->corr) {
+		proc_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+struct mw_watched *mw_session_add(struct mw_session *s, int pid, const struct mw_target *t,
+			       const char *comm, char *err, size_t errlen)
+{
+	struct mw_watched *first = mw_session_primary(s), *p;
+	char text[PATH_MAX + 256], why[1024];
+	struct mw_sink *k;
+
+	if (s->nprocs >= MW_PROCS_MAX) {
+		snprintf(text, sizeof(text), "pid %d (%s) runs %s too, but no more processes can be "
+			 "watched (%d)", pid, comm, t->rt->name, MW_PROCS_MAX);
+		mw_session_note(s, first, "process", text);
+		return NULL;
+	}
+	if (!(p = proc_new(s, pid, t, comm))) {
 		snprintf(why, sizeof(why), "out of memory");
 		goto fail;
 	}
+	p->primary = !first;
 	if (!realpath(t->module, p->module))
 		snprintf(p->module, sizeof(p->module), "%s", t->module);
 	p->lo = (struct mw_loader_opts){
 		.pid = pid, .record_all = s->o->out || s->o->perfetto,
 		.no_iter_records = s->o->mode != MW_OUT_TUI, .verbose = s->o->verbose,
 		.no_stacks = s->o->no_stacks, .no_aggregate = s->o->every, .target = p->tgt,
-		.on_record = on_record, .ctx = p,
+		.on_record = mw_session_record, .ctx = p,
 	};
 	p->ldr = mw_loader_start(&p->lo, why, sizeof(why));
 	if (!p->ldr)
@@ -484,6 +501,59 @@ fail:
 	}
 	proc_free(p);
 	return NULL;
+}
+
+struct mw_watched *mw_session_add_shared(struct mw_session *s, int pid, const struct mw_target *t,
+				      const char *comm, const char *module, struct mw_loader *ldr,
+				      int nspid, const char *binary, const char *cgroup)
+{
+	struct mw_watched *p;
+	struct mw_sink *k;
+
+	if (s->nprocs >= MW_SESSION_MAX || !(p = proc_new(s, pid, t, comm)))
+		return NULL;
+	p->ldr = ldr;	/* no primary: none is shown or summed apart (its stats are the binary's) */
+	p->shared_ldr = 1;
+	p->nspid = nspid;
+	snprintf(p->module, sizeof(p->module), "%s", module);
+	snprintf(p->binary, sizeof(p->binary), "%s", binary);
+	snprintf(p->cgroup, sizeof(p->cgroup), "%s", cgroup);
+	p->maps_text = read_maps_of_target(p);	/* stacks of a process gone before its alerts are read */
+	p->st.start_ns = p->last_stats_ns = mw_mono_ns();
+	s->procs[s->nprocs++] = p;
+	if (!s->multi) {
+		s->multi = 1;
+		EACH_SINK(s, k, on_multi)
+			k->on_multi(k);
+	}
+	return p;
+}
+
+void mw_session_proc_tick(struct mw_watched *p, uint64_t now)
+{
+	char *maps = read_maps_of_target(p);
+
+	if (maps) {
+		free(p->maps_text);
+		p->maps_text = maps;
+	}
+	stats_tick(p, now, 0);
+}
+
+void mw_session_proc_summary(struct mw_watched *p, struct mw_summary *sum)
+{
+	mw_corr_summary(p->corr, sum);
+}
+
+void mw_session_remove(struct mw_session *s, struct mw_watched *p)
+{
+	for (int i = 0; i < s->nprocs; i++)
+		if (s->procs[i] == p) {
+			memmove(&s->procs[i], &s->procs[i + 1], (size_t)(s->nprocs - i - 1) * sizeof(p));
+			s->nprocs--;
+			break;
+		}
+	proc_free(p);
 }
 
 void mw_session_end(struct mw_session *s, struct mw_watched *p, const char *how)
@@ -634,8 +704,7 @@ void mw_session_drain(struct mw_session *s)
 		k->on_end(k, first);
 }
 
-/* t += x, for the summary of several processes. */
-static void summary_add(struct mw_summary *t, const struct mw_summary *x)
+void mw_summary_add(struct mw_summary *t, const struct mw_summary *x)
 {
 	t->events += x->events;
 	t->drops += x->drops;
@@ -675,7 +744,7 @@ void mw_session_report(struct mw_session *s, const struct mw_live_end *live, str
 			k->on_findings(k, p);
 		EACH_SINK(s, k, on_proc_summary)
 			k->on_proc_summary(k, p, &ps);
-		summary_add(sum, &ps);
+		mw_summary_add(sum, &ps);
 	}
 	EACH_SINK(s, k, on_findings)
 		k->on_findings(k, first);

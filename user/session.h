@@ -23,7 +23,8 @@
 #include "tui.h"
 
 #define MW_SINKS_MAX 8
-#define MW_PROCS_MAX 33		/* the primary and 32 more */
+#define MW_PROCS_MAX 33		/* the primary and 32 more (-p, -- CMD) */
+#define MW_SESSION_MAX MW_MAX_PROCS	/* --all: processes watched at once (BPF's pids map) */
 
 struct mw_session;
 
@@ -37,6 +38,10 @@ struct mw_watched {
 	struct mw_loader_opts lo;	/* how they were attached */
 	struct mw_loader *ldr;
 	struct mw_sampler *smp;		/* --sampled: the windows of ldr (the first process only) */
+	int shared_ldr;			/* --all: ldr is its binary's, shared (not freed with p) */
+	int nspid;			/* --all: its pid in its own namespace */
+	char binary[64];		/* --all: its binary's name (lines are tagged with it) */
+	char cgroup[1024];		/* --all: its cgroup path */
 	struct mw_corr *corr;
 	struct mw_findings *findings;
 	struct mw_live_stats st;	/* what the live view shows */
@@ -67,6 +72,24 @@ int mw_session_add_sink(struct mw_session *s, struct mw_sink *k);
  * process but the first. NULL with err (the first) or a note (the others). */
 struct mw_watched *mw_session_add(struct mw_session *s, int pid, const struct mw_target *t,
 			       const char *comm, char *err, size_t errlen);
+/* --all: watch pid through ldr, its binary's loader shared with the
+ * binary's other processes (the caller adds pid to its BPF filter, consumes
+ * it and feeds mw_session_record; ldr is not freed with p). module: the
+ * probed file as pid's /proc/PID/maps names it. Its lines are tagged with
+ * the host pid, ns pid, binary and cgroup. NULL on out of memory. */
+struct mw_watched *mw_session_add_shared(struct mw_session *s, int pid, const struct mw_target *t,
+				      const char *comm, const char *module, struct mw_loader *ldr,
+				      int nspid, const char *binary, const char *cgroup);
+/* A record of p (an mw_record_fn: ctx is p). */
+void mw_session_record(void *p, const struct mw_record *r);
+/* --all, once a second: p's maps re-read (stacks), its stats. */
+void mw_session_proc_tick(struct mw_watched *p, uint64_t now);
+/* --all: forget p (its summary taken before): freed, out of the session. */
+void mw_session_remove(struct mw_session *s, struct mw_watched *p);
+/* The summary of p's correlator. */
+void mw_session_proc_summary(struct mw_watched *p, struct mw_summary *sum);
+/* t += x (counts summed, first/last times widened). */
+void mw_summary_add(struct mw_summary *t, const struct mw_summary *x);
 /* The process watched as pid, or NULL. */
 struct mw_watched *mw_session_find(struct mw_session *s, int pid);
 struct mw_watched *mw_session_primary(struct mw_session *s);

@@ -96,5 +96,9 @@ struct mw_sink *mw_sink_tui(const struct mw_opts *o, struct mw_watched *p, struc
 /* The executable's name labels the series (its comm when exe is a /proc link). */
 struct mw_sink *mw_sink_metrics(const struct mw_opts *o, const char *exe, const char *comm,
 				char *err, size_t errlen);
+/* --all: the endpoint serves s from now on (final: the run's last numbers,
+ * which --metrics-linger keeps up when the sink closes). */
+struct mw_metrics_snapshot;
+void mw_sink_metrics_publish(struct mw_sink *k, const struct mw_metrics_snapshot *s, int final);
 
 #endif

@@ -1,6 +1,7 @@
 /* sink_metrics.c — the Prometheus endpoint (--metrics ADDR:PORT): a
  * snapshot of the first process's summary, BPF's counters and findings at
- * every stats sample; --metrics-linger keeps the final one up a while. */
+ * every stats sample (--all: the snapshot of every binary and process the
+ * host-wide loop publishes); --metrics-linger keeps the final one up a while. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,8 +31,8 @@ static void metrics_stats(struct mw_sink *k, struct mw_watched *p, const struct 
 	};
 	struct mw_summary sum;
 
-	if (!p->primary)
-		return;
+	if (!p->primary || ms->o->all)
+		return;	/* --all publishes its own (mw_sink_metrics_publish) */
 	mw_corr_summary(p->corr, &sum);
 	snprintf(mp.binary, sizeof(mp.binary), "%s", ms->binary);
 	snprintf(mp.runtime, sizeof(mp.runtime), "%s", p->rt->name);
@@ -42,6 +43,12 @@ static void metrics_stats(struct mw_sink *k, struct mw_watched *p, const struct 
 	mw_metrics_update(ms->m, &s);
 	mw_metrics_proc_free(&mp);
 	ms->ended |= st->final;
+}
+
+void mw_sink_metrics_publish(struct mw_sink *k, const struct mw_metrics_snapshot *s, int final)
+{
+	mw_metrics_update(MS(k)->m, s);
+	MS(k)->ended |= final;
 }
 
 /* --metrics-linger: the final numbers stay up for SEC seconds (a signal ends it);

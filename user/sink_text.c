@@ -20,7 +20,8 @@ static const struct mw_tag *tag_of(struct text *t, const struct mw_watched *p, s
 {
 	if (!t->multi)
 		return NULL;
-	*buf = (struct mw_tag){ .pid = p->pid, .comm = p->comm };
+	*buf = (struct mw_tag){ .pid = p->pid, .comm = p->comm, .nspid = p->nspid,
+				.binary = p->binary[0] ? p->binary : NULL, .cgroup = p->cgroup };
 	return buf;
 }
 
