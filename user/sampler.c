@@ -25,13 +25,15 @@
  * time at that load and overran a 2% budget. */
 #define HIT_NS_FLOOR   4000.0
 #define CALIB_CALLS    20000
-#define ITERS_AFTER_NS 1000000000ull	/* no window possible for this long: window the iterations too */
+#define ITERS_AFTER_NS 100000000ull	/* no window possible for this long: window the iterations too */
 
 struct mw_sampler {
 	struct mw_loader *l;
 	struct mw_sampler_opts o;
 	unsigned mask;
 	pthread_t thr;
+	pthread_t calib_thr;		/* the calibration, beside the bookkeeping */
+	int calib_started;
 	pthread_mutex_t mu;
 	int stop;
 	/* books (under mu) */
@@ -226,20 +228,27 @@ static void tick(struct mw_sampler *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
-static void *run(void *arg)
+/* In a thread of its own: it takes 0.1-0.5 s (its probe's detach waits for a
+ * grace period), after the probes count as armed, and the bookkeeping goes
+ * on meanwhile, charging a hit HIT_NS_DEFAULT until it is done. */
+static void *calib_run(void *arg)
 {
 	struct mw_sampler *s = arg;
-	struct timespec ts = { 0, (long)TICK_NS };
 
-	/* Here, not before the probes count as armed: a calibration probe's
-	 * detach waits for a grace period (0.1-0.5 s). Until it is done a hit
-	 * is charged HIT_NS_DEFAULT. */
 	calibrate(s);
 	if (s->o.verbose)
 		fprintf(stderr, "mapwatch: sampled mode, budget %.3g%%: one probe hit is charged %.0f ns "
 			"(calibrated trap %.0f ns + %.0f ns BPF work, at least %.0f ns), attach %.0f us, "
 			"detach %.0f us per probe\n", s->o.budget * 100, s->st.hit_ns, s->st.calib_hit_ns,
 			BPF_WORK_NS, HIT_NS_FLOOR, s->st.attach_ns / 1e3, s->st.detach_ns / 1e3);
+	return NULL;
+}
+
+static void *run(void *arg)
+{
+	struct mw_sampler *s = arg;
+	struct timespec ts = { 0, (long)TICK_NS };
+
 	for (;;) {
 		pthread_mutex_lock(&s->mu);
 		int stop = s->stop;
@@ -279,6 +288,7 @@ struct mw_sampler *mw_sampler_start(struct mw_loader *l, const struct mw_sampler
 		free(s);
 		return NULL;
 	}
+	s->calib_started = !pthread_create(&s->calib_thr, NULL, calib_run, s);
 	return s;
 }
 
@@ -328,6 +338,8 @@ void mw_sampler_stop(struct mw_sampler *s, struct mw_sampler_stats *st)
 	s->stop = 1;
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->thr, NULL);
+	if (s->calib_started)
+		pthread_join(s->calib_thr, NULL);
 	tick(s);
 	if (st)
 		mw_sampler_stats(s, st);
