@@ -859,6 +859,25 @@ const char *mw_kind_name(unsigned kind)
 	return kind < MW_KIND_MAX ? mw_kind_names[kind] : "?";
 }
 
+const char *const mw_rec_type_names[MW_REC_TYPE_MAX] = {
+	[MW_REC_ITER_START] = "iter-start",
+	[MW_REC_ITER_END]   = "iter-end",
+	[MW_REC_WRITE]      = "write",
+	[MW_REC_GROW]       = "grow",
+	[MW_REC_EVACUATE]   = "evacuate",
+	[MW_REC_STATS]      = "stats",
+	[MW_REC_CONFIRM]    = "confirm",
+	[MW_REC_FATAL]      = "fatal",
+	[MW_REC_READ]       = "read",
+	[MW_REC_FREE]       = "free",
+	[MW_REC_EXEC]       = "exec",
+};
+
+const char *mw_rec_type_name(unsigned type)
+{
+	return type < MW_REC_TYPE_MAX ? mw_rec_type_names[type] : NULL;
+}
+
 const char *mw_op_name(unsigned op)
 {
 	return op < MW_OP_MAX ? mw_op_names[op] : "?";

@@ -205,6 +205,9 @@ extern const char *const mw_kind_names[MW_KIND_MAX];
 extern const char *const mw_op_names[MW_OP_MAX];
 const char *mw_kind_name(unsigned kind);
 const char *mw_op_name(unsigned op);
+/* Names of record types (the trace's "ev" and the live log): "iter-start" …, or NULL. */
+extern const char *const mw_rec_type_names[MW_REC_TYPE_MAX];
+const char *mw_rec_type_name(unsigned type);
 const char *mw_conf_name(unsigned conf);
 
 /* How the run watched, as JSON members to append to a live summary line:

@@ -103,25 +103,6 @@ _Static_assert(NFIELDS <= 63, "field mask is a uint64_t");
 _Static_assert(sizeof(struct mw_record) == 200, "struct mw_record: 200 bytes (bpf/mapwatch.h)");
 #define REQUIRED_MASK ((1ull << N_REQUIRED) - 1)
 
-static const char *const ev_names[MW_REC_TYPE_MAX] = {
-	[MW_REC_ITER_START] = "iter-start",
-	[MW_REC_ITER_END]   = "iter-end",
-	[MW_REC_WRITE]      = "write",
-	[MW_REC_GROW]       = "grow",
-	[MW_REC_EVACUATE]   = "evacuate",
-	[MW_REC_STATS]      = "stats",
-	[MW_REC_CONFIRM]    = "confirm",
-	[MW_REC_FATAL]      = "fatal",
-	[MW_REC_READ]       = "read",
-	[MW_REC_FREE]       = "free",
-	[MW_REC_EXEC]       = "exec",
-};
-
-const char *mw_rec_type_name(unsigned type)
-{
-	return type < MW_REC_TYPE_MAX ? ev_names[type] : NULL;
-}
-
 /* ---- formatting --------------------------------------------------------------- */
 
 static const char digit_pairs[201] =
@@ -846,7 +827,7 @@ static int decode_event(struct mw_trace_reader *r, int nm, struct mw_record *rec
 		at = base + f->off;
 		switch (f->kind) {
 		case F_EV:
-			if (get_enum(r, m, ev_names, MW_REC_TYPE_MAX, UINT16_MAX, &u) < 0)
+			if (get_enum(r, m, mw_rec_type_names, MW_REC_TYPE_MAX, UINT16_MAX, &u) < 0)
 				return -1;
 			u16 = (uint16_t)u;
 			memcpy(at, &u16, 2);

@@ -124,7 +124,4 @@ const char *mw_reader_warning(const struct mw_trace_reader *r);
 uint64_t mw_reader_offset(const struct mw_trace_reader *r);	/* bytes consumed */
 uint64_t mw_reader_size(const struct mw_trace_reader *r);	/* file size, 0 if unknown */
 
-/* Names of record types in the trace: "iter-start" … "stats", or NULL. */
-const char *mw_rec_type_name(unsigned type);
-
 #endif

@@ -33,7 +33,6 @@
 
 #include "tui.h"
 #include "view.h"
-#include "trace.h"
 
 #define REDRAW_NS	100000000ull	/* at most 10 periodic redraws a second */
 #define NEW_ROW_NS	3000000000ull	/* how long a new alert row stays highlighted */
