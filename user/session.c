@@ -368,6 +368,15 @@ int mw_session_add_sink(struct mw_session *s, struct mw_sink *k)
 	return 0;
 }
 
+const struct mw_tag *mw_watched_tag(const struct mw_watched *p, int multi, struct mw_tag *buf)
+{
+	if (!multi)
+		return NULL;
+	*buf = (struct mw_tag){ .pid = p->pid, .comm = p->comm, .nspid = p->nspid,
+				.binary = p->binary[0] ? p->binary : NULL, .cgroup = p->cgroup };
+	return buf;
+}
+
 struct mw_watched *mw_session_find(struct mw_session *s, int pid)
 {
 	for (int i = 0; i < s->nprocs; i++)

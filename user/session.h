@@ -92,6 +92,10 @@ void mw_session_proc_summary(struct mw_watched *p, struct mw_summary *sum);
 void mw_summary_add(struct mw_summary *t, const struct mw_summary *x);
 /* The process watched as pid, or NULL. */
 struct mw_watched *mw_session_find(struct mw_session *s, int pid);
+/* How p's lines are tagged when several processes are watched (multi): its
+ * pid, comm, and under --all its ns pid, binary and cgroup, in *buf; NULL
+ * (no tag) when only one is. */
+const struct mw_tag *mw_watched_tag(const struct mw_watched *p, int multi, struct mw_tag *buf);
 struct mw_watched *mw_session_primary(struct mw_session *s);
 /* p ended (how: "exited with status 0", or NULL to keep what is known).
  * Any but the primary: its probes off, its records drained, its final

@@ -14,15 +14,6 @@ struct json {
 
 #define JSON(k) ((struct json *)(k))
 
-static const struct mw_tag *tag_of(struct json *j, const struct mw_watched *p, struct mw_tag *buf)
-{
-	if (!j->multi)
-		return NULL;
-	*buf = (struct mw_tag){ .pid = p->pid, .comm = p->comm, .nspid = p->nspid,
-				.binary = p->binary[0] ? p->binary : NULL, .cgroup = p->cgroup };
-	return buf;
-}
-
 static void put(const char *s, int n, size_t cap)
 {
 	if (n > 0 && (size_t)n < cap) {
@@ -41,7 +32,7 @@ static void json_alert(struct mw_sink *k, struct mw_watched *p, struct mw_alert_
 		return;
 	}
 	put(j->line, mw_fmt_alert_json(j->line, sizeof(j->line), ev->a, ev->ws, ev->is,
-				       tag_of(j, p, &tag)), sizeof(j->line));
+				       mw_watched_tag(p, j->multi, &tag)), sizeof(j->line));
 }
 
 static void json_record(struct mw_sink *k, struct mw_watched *p, const struct mw_record *r)
@@ -50,7 +41,7 @@ static void json_record(struct mw_sink *k, struct mw_watched *p, const struct mw
 	struct mw_tag tag;
 
 	if (r->type == MW_REC_FATAL)
-		put(j->line, mw_fmt_fatal_json(j->line, sizeof(j->line), r, tag_of(j, p, &tag)),
+		put(j->line, mw_fmt_fatal_json(j->line, sizeof(j->line), r, mw_watched_tag(p, j->multi, &tag)),
 		    sizeof(j->line));
 }
 
@@ -87,7 +78,7 @@ static void json_findings(struct mw_sink *k, struct mw_watched *p)
 
 	for (size_t i = 0; i < mw_findings_count(p->findings); i++)
 		put(j->line, mw_fmt_finding_json(j->line, sizeof(j->line), mw_findings_at(p->findings, i),
-						 tag_of(j, p, &tag)), sizeof(j->line));
+						 mw_watched_tag(p, j->multi, &tag)), sizeof(j->line));
 }
 
 static void json_proc_summary(struct mw_sink *k, struct mw_watched *p, const struct mw_summary *s)

@@ -16,15 +16,6 @@ struct text {
 
 #define TEXT(k) ((struct text *)(k))
 
-static const struct mw_tag *tag_of(struct text *t, const struct mw_watched *p, struct mw_tag *buf)
-{
-	if (!t->multi)
-		return NULL;
-	*buf = (struct mw_tag){ .pid = p->pid, .comm = p->comm, .nspid = p->nspid,
-				.binary = p->binary[0] ? p->binary : NULL, .cgroup = p->cgroup };
-	return buf;
-}
-
 static void text_alert(struct mw_sink *k, struct mw_watched *p, struct mw_alert_ev *ev)
 {
 	struct text *t = TEXT(k);
@@ -38,7 +29,7 @@ static void text_alert(struct mw_sink *k, struct mw_watched *p, struct mw_alert_
 	 * count its occurrences at the end. --every: a line per occurrence. */
 	first = mw_seen_first(t->seen, ev->a->kind, ev->ws, ev->is);
 	if (first || t->o->every)
-		mw_fmt_alert_text(stdout, ev->a, ev->ws, ev->is, first, tag_of(t, p, &tag));
+		mw_fmt_alert_text(stdout, ev->a, ev->ws, ev->is, first, mw_watched_tag(p, t->multi, &tag));
 }
 
 /* The runtime's own check fired (Go's `fatal error: concurrent map …`):
@@ -52,7 +43,7 @@ static void text_record(struct mw_sink *k, struct mw_watched *p, const struct mw
 	if (!t->alerts || r->type != MW_REC_FATAL)
 		return;
 	mw_corr_summary(p->corr, &s);
-	mw_fmt_fatal_text(stdout, r, s.alerts_by_kind[r->kind] != 0, tag_of(t, p, &tag));
+	mw_fmt_fatal_text(stdout, r, s.alerts_by_kind[r->kind] != 0, mw_watched_tag(p, t->multi, &tag));
 }
 
 static void text_note(struct mw_sink *k, struct mw_watched *p, const char *what, const char *text)
@@ -71,7 +62,7 @@ static void text_findings(struct mw_sink *k, struct mw_watched *p)
 {
 	struct mw_tag tag;
 
-	mw_fmt_findings_text(stdout, p->findings, tag_of(TEXT(k), p, &tag));
+	mw_fmt_findings_text(stdout, p->findings, mw_watched_tag(p, TEXT(k)->multi, &tag));
 }
 
 static void text_proc_summary(struct mw_sink *k, struct mw_watched *p, const struct mw_summary *s)
