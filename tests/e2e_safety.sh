@@ -26,6 +26,8 @@ cleanup() {
 trap cleanup EXIT
 SOCK=mwsafe$$
 tm() { tmux -u -L "$SOCK" -f /dev/null "$@"; }
+# pane_has SESSION EGREP: the session's screen shows a match (with wait_until).
+pane_has() { tm capture-pane -p -t "$1" | grep -Eq -- "$2"; }
 
 # wait_for FILE PATTERN SECONDS: until a line of FILE matches (1 on timeout)
 wait_for() { wait_until "$3" grep -qs -- "$2" "$1"; }
@@ -182,18 +184,11 @@ check "under nohup, SIGHUP is ignored (still running: ${alive:-no}; SIGTERM then
 # The live view in a terminal (tmux): SIGHUP closes it and restores the terminal.
 if command -v tmux >/dev/null; then
 	tm new-session -d -s h -x 120 -y 40 "env PS1='mw-prompt\$ ' TERM=screen-256color bash --norc --noprofile"
-	wait_screen() { # SECONDS EGREP
-		local end=$((SECONDS + $1))
-		until tm capture-pane -p -t h | grep -Eq -- "$2"; do
-			[ "$SECONDS" -ge "$end" ] && return 1
-			sleep 0.1
-		done
-	}
-	wait_screen 5 'mw-prompt'
+	wait_until 5 pane_has h 'mw-prompt'
 	tm send-keys -t h "GOMAP_ONRACE=count sh -c 'echo \$\$ >$tmp/tui.pid; exec $MW -o $tmp/tui.trace -- build/mapsvc --mode unsafe --duration 60'; echo tui-rc=\$?" Enter
-	if wait_screen 15 'Quit' && [ -s "$tmp/tui.pid" ]; then
+	if wait_until 15 pane_has h 'Quit' && [ -s "$tmp/tui.pid" ]; then
 		kill -HUP "$(cat "$tmp/tui.pid")"
-		if wait_screen 20 'tui-rc=0' && [ "$(tm display -p -t h '#{alternate_on}')" = 0 ]; then
+		if wait_until 20 pane_has h 'tui-rc=0' && [ "$(tm display -p -t h '#{alternate_on}')" = 0 ]; then
 			ok "SIGHUP closes the live view: exit 0, terminal restored (alternate screen left)"
 		else
 			bad "SIGHUP in the live view"; tm capture-pane -p -t h | grep -v '^$' | tail -5 | sed 's/^/  | /'
@@ -296,22 +291,15 @@ if [ -n "$mnt" ]; then
 	if command -v tmux >/dev/null; then
 		head -c 131072 /dev/zero >"$mnt/filler"
 		tm new-session -d -s f -x 120 -y 40 "env PS1='mw-prompt\$ ' TERM=screen-256color bash --norc --noprofile"
-		wait_pane() { # SECONDS EGREP
-			local end=$((SECONDS + $1))
-			until tm capture-pane -p -t f | grep -Eq -- "$2"; do
-				[ "$SECONDS" -ge "$end" ] && return 1
-				sleep 0.1
-			done
-		}
-		wait_pane 5 'mw-prompt'
+		wait_until 5 pane_has f 'mw-prompt'
 		tm send-keys -t f "GOMAP_ONRACE=count $MW -o $mnt/tui.trace -- build/mapsvc --mode unsafe --duration 60; echo tui-rc=\$?" Enter
-		if wait_pane 20 'trace stopped: No space left on device'; then
+		if wait_until 20 pane_has f 'trace stopped: No space left on device'; then
 			ok "disk full: the live view's header says 'trace stopped: No space left on device'"
 		else
 			bad "disk full: the live view's header"; tm capture-pane -p -t f | head -3 | sed 's/^/  | /'
 		fi
 		tm send-keys -t f q
-		if wait_pane 20 'tui-rc=1' && tm capture-pane -p -t f | grep -q "^mapwatch: cannot write trace file '$mnt/tui.trace'"; then
+		if wait_until 20 pane_has f 'tui-rc=1' && tm capture-pane -p -t f | grep -q "^mapwatch: cannot write trace file '$mnt/tui.trace'"; then
 			ok "disk full under the live view: q, the error replayed on stderr, exit 1"
 		else
 			bad "disk full under the live view: exit"; tm capture-pane -p -t f | grep -v '^$' | tail -5 | sed 's/^/  | /'
