@@ -432,6 +432,18 @@ static void proc_free(struct mw_watched *p)
 }
 
 /* p's correlator, findings and stacks (no loader yet). NULL on OOM. */
+/* A second process is watched: from now on every line names its process. */
+static void set_multi(struct mw_session *s)
+{
+	struct mw_sink *k;
+
+	if (s->multi)
+		return;
+	s->multi = 1;
+	EACH_SINK(s, k, on_multi)
+		k->on_multi(k);
+}
+
 static struct mw_watched *proc_new(struct mw_session *s, int pid, const struct mw_target *t, const char *comm)
 {
 	struct mw_watched *p = calloc(1, sizeof(*p));
@@ -461,7 +473,6 @@ struct mw_watched *mw_session_add(struct mw_session *s, int pid, const struct mw
 {
 	struct mw_watched *first = mw_session_primary(s), *p;
 	char text[PATH_MAX + 256], why[1024];
-	struct mw_sink *k;
 
 	if (s->nprocs >= MW_PROCS_MAX) {
 		snprintf(text, sizeof(text), "pid %d (%s) runs %s too, but no more processes can be "
@@ -492,11 +503,7 @@ struct mw_watched *mw_session_add(struct mw_session *s, int pid, const struct mw
 		s->start = p->st.start_ns;
 		return p;
 	}
-	if (!s->multi) {
-		s->multi = 1;
-		EACH_SINK(s, k, on_multi)
-			k->on_multi(k);
-	}
+	set_multi(s);
 	snprintf(text, sizeof(text), "watching pid %d (%s) too: %s%s%s, %d probes", pid, comm,
 		 t->rt->name, t->version[0] ? " " : "", t->version, mw_loader_nprobes(p->ldr));
 	mw_session_note(s, first, "process", text);
@@ -517,7 +524,6 @@ struct mw_watched *mw_session_add_shared(struct mw_session *s, int pid, const st
 				      int nspid, const char *binary, const char *cgroup)
 {
 	struct mw_watched *p;
-	struct mw_sink *k;
 
 	if (s->nprocs >= MW_SESSION_MAX || !(p = proc_new(s, pid, t, comm)))
 		return NULL;
@@ -530,11 +536,7 @@ struct mw_watched *mw_session_add_shared(struct mw_session *s, int pid, const st
 	p->maps_text = read_maps_of_target(p);	/* stacks of a process gone before its alerts are read */
 	p->st.start_ns = p->last_stats_ns = mw_mono_ns();
 	s->procs[s->nprocs++] = p;
-	if (!s->multi) {
-		s->multi = 1;
-		EACH_SINK(s, k, on_multi)
-			k->on_multi(k);
-	}
+	set_multi(s);
 	return p;
 }
 
