@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,7 @@ static struct {
 	struct { int pid; uint64_t ts; } pending[PENDING_MAX];	/* execs: pid, when (CLOCK_MONOTONIC) */
 	int npending;
 	int rescan_now;
+	int freed;			/* a process or binary was let go since the last tick */
 	struct cached cache[CACHE_MAX];
 	int ncache;
 	struct { int pid; unsigned long long start; } seen[SEEN_MAX];
@@ -316,6 +318,7 @@ static void bin_unload(struct bin *b)
 	close(b->fd);
 	free(b->t);
 	b->t = NULL;
+	A.freed = 1;
 }
 
 static struct bin *bin_of(dev_t dev, ino_t ino)
@@ -464,6 +467,7 @@ static void proc_free(struct proc *p)
 		close(p->pidfd);
 	free(p->folded);
 	free(p);
+	A.freed = 1;
 }
 
 /* Stop watching p: what its binary's probes produced for it is consumed,
@@ -915,6 +919,13 @@ static void tick(uint64_t now)
 		fold(A.byslot[i]);
 	}
 	metrics_update(0);
+	/* A process's state is freed from the middle of the heap, where malloc
+	 * keeps the pages; give them back so that RSS follows what is in use
+	 * (a few ms for tens of MiB, at most once a second, only after churn). */
+	if (A.freed) {
+		A.freed = 0;
+		malloc_trim(0);
+	}
 }
 
 /* ---- the end --------------------------------------------------------------------- */

@@ -20,6 +20,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -378,6 +379,9 @@ char *mw_metrics_format(const struct mw_metrics_snapshot *s, const struct mw_met
 		fprintf(f, "mapwatch_process_cpu_seconds_total %llu.%03llu\n", ms / 1000, ms % 1000);
 		family(f, "mapwatch_resident_memory_bytes", "gauge", "mapwatch's own resident memory.");
 		fprintf(f, "mapwatch_resident_memory_bytes %llu\n", (unsigned long long)self->rss_bytes);
+		family(f, "mapwatch_heap_inuse_bytes", "gauge",
+		       "Bytes mapwatch has allocated and not freed (what a leak grows; RSS also holds the allocator's free pages).");
+		fprintf(f, "mapwatch_heap_inuse_bytes %llu\n", (unsigned long long)self->heap_bytes);
 		/* the same under the names every Prometheus client library exports */
 		family(f, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
 		fprintf(f, "process_cpu_seconds_total %llu.%03llu\n", ms / 1000, ms % 1000);
@@ -424,6 +428,8 @@ int mw_metrics_read_self(struct mw_metrics_self *self)
 		}
 		fclose(f);
 	}
+	struct mallinfo2 mi = mallinfo2();
+	self->heap_bytes = mi.uordblks + mi.hblkhd;
 	return ok == 2 ? 0 : -1;
 }
 

@@ -81,6 +81,7 @@ struct mw_metrics_snapshot {
 struct mw_metrics_self {
 	double cpu_seconds;		/* user + system */
 	uint64_t rss_bytes;
+	uint64_t heap_bytes;		/* malloc'd and not freed (mallinfo2); 0: unknown */
 };
 
 /* ---- pure parts ------------------------------------------------------------------ */
