@@ -8,6 +8,7 @@
 # Part 2 drives the real program against build/mapsvc: an alert naming the
 # map that mapsvc prints in unsafe mode, none in rwlock mode, resizes, sort,
 # filter, q; and saves one real screen (100x30) to build/screen.txt.
+# Part 3 drives the host view (--all) over two binaries and three processes.
 #
 # Prints one line per check and `RESULT <passed> <failed>` at the end.
 set -u
@@ -356,6 +357,90 @@ else
 	else
 		bad "real: -- CMD view did not open, or the command's output never reached its file"
 		bad "real: -- CMD output not replayed"
+	fi
+fi
+
+# ---- part 3: the host view (--all) -------------------------------------------------
+# Two binaries (waitrace and a copy named svc2), three processes; their
+# races are forced once the view lists them. The view must name the
+# process of every row: processes by pid and binary, races by binary with
+# per-process counts, the log with a pid column; Enter opens a process's
+# own view, Esc comes back; a process that exits leaves its races listed;
+# q closes the screen and prints the findings.
+if [ -n "$real_skip" ] || [ ! -x build/progs/waitrace ]; then
+	bad "host view (--all): ${real_skip:-build/progs/waitrace missing (make test-build)}"
+else
+	hdir="$work/host"
+	mkdir -p "$hdir"
+	cp build/progs/waitrace "$hdir/waitrace"
+	cp build/progs/waitrace "$hdir/svc2"
+	tm kill-session -t c 2>/dev/null
+	shell h 130 40
+	run h "build/mapwatch --all --include '$hdir/*'; echo mw-rc=\$?"
+	if wait_for h 10 'Processes 0'; then
+		"$hdir/waitrace" "$hdir/go" 3 60000 5 >/dev/null & h1=$!
+		"$hdir/waitrace" "$hdir/go" 3 60000 5 >/dev/null & h2=$!
+		"$hdir/svc2" "$hdir/go" 2 60000 6 >/dev/null & h3=$!
+		listed() { local s; s=$(screen h)
+			grep -Eq "^ *$h1 +- +waitrace " <<<"$s" && grep -Eq "^ *$h2 +- +waitrace " <<<"$s" &&
+			grep -Eq "^ *$h3 +- +svc2 " <<<"$s"; }
+		if wait_for h 20 'Processes 3' && wait_until 5 listed; then
+			ok "host view: the three processes listed by pid and binary"
+		else
+			bad "host view: processes not listed"; screen h | head -12 | sed 's/^/    | /'
+		fi
+		touch "$hdir/go"
+		x=$(printf '\xc3\x97')
+		raced() { local s; s=$(screen h)
+			grep -Eq "^waitrace +iter-write +6 +($h1${x}3 $h2${x}3|$h2${x}3 $h1${x}3) +put \(waitrace.c:[0-9]+\)" <<<"$s" &&
+			grep -Eq "^svc2 +iter-write +2 +$h3${x}2 " <<<"$s"; }
+		if wait_until 15 raced; then
+			ok "host view: one race row per binary, counted per process ($h1×3 $h2×3; $h3×2)"
+		else
+			bad "host view: race rows by binary and process"; screen h | head -14 | sed 's/^/    | /'
+		fi
+		if wait_until 5 has h "^ *($h1|$h2|$h3) +[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3} "; then
+			ok "host view: the log names each event's process"
+		else
+			bad "host view: no log line with a pid"; screen h | tail -14 | sed 's/^/    | /'
+		fi
+		# The first process (lowest pid): its own view.
+		keys h g; keys h Enter
+		if wait_for h 5 "pid $h1 waitrace" && wait_for h 5 'alerts 3 ' && wait_for h 5 'Maps 3'; then
+			ok "host view: Enter opens pid $h1's own view (its 3 maps, 3 alerts)"
+		else
+			bad "host view: Enter did not open the process's view"; screen h | head -12 | sed 's/^/    | /'
+		fi
+		keys h Escape
+		if wait_for h 5 'Processes 3' && wait_for h 5 'mapwatch --all'; then
+			ok "host view: Esc comes back to every process"
+		else
+			bad "host view: Esc did not come back"; screen h | head -6 | sed 's/^/    | /'
+		fi
+		keys h Tab; keys h Enter
+		if wait_for h 5 'Race in (waitrace|svc2): iter-write' &&
+		   { has h "pid $h1: 3" && has h "pid $h2: 3" || has h "pid $h3: 2"; }; then
+			ok "host view: a race's detail lists its processes and their counts"
+		else
+			bad "host view: race detail"; screen h | head -14 | sed 's/^/    | /'
+		fi
+		keys h Escape
+		kill "$h3"; wait "$h3" 2>/dev/null
+		if wait_for h 10 'Processes 2' && has h "^svc2 +iter-write +2 +$h3${x}2 "; then
+			ok "host view: svc2 exited; its race stays listed under its binary"
+		else
+			bad "host view: after an exit"; screen h | head -14 | sed 's/^/    | /'
+		fi
+		keys h q
+		if wait_for h 20 'mw-rc=[0-9]' && [ "$(altscreen h)" = 0 ] &&
+		   has h "\[pid ($h1|$h2): 3, pid ($h1|$h2): 3\]" && has h 'findings in svc2'; then
+			ok "host view: q closes the screen, then the findings per binary are printed"
+		else
+			bad "host view: q and the report"; screen h | grep -v '^$' | tail -8 | sed 's/^/    | /'
+		fi
+		kill "$h1" "$h2" 2>/dev/null; wait "$h1" "$h2" 2>/dev/null
+	else
+		bad "host view: mapwatch --all did not open its view"; screen h | grep -v '^$' | tail -5 | sed 's/^/    | /'
 	fi
 fi
 

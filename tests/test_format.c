@@ -222,4 +222,64 @@ TEST(seen_each_distinct_race_once)
 	mw_seen_free(s);
 }
 
+static void proc_event_text(FILE *f, void *arg)
+{
+	mw_fmt_proc_event_text(f, arg);
+}
+
+TEST(host_process_lines_text_and_json)
+{
+	struct mw_proc_event w = { .event = "watch", .pid = 4100, .nspid = 1, .comm = "svc", .path = "/srv/s\"vc",
+				   .binary = "s\"vc", .cgroup = "/docker/ab", .runtime = "go", .version = "1.22",
+				   .attachment = 2, .shared = 1, .how = "exec" };
+	struct mw_proc_event x = { .event = "exit", .pid = 4100, .nspid = 1, .binary = "svc", .attachment = 2,
+				   .how = "exited", .alerts = 3, .events = 40 };
+	struct mw_proc_event f = { .event = "failed", .pid = 9, .nspid = 9, .path = "/bin/x",
+				   .reason = "symbols_missing", .how = "no \"mapassign\"" };
+	char buf[4096], *s;
+
+	s = text_of(proc_event_text, &w);
+	CHECK_EQ_STR(s, "mapwatch: watching pid 4100 ns pid 1 /srv/s\"vc (go 1.22), cgroup /docker/ab: "
+		     "attachment 2, shared (found at exec)\n");
+	free(s);
+	w.nspid = 4100;
+	w.cgroup = "";
+	s = text_of(proc_event_text, &w);
+	CHECK_EQ_STR(s, "mapwatch: watching pid 4100 /srv/s\"vc (go 1.22), cgroup ?: attachment 2, shared (found at exec)\n");
+	free(s);
+	s = text_of(proc_event_text, &x);
+	CHECK_EQ_STR(s, "mapwatch: pid 4100 (svc) exited\n");
+	free(s);
+	s = text_of(proc_event_text, &f);
+	CHECK_EQ_STR(s, "mapwatch: pid 9 (/bin/x) cannot be watched (symbols_missing): no \"mapassign\"\n");
+	free(s);
+	mw_fmt_proc_event_json(buf, sizeof(buf), &w);
+	CHECK_EQ_STR(buf, "{\"type\":\"process\",\"event\":\"watch\",\"pid\":4100,\"nspid\":4100,\"comm\":\"svc\","
+		     "\"binary\":\"s\\\"vc\",\"path\":\"/srv/s\\\"vc\",\"cgroup\":\"\",\"runtime\":\"go\","
+		     "\"version\":\"1.22\",\"attachment\":2,\"shared\":true,\"found\":\"exec\"}");
+	mw_fmt_proc_event_json(buf, sizeof(buf), &x);
+	CHECK_EQ_STR(buf, "{\"type\":\"process\",\"event\":\"exit\",\"pid\":4100,\"nspid\":1,\"binary\":\"svc\","
+		     "\"attachment\":2,\"alerts\":3,\"events\":40,\"why\":\"exited\"}");
+	mw_fmt_proc_event_json(buf, sizeof(buf), &f);
+	CHECK_EQ_STR(buf, "{\"type\":\"process\",\"event\":\"failed\",\"pid\":9,\"nspid\":9,\"path\":\"/bin/x\","
+		     "\"reason\":\"symbols_missing\",\"why\":\"no \\\"mapassign\\\"\"}");
+}
+
+TEST(host_summary_json_tail)
+{
+	struct mw_summary s = { .events = 5, .alerts = 2 };
+	struct mw_host_end h = { .records = 7, .processes = 3, .watching = 1, .attachments = 2,
+				 .no_runtime = 4, .excluded = 5, .opted_out = 6, .toolchain = 1 };
+	char buf[4096];
+
+	h.failures[MW_ATTACH_GONE] = 2;
+	CHECK(mw_fmt_host_summary_json(buf, sizeof(buf), &s, &h) > 0);
+	CHECK(!strncmp(buf, "{\"type\":\"summary\",\"events\":5,", 29));
+	CHECK(strstr(buf, ",\"scope\":\"all\",\"records\":7,\"processes\":3,\"watching\":1,\"attachments\":2,"
+		      "\"attach_failures\":{\"unsupported\":0,\"symbols_missing\":0,\"permission\":0,"
+		      "\"process_gone\":2,\"probe_failed\":0,\"other\":0},\"no_runtime\":4,\"excluded\":5,"
+		      "\"opted_out\":6,\"toolchain\":1}"));
+	CHECK(buf[strlen(buf) - 1] == '}');
+}
+
 CHECK_MAIN()

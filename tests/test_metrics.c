@@ -147,7 +147,7 @@ TEST(exact_text_of_a_known_snapshot)
 		.drops_map_full = 2, .drops_slots_full = 3, .bad_reads = 4, .stacks_missed = 5,
 	};
 	s.attach_failures[MW_ATTACH_NO_RUNTIME] = 6;
-	struct mw_metrics_self self = { .cpu_seconds = 1.25, .rss_bytes = 8 << 20 };
+	struct mw_metrics_self self = { .cpu_seconds = 1.25, .rss_bytes = 8 << 20, .heap_bytes = 3 << 20 };
 	size_t len = 0;
 	char *t = mw_metrics_format(&s, &self, MW_METRICS_SITE_CAP, &len);
 	const char *want =
@@ -200,6 +200,9 @@ TEST(exact_text_of_a_known_snapshot)
 "# HELP mapwatch_resident_memory_bytes mapwatch's own resident memory.\n"
 "# TYPE mapwatch_resident_memory_bytes gauge\n"
 "mapwatch_resident_memory_bytes 8388608\n"
+"# HELP mapwatch_heap_inuse_bytes Bytes mapwatch has allocated and not freed (what a leak grows; RSS also holds the allocator's free pages).\n"
+"# TYPE mapwatch_heap_inuse_bytes gauge\n"
+"mapwatch_heap_inuse_bytes 3145728\n"
 "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
 "# TYPE process_cpu_seconds_total counter\n"
 "process_cpu_seconds_total 1.250\n"

@@ -38,7 +38,6 @@
 #include <unistd.h>
 #include "agent.h"
 #include "format.h"
-#include "json.h"
 #include "loader.h"
 #include "metrics.h"
 #include "probe_elf.h"
@@ -46,6 +45,7 @@
 #include "sampler.h"
 #include "session.h"
 #include "tree.h"
+#include "tui.h"
 #include "stacktab.h"
 
 #define BIN_LINGER_NS	(30 * 1000000000ull)	/* a binary's probes stay this long after its last process */
@@ -124,10 +124,14 @@ static struct {
 	int nseen;
 	pid_t self;
 	struct mw_sink *metrics;	/* --metrics: the endpoint (sink_metrics.c), a sink of A.s */
+	struct mw_tui *tui;		/* the host view on a terminal (sink_tui.c), else NULL */
+	struct mw_tui_finding *finds;	/* its findings, rebuilt before every tick */
+	size_t finds_cap;
 	int json;			/* --json, else plain lines */
 	struct mw_session *s;		/* the watched processes and the outputs of their alerts */
 	struct mw_run_mode mode;	/* sampled: the windows of every binary, summed */
 	uint64_t armed_ns, elapsed_ns;
+	uint64_t start_ns;
 	char line[16384];
 } A;
 
@@ -147,12 +151,6 @@ static const char *base_name(const char *p)
 }
 
 /* A JSON string's inside: quotes, backslashes and control bytes escaped. */
-static const char *jstr(char *buf, size_t len, const char *s)
-{
-	mw_json_escape(s, buf, len);
-	return buf;
-}
-
 static void out(const char *s)
 {
 	fputs(s, stdout);
@@ -171,6 +169,8 @@ static void ctr_add(struct mw_counters *t, const struct mw_counters *x)
 	t->bad_reads += x->bad_reads;
 	t->stack_fails += x->stack_fails;
 	t->expired += x->expired;
+	t->agg_counted += x->agg_counted;
+	t->agg_full += x->agg_full;
 }
 
 static void totals(struct mw_counters *c)
@@ -392,55 +392,39 @@ static struct proc *proc_of(int pid)
 	return NULL;
 }
 
-static void say_failure(const struct mw_procinfo *pi, int reason, const char *why)
+/* A process line: plain, or a JSON line; none under the live view (it lists them). */
+static void say(const struct mw_proc_event *e)
 {
-	char e1[PATH_MAX * 2], e2[1024];
-
-	A.failures[reason]++;
+	if (A.tui)
+		return;
 	if (A.json) {
-		snprintf(A.line, sizeof(A.line), "{\"type\":\"process\",\"event\":\"failed\",\"pid\":%d,"
-			 "\"nspid\":%d,\"path\":\"%s\",\"reason\":\"%s\",\"why\":\"%s\"}", pi->pid, pi->nspid,
-			 jstr(e1, sizeof(e1), pi->exe), mw_metrics_reason_name(reason), jstr(e2, sizeof(e2), why));
+		mw_fmt_proc_event_json(A.line, sizeof(A.line), e);
 		out(A.line);
 	} else {
-		printf("mapwatch: pid %d (%s) cannot be watched (%s): %s\n", pi->pid, pi->exe,
-		       mw_metrics_reason_name(reason), why);
+		mw_fmt_proc_event_text(stdout, e);
 	}
+}
+
+static void say_failure(const struct mw_procinfo *pi, int reason, const char *why)
+{
+	A.failures[reason]++;
+	say(&(struct mw_proc_event){ .event = "failed", .pid = pi->pid, .nspid = pi->nspid, .path = pi->exe,
+				     .reason = mw_metrics_reason_name(reason), .how = why });
 }
 
 static void say_proc(const struct proc *p, const char *event, const char *how)
 {
 	const struct mw_procinfo *pi = &p->info;
 	const struct bin *b = p->bin;
-	char e1[PATH_MAX * 2], e2[1100], e3[64];
+	struct mw_summary s = { 0 };
 
-	if (A.json) {
-		if (!strcmp(event, "watch")) {
-			snprintf(A.line, sizeof(A.line), "{\"type\":\"process\",\"event\":\"watch\",\"pid\":%d,"
-				 "\"nspid\":%d,\"comm\":\"%s\",\"binary\":\"%s\",\"path\":\"%s\",\"cgroup\":\"%s\","
-				 "\"runtime\":\"%s\",\"version\":\"%s\",\"attachment\":%d,\"shared\":%s,"
-				 "\"found\":\"%s\"}", pi->pid, pi->nspid, jstr(e3, sizeof(e3), pi->comm), b->name,
-				 jstr(e1, sizeof(e1), pi->exe), jstr(e2, sizeof(e2), pi->cgroup), b->t->rt->name,
-				 b->t->version, b->id, b->nprocs > 1 ? "true" : "false", how);
-		} else {
-			struct mw_summary s;
-			mw_session_proc_summary(p->w, &s);
-			snprintf(A.line, sizeof(A.line), "{\"type\":\"process\",\"event\":\"exit\",\"pid\":%d,"
-				 "\"nspid\":%d,\"binary\":\"%s\",\"attachment\":%d,\"alerts\":%" PRIu64
-				 ",\"events\":%" PRIu64 ",\"why\":\"%s\"}", pi->pid, pi->nspid, b->name, b->id,
-				 s.alerts, s.events, how);
-		}
-		out(A.line);
-		return;
-	}
-	if (!strcmp(event, "watch"))
-		printf("mapwatch: watching pid %d%s%.0d %s (%s%s%s), cgroup %s: attachment %d%s (found at %s)\n",
-		       pi->pid, pi->nspid > 0 && pi->nspid != pi->pid ? " ns pid " : "",
-		       pi->nspid > 0 && pi->nspid != pi->pid ? pi->nspid : 0, pi->exe, b->t->rt->name,
-		       b->t->version[0] ? " " : "", b->t->version, pi->cgroup[0] ? pi->cgroup : "?", b->id,
-		       b->nprocs > 1 ? ", shared" : "", how);
-	else
-		printf("mapwatch: pid %d (%s) %s\n", pi->pid, b->name, how);
+	if (strcmp(event, "watch"))
+		mw_session_proc_summary(p->w, &s);
+	say(&(struct mw_proc_event){ .event = event, .pid = pi->pid, .nspid = pi->nspid, .comm = pi->comm,
+				     .path = pi->exe, .binary = b->name, .cgroup = pi->cgroup,
+				     .runtime = b->t ? b->t->rt->name : "", .version = b->t ? b->t->version : "",
+				     .attachment = b->id, .shared = b->nprocs > 1, .how = how,
+				     .alerts = s.alerts, .events = s.events });
 }
 
 /* Take p out of its binary and of the watched processes, and free it. */
@@ -928,6 +912,54 @@ static void tick(uint64_t now)
 	}
 }
 
+/* ---- the live view ---------------------------------------------------------------- */
+
+/* The host view's model, from the watched processes and every binary's
+ * findings, then its tick; MW_TUI_QUIT when the user quit. */
+static int host_tick(uint64_t now)
+{
+	static struct mw_tui_proc procs[MAX_PROCS];
+	struct mw_tui_host h = { .procs = procs, .nprocs = (size_t)A.nprocs, .start_ns = A.start_ns,
+				 .watched_total = A.watched_total };
+	struct mw_counters c;
+	size_t nf = 0;
+
+	for (int i = 0; i < A.nprocs; i++) {
+		const struct proc *p = A.byslot[i];
+		struct mw_watched *w = p->w;
+
+		procs[i] = (struct mw_tui_proc){ .pid = p->info.pid, .nspid = p->info.nspid, .comm = w->comm,
+			.binary = p->bin->name, .cgroup = p->info.cgroup,
+			.probed = w->module, .probes = mw_loader_nprobes(p->bin->ldr),
+			.corr = w->corr, .st = &w->st, .ctx = w };
+	}
+	for (struct bin *b = A.bins; b; b = b->next) {
+		h.binaries += b->ldr != NULL;
+		if (nf + b->nagg > A.finds_cap) {
+			size_t cap = (nf + b->nagg) * 2;
+			struct mw_tui_finding *n = realloc(A.finds, cap * sizeof(*n));
+			if (!n)
+				break;
+			A.finds = n;
+			A.finds_cap = cap;
+		}
+		for (size_t j = 0; j < b->nagg; j++)
+			A.finds[nf++] = (struct mw_tui_finding){ .binary = b->name, .f = &b->agg[j] };
+	}
+	h.finds = A.finds;
+	h.nfinds = nf;
+	for (int r = MW_ATTACH_NO_RUNTIME + 1; r < MW_ATTACH_REASONS; r++)
+		h.failures += A.failures[r];
+	totals(&c);
+	h.hits = c.hits;
+	h.drops = c.rb_drops + c.map_full + c.slots_full;
+	if (A.o->sampled)
+		snprintf(h.mode, sizeof(h.mode), "sampled, budget %.3g%%", A.o->budget * 100);
+	else
+		snprintf(h.mode, sizeof(h.mode), "exact");
+	return mw_tui_tick_host(A.tui, &h, now);
+}
+
 /* ---- the end --------------------------------------------------------------------- */
 
 static void report_bin(const struct bin *b)
@@ -951,8 +983,9 @@ static int report(void)
 {
 	struct mw_summary s = A.sum_gone;
 	struct mw_counters c;
-	char sum[2048], fl[512];
-	size_t o = 0;
+	struct mw_host_end h = { .records = A.records, .processes = A.watched_total, .watching = A.nprocs,
+				 .attachments = A.nbins_made, .no_runtime = A.no_runtime, .excluded = A.excluded,
+				 .opted_out = A.opted_out, .toolchain = A.toolchain };
 
 	for (struct bin *b = A.bins; b; b = b->next) {
 		struct mw_summary x;
@@ -961,16 +994,13 @@ static int report(void)
 		report_bin(b);
 	}
 	totals(&c);
-	s.bpf_hits = c.hits;
-	s.rb_drops = c.rb_drops;
+	s.bpf_hits = h.hits = c.hits;
+	s.rb_drops = h.rb_drops = c.rb_drops;
+	h.map_full = c.map_full;
+	h.slots_full = c.slots_full;
 	s.map_drops = c.map_full + c.slots_full;
 	s.drops = s.rb_drops + s.map_drops;
-	uint64_t nfail = 0;
-	for (int r = MW_ATTACH_NO_RUNTIME + 1; r < MW_ATTACH_REASONS; r++) {
-		nfail += A.failures[r];
-		o += (size_t)snprintf(fl + o, sizeof(fl) - o, "%s\"%s\":%" PRIu64, r > 1 ? "," : "",
-				      mw_metrics_reason_name(r), A.failures[r]);
-	}
+	memcpy(h.failures, A.failures, sizeof(h.failures));
 	s.mode = A.mode;	/* the windows of every binary's sampler, summed */
 	s.mode.set = 1;
 	s.mode.sampled = A.o->sampled;
@@ -978,44 +1008,10 @@ static int report(void)
 		s.mode.budget = A.o->budget;
 		s.mode.armed_fraction = A.elapsed_ns ? (double)A.armed_ns / (double)A.elapsed_ns : 0;
 	}
-	if (A.json) {
-		char mode[400];
-		int len = mw_fmt_summary_json(sum, sizeof(sum), &s, NULL);
-		mw_run_mode_json(&s.mode, mode, sizeof(mode));
-		if (len > 0 && (size_t)len < sizeof(sum) && sum[len - 1] == '}') {
-			sum[len - 1] = 0;
-			snprintf(A.line, sizeof(A.line), "%s%s,\"scope\":\"all\",\"records\":%" PRIu64
-				 ",\"processes\":%" PRIu64 ",\"watching\":%d,\"attachments\":%d,"
-				 "\"attach_failures\":{%s},\"no_runtime\":%" PRIu64 ",\"excluded\":%" PRIu64
-				 ",\"opted_out\":%" PRIu64 ",\"toolchain\":%" PRIu64 "}", sum, mode, A.records,
-				 A.watched_total, A.nprocs, A.nbins_made, fl, A.no_runtime, A.excluded,
-				 A.opted_out, A.toolchain);
-			out(A.line);
-		}
-	} else {
-		printf("mapwatch: %" PRIu64 " events, %" PRIu64 " probe hits, %" PRIu64 " drops (%" PRIu64
-		       " ring buffer, %" PRIu64 " map full, %" PRIu64 " iteration slots full)\n", s.events,
-		       (uint64_t)c.hits, s.drops, (uint64_t)c.rb_drops, (uint64_t)c.map_full,
-		       (uint64_t)c.slots_full);
-		printf("mapwatch: %" PRIu64 " alerts: iter-write %" PRIu64 ", iter-grow %" PRIu64
-		       ", write-write %" PRIu64 ", read-write %" PRIu64 " (%" PRIu64 " maps)\n", s.alerts,
-		       s.alerts_by_kind[MW_KIND_ITER_WRITE], s.alerts_by_kind[MW_KIND_ITER_GROW],
-		       s.alerts_by_kind[MW_KIND_WRITE_WRITE], s.alerts_by_kind[MW_KIND_READ_WRITE], s.maps);
-		printf("mapwatch: %" PRIu64 " processes watched (%d still running), %d attachments; %" PRIu64
-		       " attach failures (unsupported %" PRIu64 ", symbols missing %" PRIu64 ", permission %"
-		       PRIu64 ", gone %" PRIu64 ", probe %" PRIu64 ", other %" PRIu64 "); %" PRIu64
-		       " without a supported runtime, %" PRIu64 " filtered out, %" PRIu64 " opted out, %"
-		       PRIu64 " Go toolchain\n",
-		       A.watched_total, A.nprocs, A.nbins_made, nfail, A.failures[MW_ATTACH_UNSUPPORTED],
-		       A.failures[MW_ATTACH_SYMBOLS],
-		       A.failures[MW_ATTACH_PERMISSION], A.failures[MW_ATTACH_GONE],
-		       A.failures[MW_ATTACH_PROBE], A.failures[MW_ATTACH_OTHER], A.no_runtime, A.excluded,
-		       A.opted_out, A.toolchain);
-		if (s.mode.sampled)
-			printf("mapwatch: sampled mode, budget %.3g%% of each process's CPU time: writes watched "
-			       "%.1f%% of the time (%" PRIu64 " windows)\n", s.mode.budget * 100,
-			       s.mode.armed_fraction * 100, s.mode.windows);
-	}
+	if (!A.json)
+		mw_fmt_host_summary_text(stdout, &s, &h);
+	else if (mw_fmt_host_summary_json(A.line, sizeof(A.line), &s, &h) > 0)
+		out(A.line);
 	fflush(stdout);
 	return s.alerts ? MW_AGENT_RACES : 0;
 }
@@ -1029,13 +1025,20 @@ int mw_agent_main(const struct mw_opts *o)
 	int rc;
 
 	A.o = o;
+	A.start_ns = start;
 	A.json = o->mode == MW_OUT_JSON;
 	A.self = getpid();
 	if (rs && atof(rs) > 0)
 		rescan = (uint64_t)(atof(rs) * 1e9);
 	/* The watched processes and the outputs: their alerts, the endpoint. */
 	A.s = mw_session_new(o);
-	if (!A.s || mw_session_add_sink(A.s, A.json ? mw_sink_json(o) : mw_sink_text(o, 1))) {
+	if (A.s && o->mode == MW_OUT_TUI) {
+		struct mw_sink *k = mw_sink_tui_host(o, &A.tui);
+
+		if (k)
+			mw_session_add_sink(A.s, k);
+	}
+	if (!A.s || mw_session_add_sink(A.s, A.json ? mw_sink_json(o) : mw_sink_text(o, !A.tui))) {
 		fprintf(stderr, "mapwatch: out of memory\n");
 		mw_session_free(A.s);
 		return 1;
@@ -1087,11 +1090,18 @@ int mw_agent_main(const struct mw_opts *o)
 			tick(now);
 			expire(now);
 		}
+		if (A.tui && host_tick(now_ns()) == MW_TUI_QUIT)
+			break;
 		fflush(stdout);
 		if (o->duration > 0 && now - start >= (uint64_t)(o->duration * 1e9))
 			break;
 		if (n <= 0)
 			usleep(2000);
+	}
+	/* The screen goes before the report is printed. */
+	if (A.tui) {
+		mw_tui_close(A.tui);
+		A.tui = NULL;
 	}
 
 	/* Probes off, then exactly what they produced, then the findings. */
@@ -1122,5 +1132,6 @@ int mw_agent_main(const struct mw_opts *o)
 		free(b);
 	}
 	mw_session_free(A.s);	/* its sinks close: the endpoint lingers, then stops */
+	free(A.finds);
 	return rc;
 }

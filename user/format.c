@@ -409,3 +409,94 @@ int mw_fmt_process_json(char *buf, size_t len, const struct mw_summary *s, const
 			"\"runtime\":\"%s\",\"target\":\"%s\",%s}", tag->pid, tag->comm ? tag->comm : "",
 			runtime, how, fields);
 }
+
+/* ---- the host-wide mode (--all) ------------------------------------------------------ */
+
+void mw_fmt_proc_event_text(FILE *f, const struct mw_proc_event *e)
+{
+	int ns = e->nspid > 0 && e->nspid != e->pid;
+
+	if (!strcmp(e->event, "watch"))
+		fprintf(f, "mapwatch: watching pid %d%s%.0d %s (%s%s%s), cgroup %s: attachment %d%s (found at %s)\n",
+			e->pid, ns ? " ns pid " : "", ns ? e->nspid : 0, e->path, e->runtime,
+			e->version[0] ? " " : "", e->version, e->cgroup[0] ? e->cgroup : "?", e->attachment,
+			e->shared ? ", shared" : "", e->how);
+	else if (!strcmp(e->event, "failed"))
+		fprintf(f, "mapwatch: pid %d (%s) cannot be watched (%s): %s\n", e->pid, e->path, e->reason,
+			e->how);
+	else
+		fprintf(f, "mapwatch: pid %d (%s) %s\n", e->pid, e->binary, e->how);
+}
+
+int mw_fmt_proc_event_json(char *buf, size_t len, const struct mw_proc_event *e)
+{
+	char e1[2 * 4096], e2[2 * 1100], e3[128], e4[1024], e5[512];
+
+	mw_json_escape(e->path ? e->path : "", e1, sizeof(e1));
+	mw_json_escape(e->how, e4, sizeof(e4));
+	mw_json_escape(e->binary ? e->binary : "", e5, sizeof(e5));
+	if (!strcmp(e->event, "failed"))
+		return snprintf(buf, len, "{\"type\":\"process\",\"event\":\"failed\",\"pid\":%d,\"nspid\":%d,"
+				"\"path\":\"%s\",\"reason\":\"%s\",\"why\":\"%s\"}", e->pid, e->nspid, e1,
+				e->reason, e4);
+	if (!strcmp(e->event, "exit"))
+		return snprintf(buf, len, "{\"type\":\"process\",\"event\":\"exit\",\"pid\":%d,\"nspid\":%d,"
+				"\"binary\":\"%s\",\"attachment\":%d,\"alerts\":%" PRIu64 ",\"events\":%" PRIu64
+				",\"why\":\"%s\"}", e->pid, e->nspid, e5, e->attachment, e->alerts, e->events,
+				e4);
+	mw_json_escape(e->cgroup, e2, sizeof(e2));
+	mw_json_escape(e->comm, e3, sizeof(e3));
+	return snprintf(buf, len, "{\"type\":\"process\",\"event\":\"watch\",\"pid\":%d,\"nspid\":%d,"
+			"\"comm\":\"%s\",\"binary\":\"%s\",\"path\":\"%s\",\"cgroup\":\"%s\",\"runtime\":\"%s\","
+			"\"version\":\"%s\",\"attachment\":%d,\"shared\":%s,\"found\":\"%s\"}", e->pid,
+			e->nspid, e3, e5, e1, e2, e->runtime, e->version, e->attachment,
+			e->shared ? "true" : "false", e4);
+}
+
+void mw_fmt_host_summary_text(FILE *f, const struct mw_summary *s, const struct mw_host_end *h)
+{
+	uint64_t nfail = 0;
+
+	for (int r = MW_ATTACH_NO_RUNTIME + 1; r < MW_ATTACH_REASONS; r++)
+		nfail += h->failures[r];
+	fprintf(f, "mapwatch: %" PRIu64 " events, %" PRIu64 " probe hits, %" PRIu64 " drops (%" PRIu64
+		" ring buffer, %" PRIu64 " map full, %" PRIu64 " iteration slots full)\n", s->events, h->hits,
+		s->drops, h->rb_drops, h->map_full, h->slots_full);
+	fprintf(f, "mapwatch: %" PRIu64 " alerts: iter-write %" PRIu64 ", iter-grow %" PRIu64
+		", write-write %" PRIu64 ", read-write %" PRIu64 " (%" PRIu64 " maps)\n", s->alerts,
+		s->alerts_by_kind[MW_KIND_ITER_WRITE], s->alerts_by_kind[MW_KIND_ITER_GROW],
+		s->alerts_by_kind[MW_KIND_WRITE_WRITE], s->alerts_by_kind[MW_KIND_READ_WRITE], s->maps);
+	fprintf(f, "mapwatch: %" PRIu64 " processes watched (%d still running), %d attachments; %" PRIu64
+		" attach failures (unsupported %" PRIu64 ", symbols missing %" PRIu64 ", permission %"
+		PRIu64 ", gone %" PRIu64 ", probe %" PRIu64 ", other %" PRIu64 "); %" PRIu64
+		" without a supported runtime, %" PRIu64 " filtered out, %" PRIu64 " opted out, %"
+		PRIu64 " Go toolchain\n", h->processes, h->watching, h->attachments, nfail,
+		h->failures[MW_ATTACH_UNSUPPORTED], h->failures[MW_ATTACH_SYMBOLS],
+		h->failures[MW_ATTACH_PERMISSION], h->failures[MW_ATTACH_GONE], h->failures[MW_ATTACH_PROBE],
+		h->failures[MW_ATTACH_OTHER], h->no_runtime, h->excluded, h->opted_out, h->toolchain);
+	if (s->mode.sampled)
+		fprintf(f, "mapwatch: sampled mode, budget %.3g%% of each process's CPU time: writes watched "
+			"%.1f%% of the time (%" PRIu64 " windows)\n", s->mode.budget * 100,
+			s->mode.armed_fraction * 100, s->mode.windows);
+}
+
+int mw_fmt_host_summary_json(char *buf, size_t len, const struct mw_summary *s, const struct mw_host_end *h)
+{
+	char sum[2048], mode[400], fl[512];
+	size_t o = 0;
+	int n = mw_fmt_summary_json(sum, sizeof(sum), s, NULL);
+
+	if (n <= 0 || (size_t)n >= sizeof(sum) || sum[n - 1] != '}')
+		return -1;
+	sum[n - 1] = 0;
+	fl[0] = 0;
+	for (int r = MW_ATTACH_NO_RUNTIME + 1; r < MW_ATTACH_REASONS && o < sizeof(fl); r++)
+		o += (size_t)snprintf(fl + o, sizeof(fl) - o, "%s\"%s\":%" PRIu64, r > 1 ? "," : "",
+				      mw_metrics_reason_name(r), h->failures[r]);
+	mw_run_mode_json(&s->mode, mode, sizeof(mode));
+	return snprintf(buf, len, "%s%s,\"scope\":\"all\",\"records\":%" PRIu64 ",\"processes\":%" PRIu64
+			",\"watching\":%d,\"attachments\":%d,\"attach_failures\":{%s},\"no_runtime\":%" PRIu64
+			",\"excluded\":%" PRIu64 ",\"opted_out\":%" PRIu64 ",\"toolchain\":%" PRIu64 "}", sum, mode,
+			h->records, h->processes, h->watching, h->attachments, fl, h->no_runtime, h->excluded,
+			h->opted_out, h->toolchain);
+}

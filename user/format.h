@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "correlator.h"
+#include "metrics.h"
 #include "stacktab.h"
 
 #define MW_PLAIN_FRAMES 5	/* frames of each stack the text form shows */
@@ -107,5 +108,39 @@ void mw_fmt_process_text(FILE *f, const struct mw_summary *s, int reads, const s
 			 const char *runtime, const char *how);
 int mw_fmt_process_json(char *buf, size_t len, const struct mw_summary *s, const struct mw_tag *tag,
 			const char *runtime, const char *how);
+
+
+/* ---- the host-wide mode (--all): its process lines and closing numbers ----------- */
+
+/* A process --all picked up ("watch"), let go ("exit") or could not watch ("failed"). */
+struct mw_proc_event {
+	const char *event;
+	int pid, nspid;
+	const char *comm, *path, *binary, *cgroup;
+	const char *runtime, *version;	/* watch */
+	int attachment, shared;		/* watch, exit */
+	const char *how;		/* watch: where it was found; exit, failed: why */
+	const char *reason;		/* failed: mw_metrics_reason_name() */
+	uint64_t alerts, events;	/* exit */
+};
+/* "mapwatch: watching pid 12 ns pid 1 /srv/svc (go 1.22), cgroup /x: attachment 1 (found at exec)" */
+void mw_fmt_proc_event_text(FILE *f, const struct mw_proc_event *e);
+/* {"type":"process","event":…,"pid":…,"nspid":…,…} */
+int mw_fmt_proc_event_json(char *buf, size_t len, const struct mw_proc_event *e);
+
+/* What --all adds to a run's summary. */
+struct mw_host_end {
+	uint64_t records;		/* records consumed */
+	uint64_t processes;		/* processes watched, gone ones too */
+	int watching, attachments;
+	uint64_t failures[MW_ATTACH_REASONS];
+	uint64_t no_runtime, excluded, opted_out, toolchain;
+	uint64_t hits, rb_drops, map_full, slots_full;
+};
+/* The closing lines of --all: events and drops, alerts by kind, processes and
+ * attach failures, the sampled mode's windows. */
+void mw_fmt_host_summary_text(FILE *f, const struct mw_summary *s, const struct mw_host_end *h);
+/* The summary line with "scope":"all" and the fields of h. */
+int mw_fmt_host_summary_json(char *buf, size_t len, const struct mw_summary *s, const struct mw_host_end *h);
 
 #endif

@@ -263,7 +263,7 @@ int main(int argc, char **argv)
 		return mw_analyze_main(argc - 1, argv + 1);
 	mw_opts_parse(&o, argc, argv);
 	if (o.mode == MW_OUT_AUTO)
-		o.mode = isatty(STDOUT_FILENO) && !o.all ? MW_OUT_TUI : MW_OUT_PLAIN;
+		o.mode = isatty(STDOUT_FILENO) ? MW_OUT_TUI : MW_OUT_PLAIN;
 	/* Fully buffered and flushed after every consume round (about every
 	 * millisecond): lines still appear as they happen, without a write(2)
 	 * per line when alerts come by the hundred thousand. */

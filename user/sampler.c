@@ -96,10 +96,10 @@ static uint64_t target_cpu_ns(int pid)
 
 /* Where the calibration probe goes: a function of this program whose first
  * instruction the kernel emulates, as on the target's sites. */
-static volatile int calib_sink;
+static volatile unsigned calib_sink;	/* wraps: unsigned */
 __attribute__((noinline, used)) void mw_sampler_calib_fn(int i)
 {
-	calib_sink += i;
+	calib_sink += (unsigned)i;
 }
 
 static int self_offset(const void *fn, char *path, size_t len, uint64_t *off)
@@ -156,33 +156,42 @@ static void calibrate(struct mw_sampler *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
-static void set_armed(struct mw_sampler *s, int on, uint64_t now)
+/* Arms (on) or disarms the probes of mask. Called without s->mu: attaching
+ * takes 50-90 us a probe and detaching waits for a grace period (0.1-0.65 s
+ * a probe here, seconds under load), and the loop's mw_sampler_add_pid and
+ * mw_sampler_del_pid must never wait for that (a process that starts and
+ * ends meanwhile would not be watched). Only the sampler's thread arms, and
+ * mw_sampler_stop once that thread is gone. */
+static void set_armed(struct mw_sampler *s, unsigned mask, int on, int window)
 {
 	uint64_t t0 = mono_ns();
-	int n = mw_loader_arm(s->l, s->mask, on);
+
+	mw_loader_arm(s->l, mask, on);	/* a probe that cannot be attached again stays out */
 	uint64_t t1 = mono_ns();
 
+	pthread_mutex_lock(&s->mu);
 	s->st.arm_ns += t1 - t0;
-	(void)n;		/* a probe that cannot be attached again stays out */
-	if (on) {
+	if (window && on) {
 		s->armed = 1;
 		s->win_start = t1;
 		s->win_hits = 0;
 		s->st.windows++;
-	} else {
+	} else if (window) {
 		s->armed = 0;
 		s->idle_start = t1;
 		s->st.armed_ns += t0 - s->win_start;
 		if (t0 > s->win_start)
 			s->rate = (double)s->win_hits / (double)(t0 - s->win_start);
 	}
-	(void)now;
+	pthread_mutex_unlock(&s->mu);
 }
 
 static void tick(struct mw_sampler *s)
 {
 	uint64_t now = mono_ns();
 	struct mw_counters c;
+	unsigned iters = 0, mask;
+	int turn = -1;
 
 	mw_loader_counters(s->l, &c);
 	pthread_mutex_lock(&s->mu);
@@ -211,21 +220,23 @@ static void tick(struct mw_sampler *s)
 		 * themselves (iterations as frequent as writes): the iteration
 		 * probes go into the windows too. An iteration that starts
 		 * outside a window is then not seen at all. */
-		unsigned im = 1u << MW_P_ITERINIT | 1u << MW_P_ITERDONE;
-		uint64_t t0 = mono_ns();
-		mw_loader_arm(s->l, im, 0);
-		s->st.arm_ns += mono_ns() - t0;
-		s->mask |= im;
+		iters = 1u << MW_P_ITERINIT | 1u << MW_P_ITERDONE;
+		s->mask |= iters;
 		s->iters_windowed = 1;
 		s->st.iters_windowed = 1;
 	}
 	if (s->armed && s->credit <= 0)
-		set_armed(s, 0, now);
+		turn = 0;
 	else if (!s->armed && s->credit > 0 && s->credit >= need)
-		set_armed(s, 1, now);
+		turn = 1;
+	mask = s->mask;
 	s->st.elapsed_ns = now - s->start_ns;
 	s->st.target_cpu_ns = s->cpu_total;
 	pthread_mutex_unlock(&s->mu);
+	if (iters)
+		set_armed(s, iters, 0, 0);
+	if (turn >= 0)
+		set_armed(s, mask, turn, 1);
 }
 
 /* In a thread of its own: it takes 0.1-0.5 s (its probe's detach waits for a

@@ -93,6 +93,10 @@ struct mw_sink *mw_sink_perfetto(const char *path, int force, int pid, const cha
 				 char *err, size_t errlen);
 /* The live view; NULL when the terminal cannot take it. */
 struct mw_sink *mw_sink_tui(const struct mw_opts *o, struct mw_watched *p, struct mw_sink *trace);
+/* --all: the host view, fed every process's records; the loop draws it
+ * through *tui (mw_tui_tick_host). NULL when the terminal cannot take it. */
+struct mw_tui;
+struct mw_sink *mw_sink_tui_host(const struct mw_opts *o, struct mw_tui **tui);
 /* The executable's name labels the series (its comm when exe is a /proc link). */
 struct mw_sink *mw_sink_metrics(const struct mw_opts *o, const char *exe, const char *comm,
 				char *err, size_t errlen);

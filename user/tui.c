@@ -55,7 +55,7 @@ enum role {
 	RL_MAX
 };
 
-enum mode { M_MAIN, M_MAP, M_ALERT };
+enum mode { M_MAIN, M_MAP, M_ALERT, M_HOST, M_FIND };
 enum focus { F_MAPS, F_ALERTS, F_LOG, F_MAX };
 
 struct mw_tui {
@@ -107,6 +107,16 @@ struct mw_tui {
 	char msg[640];
 	int msg_role;
 	uint64_t msg_ns;
+
+	/* the host view (mapwatch --all): its model of this tick, its selection
+	 * (a process by pid, a finding by index: findings are only appended) */
+	const struct mw_tui_host *host;
+	int cur_pid;		/* 0: the host screen; else the process whose own view is open */
+	void *cur_ctx;		/* stack_line's ctx for it */
+	const struct mw_corr *row_corr;	/* the correlator row_seen belongs to */
+	int sel_pid;
+	size_t sel_find, procs_top, finds_top;
+	size_t *vprocs, nvprocs, cap_vprocs;	/* the listed processes, by pid */
 
 	/* the model of the current tick */
 	const struct mw_corr *c;
@@ -285,6 +295,21 @@ static void cell(struct mw_tui *t, int y, int x, int w, int right, int attr, con
 	attrset(attr);
 	mvaddstr(y, x, line);
 	attrset(A_NORMAL);
+}
+
+/* A table's column names, dim, in the columns that fit; name(i) may give
+ * another name than cols[i].name (NULL: that one). */
+static void table_head(struct mw_tui *t, int y, const struct mw_col *cols, const int *right, int n,
+		       const int *shown, const char *(*name)(const struct mw_tui *, int))
+{
+	for (int i = 0, x = 0; i < n; i++) {
+		const char *nm = name ? name(t, i) : NULL;
+
+		if (!shown[i])
+			continue;
+		cell(t, y, x, cols[i].width, right[i], role_attr(t, RL_DIM), nm ? nm : cols[i].name);
+		x += cols[i].width + 1;
+	}
 }
 
 static void fill_line(struct mw_tui *t, int y, int attr)
@@ -520,7 +545,7 @@ static void draw_header(struct mw_tui *t, const struct mw_view_layout *l)
 
 static int banner_wanted(const struct mw_tui *t)
 {
-	return t->st->target_exited || (t->msg[0] && t->now - t->msg_ns < MSG_NS);
+	return (t->st && t->st->target_exited) || (t->msg[0] && t->now - t->msg_ns < MSG_NS);
 }
 
 static void draw_banner(struct mw_tui *t, const struct mw_view_layout *l)
@@ -529,7 +554,7 @@ static void draw_banner(struct mw_tui *t, const struct mw_view_layout *l)
 
 	if (!l->banner_h)
 		return;
-	if (t->st->target_exited) {
+	if (t->st && t->st->target_exited) {
 		const char *how = t->st->exit_how[0] ? t->st->exit_how : "exited";
 		int attr = role_attr(t, RL_WARN) | A_REVERSE | A_BOLD;
 		char text[256], fit[300];
@@ -569,7 +594,9 @@ static void draw_footer(struct mw_tui *t, int y)
 		x = put(t, y, 0, COLS, RL_KEY, "Filter");
 		x += put(t, y, x, COLS - x, RL_NORMAL, " %s", t->edit);
 		x += put(t, y, x, COLS - x, RL_SEL, " ");
-		put(t, y, x, COLS - x, RL_DIM, "  map address (0x...) or thread id; Enter applies, Esc cancels");
+		put(t, y, x, COLS - x, RL_DIM, t->host && !t->cur_pid
+		    ? "  binary, pid, cgroup or code location; Enter applies, Esc cancels"
+		    : "  map address (0x...) or thread id; Enter applies, Esc cancels");
 		return;
 	}
 	if (t->help) {
@@ -590,7 +617,20 @@ static void draw_footer(struct mw_tui *t, int y)
 		draw_keys(t, y, k2, n);
 		return;
 	}
-	struct key_help k[] = { { "q", "Quit" }, { "p", t->paused ? "Resume" : "Pause" },
+	if (t->mode == M_FIND) {
+		struct key_help k[] = { { "Esc", "Back" }, { "p", t->paused ? "Resume" : "Pause" }, { "?", "Help" } };
+		draw_keys(t, y, k, 3);
+		return;
+	}
+	if (t->mode == M_HOST) {
+		struct key_help k[] = { { "q", "Quit" }, { "p", t->paused ? "Resume" : "Pause" },
+			{ "Tab", "Focus" }, { ud, "Select" }, { "Enter", "Open" }, { "/", "Filter" },
+			{ "?", "Help" } };
+		draw_keys(t, y, k, 7);
+		return;
+	}
+	struct key_help k[] = { { t->host ? "Esc" : "q", t->host ? "All processes" : "Quit" },
+		{ "p", t->paused ? "Resume" : "Pause" },
 		{ "Tab", "Focus" }, { ud, "Select" }, { "Enter", "Detail" }, { "s", "Sort" },
 		{ "/", "Filter" }, { "e", "Save" }, { "?", "Help" } };
 	draw_keys(t, y, k, 9);
@@ -725,6 +765,11 @@ static int kind_role(unsigned kind)
 	return kind == MW_KIND_ITER_GROW ? RL_WARN : RL_ALERT;
 }
 
+static const char *alert_col_name(const struct mw_tui *t, int i)
+{
+	return i == AC_TIDS ? sym(t, "WRITER\xe2\x86\x92ITER", "WRITER>ITER") : NULL;
+}
+
 static void draw_alerts(struct mw_tui *t, const struct mw_view_layout *l)
 {
 	int shown[AC_N], y = l->alerts_y, rows = l->alerts_h - 2, focused = t->focus == F_ALERTS;
@@ -742,14 +787,7 @@ static void draw_alerts(struct mw_tui *t, const struct mw_view_layout *l)
 	rule(t, y, focused, title, right);
 	y++;
 	mw_cols_fit(alert_cols, AC_N, COLS, shown);
-	for (int i = 0, x = 0; i < AC_N; i++) {
-		if (!shown[i])
-			continue;
-		cell(t, y, x, alert_cols[i].width, alert_col_right[i], role_attr(t, RL_DIM),
-		     i == AC_TIDS ? (t->ascii ? "WRITER>ITER" : "WRITER\xe2\x86\x92ITER") : alert_cols[i].name);
-		x += alert_cols[i].width + 1;
-	}
-	y++;
+	table_head(t, y++, alert_cols, alert_col_right, AC_N, shown, alert_col_name);
 	if (!t->nvrows) {
 		if (t->filter.active && nr)
 			put(t, y, 1, COLS - 2, RL_DIM, "no alert matches the filter");
@@ -845,10 +883,26 @@ static void fmt_record(const struct mw_tui *t, const struct mw_record *r, char *
 			 mw_kind_name(r->kind), r->other_tid, r->bucket_hit ? " (same bucket)" : "");
 }
 
+/* The log's records as this screen shows them, newest first: all of them,
+ * or in one process's own view of the host, that process's. */
+static size_t log_pick(const struct mw_tui *t, size_t *idx)
+{
+	size_t n = 0;
+
+	for (size_t age = 0; age < t->log_n; age++) {
+		size_t i = (t->log_head + LOG_CAP - 1 - age) % LOG_CAP;
+
+		if (!t->cur_pid || t->log[i].pid == (uint32_t)t->cur_pid)
+			idx[n++] = i;
+	}
+	return n;
+}
+
 static void draw_log(struct mw_tui *t, const struct mw_view_layout *l)
 {
 	int y = l->log_y, rows = l->log_h - 1;
 	char title[64], right[96], line[512];
+	size_t idx[LOG_CAP], n;
 
 	if (!l->log_h)
 		return;
@@ -859,24 +913,27 @@ static void draw_log(struct mw_tui *t, const struct mw_view_layout *l)
 		snprintf(right, sizeof(right), "%" PRIu64 " events", t->log_total);
 	rule(t, y, t->focus == F_LOG, title, right);
 	y++;
-	if (!t->log_n) {
+	n = log_pick(t, idx);
+	if (!n) {
 		put(t, y, 1, COLS - 2, RL_DIM, "no event yet");
 		return;
 	}
-	if (t->log_back > t->log_n - 1)
-		t->log_back = t->log_n - 1;
+	if (t->log_back > n - 1)
+		t->log_back = n - 1;
 	/* Newest at the bottom; log_back lines scrolled back. */
-	size_t shown = (size_t)rows < t->log_n ? (size_t)rows : t->log_n;
+	size_t shown = (size_t)rows < n ? (size_t)rows : n;
 	size_t back = t->log_back;
 
-	if (back + shown > t->log_n)
-		back = t->log_n - shown;
+	if (back + shown > n)
+		back = n - shown;
 	for (size_t i = 0; i < shown; i++) {
-		size_t age = back + shown - 1 - i;	/* 0 = newest */
-		const struct mw_record *r = &t->log[(t->log_head + LOG_CAP - 1 - age) % LOG_CAP];
+		const struct mw_record *r = &t->log[idx[back + shown - 1 - i]];
+		int x = 0;
 
+		if (t->host && !t->cur_pid)	/* every process's: say whose */
+			x = put(t, y + (int)i, 0, 8, RL_DIM, "%-7u ", r->pid);
 		fmt_record(t, r, line, sizeof(line));
-		put(t, y + (int)i, 0, COLS, r->kind != MW_KIND_NONE ? kind_role(r->kind) :
+		put(t, y + (int)i, x, COLS - x, r->kind != MW_KIND_NONE ? kind_role(r->kind) :
 		    r->type == MW_REC_STATS ? RL_DIM : RL_NORMAL, "%s", line);
 	}
 }
@@ -1232,7 +1289,7 @@ static void draw_alert_detail(struct mw_tui *t, int top, int bottom)
 			y++;
 		if (t->opts.stack_line)
 			for (; i < MW_MAX_STACK + 1 && y < bottom - (side ? 0 : 2); i++) {
-				if (t->opts.stack_line(t->opts.ctx, a, side, i, fr, sizeof(fr)))
+				if (t->opts.stack_line(t->cur_ctx ? t->cur_ctx : t->opts.ctx, a, side, i, fr, sizeof(fr)))
 					break;
 				if (i == 0)
 					LINE(RL_NORMAL, label, "tid %u  %s", tid, fr);
@@ -1250,6 +1307,23 @@ static void draw_alert_detail(struct mw_tui *t, int top, int bottom)
 
 static void draw_help(struct mw_tui *t)
 {
+	static const char *const host_lines[] = {
+		"mapwatch --all: every watched process",
+		"",
+		"q          quit (in a race's detail: back)",
+		"p          pause / resume the event log",
+		"Tab        move focus: processes, races, log",
+		"Up/Down    select (also j/k, PgUp/PgDn, Home/End)",
+		"Enter      a process: its own view (maps, alerts,",
+		"           stacks); a race: its processes and counts",
+		"Esc        back to all processes; clear the filter",
+		"/          filter: binary, pid, cgroup or code location",
+		"?          this help",
+		"",
+		"Races are a binary's findings: one row per code",
+		"location, counted over all its processes, gone",
+		"ones too. The log shows every process's events.",
+	};
 	static const char *const lines[] = {
 		"mapwatch live view",
 		"",
@@ -1270,7 +1344,10 @@ static void draw_help(struct mw_tui *t)
 		"for a few seconds. The selection follows the",
 		"newest alert until you move it.",
 	};
-	int n = (int)(sizeof(lines) / sizeof(lines[0])), w = 56, h = n + 2;
+	const char *const *l = t->host && !t->cur_pid ? host_lines : lines;
+	int n = t->host && !t->cur_pid ? (int)(sizeof(host_lines) / sizeof(host_lines[0]))
+				       : (int)(sizeof(lines) / sizeof(lines[0]));
+	int w = 56, h = n + 2;
 	int y0, x0;
 
 	if (w > COLS - 2)
@@ -1284,20 +1361,449 @@ static void draw_help(struct mw_tui *t)
 		mvhline(y0 + i, x0, ' ', w);
 	}
 	for (int i = 0; i < n && i < h - 2; i++)
-		put(t, y0 + 1 + i, x0 + 2, w - 4, RL_SEL, "%s", lines[i]);
+		put(t, y0 + 1 + i, x0 + 2, w - 4, RL_SEL, "%s", l[i]);
 	attrset(A_NORMAL);
+}
+
+static void filter_apply(struct mw_tui *t, const char *text);
+
+/* ---- the host view (mapwatch --all) ------------------------------------------------ */
+
+static const struct mw_tui_proc *host_proc(const struct mw_tui *t, int pid)
+{
+	for (size_t i = 0; t->host && i < t->host->nprocs; i++)
+		if (t->host->procs[i].pid == pid)
+			return &t->host->procs[i];
+	return NULL;
+}
+
+/* The filter, in the host screen: text found in a process's binary, command,
+ * cgroup or pid. */
+static int host_match(const struct mw_tui *t, const struct mw_tui_proc *p)
+{
+	char pid[16];
+
+	if (!t->ftext[0])
+		return 1;
+	snprintf(pid, sizeof(pid), "%d", p->pid);
+	return strstr(pid, t->ftext) || (p->binary && strstr(p->binary, t->ftext)) ||
+	       (p->comm && strstr(p->comm, t->ftext)) || (p->cgroup && strstr(p->cgroup, t->ftext));
+}
+
+static int finding_match(const struct mw_tui *t, const struct mw_tui_finding *f)
+{
+	return !t->ftext[0] || strstr(f->binary, t->ftext) || strstr(f->f->writer, t->ftext) ||
+	       strstr(f->f->iter, t->ftext);
+}
+
+static int pid_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct mw_tui_proc *p = ctx;
+	int x = p[*(const size_t *)a].pid, y = p[*(const size_t *)b].pid;
+
+	return (x > y) - (x < y);
+}
+
+/* The listed processes (by pid) and the selections kept on what is listed. */
+static void host_lists(struct mw_tui *t)
+{
+	const struct mw_tui_host *h = t->host;
+	int found = 0;
+
+	t->nvprocs = 0;
+	if (!grow_array(&t->vprocs, &t->cap_vprocs, h->nprocs)) {
+		for (size_t i = 0; i < h->nprocs; i++)
+			if (host_match(t, &h->procs[i]))
+				t->vprocs[t->nvprocs++] = i;
+		qsort_r(t->vprocs, t->nvprocs, sizeof(*t->vprocs), pid_cmp, (void *)h->procs);
+	}
+	for (size_t i = 0; i < t->nvprocs; i++)
+		found |= h->procs[t->vprocs[i]].pid == t->sel_pid;
+	if (!found)
+		t->sel_pid = t->nvprocs ? h->procs[t->vprocs[0]].pid : 0;
+	if (t->sel_find >= h->nfinds)
+		t->sel_find = h->nfinds ? h->nfinds - 1 : 0;
+}
+
+static size_t proc_pos(const struct mw_tui *t)
+{
+	for (size_t i = 0; i < t->nvprocs; i++)
+		if (t->host->procs[t->vprocs[i]].pid == t->sel_pid)
+			return i;
+	return 0;
+}
+
+/* Races over every binary, by kind, from the findings. */
+static uint64_t host_races(const struct mw_tui *t, uint64_t by_kind[MW_KIND_MAX])
+{
+	uint64_t n = 0;
+
+	memset(by_kind, 0, MW_KIND_MAX * sizeof(*by_kind));
+	for (size_t i = 0; i < t->host->nfinds; i++) {
+		const struct mw_bin_finding *f = t->host->finds[i].f;
+
+		n += f->count;
+		if (f->kind < MW_KIND_MAX)
+			by_kind[f->kind] += f->count;
+	}
+	return n;
+}
+
+static void draw_host_header(struct mw_tui *t, const struct mw_view_layout *l)
+{
+	const struct mw_tui_host *h = t->host;
+	uint64_t by_kind[MW_KIND_MAX], races = host_races(t, by_kind);
+	char up[32], n1[16], n2[16], n3[16], ev[16];
+	double evs = 0;
+	int x, y = l->header_y, w = COLS;
+
+	for (size_t i = 0; i < h->nprocs; i++)
+		evs += h->procs[i].st ? h->procs[i].st->events_per_s : 0;
+	mw_fmt_uptime(t->now > h->start_ns ? (t->now - h->start_ns) / 1000000000u : 0, up, sizeof(up));
+	x = put(t, y, 0, w, RL_HEADER, "mapwatch --all");
+	x += put(t, y, x, w - x, RL_DIM, "  watching ");
+	x += put(t, y, x, w - x, RL_HEADER, "%zu process%s", h->nprocs, h->nprocs == 1 ? "" : "es");
+	x += put(t, y, x, w - x, RL_DIM, " of %d binar%s (%" PRIu64 " so far, %" PRIu64 " could not be)  %s",
+		 h->binaries, h->binaries == 1 ? "y" : "ies", h->watched_total, h->failures, h->mode);
+	if (w - x >= 13)
+		put(t, y, w - 12, 12, RL_DIM, "up %s", up);
+	if (l->header_h < 2)
+		return;
+	y++;
+	mw_fmt_rate(evs, ev, sizeof(ev));
+	x = put(t, y, 0, w, RL_DIM, "events ");
+	x += put(t, y, x, w - x, RL_NORMAL, "%s/s", ev);
+	x += put(t, y, x, w - x, RL_DIM, "  hits %s  drops ", mw_fmt_count(h->hits, n1, sizeof(n1)));
+	x += put(t, y, x, w - x, h->drops ? RL_WARN : RL_NORMAL, "%s", mw_fmt_count(h->drops, n2, sizeof(n2)));
+	x += put(t, y, x, w - x, RL_DIM, "  races ");
+	x += put(t, y, x, w - x, races ? RL_ALERT : RL_OK, "%s", mw_fmt_count(races, n3, sizeof(n3)));
+	if (races && w - x > 52) {
+		char k1[16], k2[16], k3[16];
+
+		put(t, y, x, w - x, RL_DIM, " (iter-write %s, iter-grow %s, write-write %s)",
+		    mw_fmt_count(by_kind[MW_KIND_ITER_WRITE], k1, sizeof(k1)),
+		    mw_fmt_count(by_kind[MW_KIND_ITER_GROW], k2, sizeof(k2)),
+		    mw_fmt_count(by_kind[MW_KIND_WRITE_WRITE], k3, sizeof(k3)));
+	}
+}
+
+enum { PC_PID, PC_NSPID, PC_BIN, PC_MAPS, PC_ITERS, PC_EV, PC_RACES, PC_CGROUP, PC_N };
+static const struct mw_col proc_cols[PC_N] = {
+	[PC_PID] = { "PID", 8, 0 },		[PC_NSPID] = { "NSPID", 7, 2 },
+	[PC_BIN] = { "BINARY", 16, 0 },		[PC_MAPS] = { "MAPS", 6, 1 },
+	[PC_ITERS] = { "ITERS", 5, 2 },		[PC_EV] = { "EVENTS/s", 9, 1 },
+	[PC_RACES] = { "RACES", 7, 0 },		[PC_CGROUP] = { "CGROUP", 24, 3 },
+};
+static const int proc_col_right[PC_N] = { 1, 1, 0, 1, 1, 1, 1, 0 };
+
+static void draw_procs(struct mw_tui *t, const struct mw_view_layout *l)
+{
+	int shown[PC_N], y = l->maps_y, rows = l->maps_h - 2, focused = t->focus == F_MAPS;
+	char title[64], right[96], txt[PC_N][160];
+	size_t sel = proc_pos(t);
+
+	if (!l->maps_h)
+		return;
+	snprintf(title, sizeof(title), "Processes %zu", t->nvprocs);
+	snprintf(right, sizeof(right), "%s%s", t->ftext[0] ? "filter " : "", t->ftext);
+	rule(t, y++, focused, title, right);
+	mw_cols_fit(proc_cols, PC_N, COLS, shown);
+	table_head(t, y++, proc_cols, proc_col_right, PC_N, shown, NULL);
+	if (!t->nvprocs) {
+		put(t, y, 1, COLS - 2, RL_DIM, "%s", t->ftext[0] ? "no process matches the filter"
+			: t->host->watched_total ? "none running now: new ones are picked up at exec"
+			: "no process runs a supported runtime yet: new ones are picked up at exec");
+		return;
+	}
+	t->procs_top = mw_scroll(sel, t->procs_top, t->nvprocs, rows);
+	for (int r = 0; r < rows && t->procs_top + r < t->nvprocs; r++) {
+		size_t vi = t->procs_top + r;
+		const struct mw_tui_proc *p = &t->host->procs[t->vprocs[vi]];
+		struct mw_summary sum;
+		unsigned iters = 0;
+		size_t nm = mw_corr_nmaps(p->corr);
+		int is_sel = vi == sel && focused, base = is_sel ? role_attr(t, RL_SEL) :
+			     vi == sel ? A_BOLD : A_NORMAL;
+
+		mw_corr_summary(p->corr, &sum);
+		for (size_t i = 0; i < nm; i++)
+			iters += mw_corr_map(p->corr, i)->n_iters;
+		snprintf(txt[PC_PID], sizeof(txt[0]), "%d", p->pid);
+		if (p->nspid > 0 && p->nspid != p->pid)
+			snprintf(txt[PC_NSPID], sizeof(txt[0]), "%d", p->nspid);
+		else
+			snprintf(txt[PC_NSPID], sizeof(txt[0]), "-");
+		snprintf(txt[PC_BIN], sizeof(txt[0]), "%s", p->binary ? p->binary : "?");
+		mw_fmt_count(nm, txt[PC_MAPS], sizeof(txt[0]));
+		snprintf(txt[PC_ITERS], sizeof(txt[0]), "%u", iters);
+		mw_fmt_rate(p->st ? p->st->events_per_s : 0, txt[PC_EV], sizeof(txt[0]));
+		mw_fmt_count(sum.alerts, txt[PC_RACES], sizeof(txt[0]));
+		snprintf(txt[PC_CGROUP], sizeof(txt[0]), "%s", p->cgroup && p->cgroup[0] ? p->cgroup : "-");
+		if (is_sel)
+			fill_line(t, y, base);
+		for (int i = 0, x = 0; i < PC_N; i++) {
+			int a = base;
+
+			if (!shown[i])
+				continue;
+			if (!is_sel && i == PC_RACES && sum.alerts)
+				a = role_attr(t, RL_ALERT);
+			else if (!is_sel && (i == PC_NSPID || i == PC_CGROUP))
+				a = role_attr(t, RL_DIM);
+			else if (!is_sel && i == PC_ITERS && iters)
+				a = role_attr(t, RL_ITER);
+			/* the cgroup takes what is left of the line */
+			cell(t, y, x, i == PC_CGROUP ? COLS - x : proc_cols[i].width, proc_col_right[i], a, txt[i]);
+			x += proc_cols[i].width + 1;
+		}
+		y++;
+	}
+}
+
+/* "2261×3 2262×3 +5": the processes of a finding with their counts. */
+static void fmt_finding_pids(const struct mw_tui *t, const struct mw_bin_finding *f, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < f->npids && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%d%s%" PRIu64, i ? " " : "", f->p[i].pid,
+				      sym(t, "\xc3\x97", "x"), f->p[i].count);
+	if (f->nothers && o < len)
+		snprintf(buf + o, len - o, " +%d", f->nothers);
+}
+
+enum { FC_BIN, FC_KIND, FC_COUNT, FC_PIDS, FC_SITES, FC_N };
+static const struct mw_col find_cols[FC_N] = {
+	[FC_BIN] = { "BINARY", 14, 0 },	[FC_KIND] = { "KIND", 11, 0 },
+	[FC_COUNT] = { "COUNT", 7, 0 },	[FC_PIDS] = { "PROCESSES", 20, 1 },
+	[FC_SITES] = { "WRITER > ITERATOR", 30, 0 },
+};
+static const int find_col_right[FC_N] = { 0, 0, 1, 0, 0 };
+
+static const char *find_col_name(const struct mw_tui *t, int i)
+{
+	return i == FC_SITES ? sym(t, "WRITER \xe2\x86\x92 ITERATOR", "WRITER > ITERATOR") : NULL;
+}
+
+static void draw_finds(struct mw_tui *t, const struct mw_view_layout *l)
+{
+	const struct mw_tui_host *h = t->host;
+	int shown[FC_N], y = l->alerts_y, rows = l->alerts_h - 2, focused = t->focus == F_ALERTS;
+	char title[64], txt[FC_N][2 * MW_STACK_STR + 16];
+	size_t nv = 0, vis[h->nfinds ? h->nfinds : 1], sel = 0;
+
+	if (!l->alerts_h)
+		return;
+	for (size_t i = 0; i < h->nfinds; i++)
+		if (finding_match(t, &h->finds[i])) {
+			if (i == t->sel_find)
+				sel = nv;
+			vis[nv++] = i;
+		}
+	snprintf(title, sizeof(title), "Races %zu", nv);
+	rule(t, y++, focused, title, "by binary and code location, over its processes");
+	mw_cols_fit(find_cols, FC_N, COLS, shown);
+	table_head(t, y++, find_cols, find_col_right, FC_N, shown, find_col_name);
+	if (!nv) {
+		put(t, y, 1, COLS - 2, RL_OK, "no race seen%s", h->nprocs ? " so far" : " yet");
+		return;
+	}
+	t->finds_top = mw_scroll(sel, t->finds_top, nv, rows);
+	for (int r = 0; r < rows && t->finds_top + r < nv; r++) {
+		size_t vi = t->finds_top + r;
+		const struct mw_tui_finding *tf = &h->finds[vis[vi]];
+		const struct mw_bin_finding *f = tf->f;
+		int is_sel = vi == sel && focused, base = is_sel ? role_attr(t, RL_SEL) :
+			     vi == sel ? A_BOLD : A_NORMAL;
+
+		snprintf(txt[FC_BIN], sizeof(txt[0]), "%s", tf->binary);
+		snprintf(txt[FC_KIND], sizeof(txt[0]), "%s", mw_kind_name(f->kind));
+		mw_fmt_count(f->count, txt[FC_COUNT], sizeof(txt[0]));
+		fmt_finding_pids(t, f, txt[FC_PIDS], sizeof(txt[0]));
+		snprintf(txt[FC_SITES], sizeof(txt[0]), "%s%s%s", f->writer, sym(t, " \xe2\x86\x92 ", " > "), f->iter);
+		if (is_sel)
+			fill_line(t, y, base);
+		for (int i = 0, x = 0; i < FC_N; i++) {
+			int a = base;
+
+			if (!shown[i])
+				continue;
+			if (!is_sel && i == FC_KIND)
+				a = role_attr(t, kind_role(f->kind));
+			cell(t, y, x, i == FC_SITES ? COLS - x : find_cols[i].width, find_col_right[i], a, txt[i]);
+			x += find_cols[i].width + 1;
+		}
+		y++;
+	}
+}
+
+/* One finding in full: its code locations and every process's count. */
+static void draw_find_detail(struct mw_tui *t, int top, int bottom)
+{
+	const struct mw_tui_host *h = t->host;
+	const struct mw_tui_finding *tf;
+	const struct mw_bin_finding *f;
+	char title[160];
+	int y = top, w = COLS - 4;
+
+	if (t->sel_find >= h->nfinds) {
+		rule(t, y, 1, "Race", "Esc back");
+		put(t, y + 2, 1, w, RL_DIM, "no race selected");
+		return;
+	}
+	tf = &h->finds[t->sel_find];
+	f = tf->f;
+	snprintf(title, sizeof(title), "Race in %s: %s", tf->binary, mw_kind_name(f->kind));
+	rule(t, y++, 1, title, "Esc back");
+	y++;
+#define LINE(role, label, ...) do { if (y < bottom) { \
+		put(t, y, 2, 14, RL_DIM, "%s", label); put(t, y++, 16, w - 14, role, __VA_ARGS__); } } while (0)
+	LINE(kind_role(f->kind), "kind", "%s", mw_kind_name(f->kind));
+	LINE(RL_NORMAL, "occurrences", "%" PRIu64 " in %d process%s", f->count, f->npids + f->nothers,
+	     f->npids + f->nothers == 1 ? "" : "es");
+	LINE(RL_NORMAL, f->kind == MW_KIND_WRITE_WRITE ? "later writer" : "writer", "%s", f->writer);
+	LINE(RL_NORMAL, f->kind == MW_KIND_WRITE_WRITE ? "earlier writer" : "iterator", "%s", f->iter);
+	y++;
+	if (y < bottom)
+		put(t, y++, 1, w, RL_HEADER, "by process");
+	for (int i = 0; i < f->npids && y < bottom; i++) {
+		const struct mw_tui_proc *p = host_proc(t, f->p[i].pid);
+
+		if (f->p[i].nspid > 0 && f->p[i].nspid != f->p[i].pid)
+			LINE(RL_NORMAL, "", "pid %d (ns pid %d): %" PRIu64 "%s", f->p[i].pid, f->p[i].nspid,
+			     f->p[i].count, p ? "" : "  (gone)");
+		else
+			LINE(RL_NORMAL, "", "pid %d: %" PRIu64 "%s", f->p[i].pid, f->p[i].count, p ? "" : "  (gone)");
+	}
+	if (f->nothers)
+		LINE(RL_DIM, "", "%d other process%s: %" PRIu64, f->nothers, f->nothers == 1 ? "" : "es",
+		     f->others);
+#undef LINE
+}
+
+/* Into a process's own view, or back. Its view starts as a fresh one. */
+static void host_open(struct mw_tui *t, int pid)
+{
+	t->cur_pid = pid;
+	t->mode = pid ? M_MAIN : M_HOST;
+	t->focus = pid ? F_ALERTS : F_MAPS;
+	t->sel_map = 0;
+	t->sel_row = SIZE_MAX;
+	t->follow = 1;
+	t->maps_top = t->alerts_top = t->log_back = 0;
+	t->row_corr = NULL;
+	t->cur_ctx = NULL;
+	filter_apply(t, "");
+	t->msg[0] = 0;
+}
+
+static void host_move(struct mw_tui *t, long d)
+{
+	const struct mw_tui_host *h = t->host;
+
+	if (t->focus == F_MAPS) {
+		long p = (long)proc_pos(t) + d;
+
+		if (!t->nvprocs)
+			return;
+		p = p < 0 ? 0 : p >= (long)t->nvprocs ? (long)t->nvprocs - 1 : p;
+		t->sel_pid = h->procs[t->vprocs[p]].pid;
+	} else if (t->focus == F_ALERTS) {
+		long p = (long)t->sel_find;
+
+		/* among the findings the filter lets through */
+		for (long step = d < 0 ? -1 : 1, left = d < 0 ? -d : d; left > 0; left--) {
+			long q = p + step;
+
+			while (q >= 0 && q < (long)h->nfinds && !finding_match(t, &h->finds[q]))
+				q += step;
+			if (q < 0 || q >= (long)h->nfinds)
+				break;
+			p = q;
+		}
+		t->sel_find = (size_t)p;
+	} else {
+		long b = (long)t->log_back - d;
+
+		t->log_back = b < 0 ? 0 : (size_t)b;
+	}
+}
+
+/* Keys of the host screen and of a finding's detail, and the way back from
+ * a process's own view; 1 when the key was taken (rc set). */
+static int host_key(struct mw_tui *t, int ch, int *rc)
+{
+	*rc = MW_TUI_CONTINUE;
+	if (t->editing || t->help)
+		return 0;
+	if (t->cur_pid) {
+		/* a process's own view: its main screen goes back to the host */
+		if (t->mode == M_MAIN && (ch == 'q' || ch == 'Q' || ch == KEY_LEFT || (ch == 27 && !t->filter.active))) {
+			int pid = t->cur_pid;
+
+			host_open(t, 0);
+			t->sel_pid = pid;
+			return 1;
+		}
+		return 0;
+	}
+	switch (ch) {
+	case 'q': case 'Q':
+		if (t->mode == M_FIND)
+			t->mode = M_HOST;
+		else
+			*rc = MW_TUI_QUIT;
+		return 1;
+	case 27: case KEY_LEFT:
+		if (t->mode == M_FIND)
+			t->mode = M_HOST;
+		else if (ch == 27 && t->ftext[0])
+			filter_apply(t, "");
+		return 1;
+	case '\t': case KEY_BTAB:
+		if (t->mode == M_HOST)
+			t->focus = (t->focus + F_MAX + (ch == '\t' ? 1 : -1)) % F_MAX;
+		return 1;
+	case KEY_UP: case 'k':		host_move(t, -1); return 1;
+	case KEY_DOWN: case 'j':	host_move(t, 1); return 1;
+	case KEY_PPAGE:			host_move(t, -(LINES / 2)); return 1;
+	case KEY_NPAGE:			host_move(t, LINES / 2); return 1;
+	case KEY_HOME: case 'g':	host_move(t, -1000000000L); return 1;
+	case KEY_END: case 'G':		host_move(t, 1000000000L); return 1;
+	case '\n': case '\r': case KEY_ENTER: case KEY_RIGHT:
+		if (t->mode == M_HOST && t->focus == F_MAPS && t->sel_pid && host_proc(t, t->sel_pid))
+			host_open(t, t->sel_pid);
+		else if (t->mode == M_HOST && t->focus == F_ALERTS && t->host->nfinds)
+			t->mode = M_FIND;
+		return 1;
+	case 's': case 'S': case 'm':
+		return 1;
+	case 'e':
+		set_msg(t, RL_WARN, "--all keeps no trace to save: -o FILE records one");
+		return 1;
+	default:
+		return 0;	/* pause, filter, help: as in a process's view */
+	}
 }
 
 /* ---- the whole screen ----------------------------------------------------------- */
 
+/* The screen that is up: a process's (the maps, alerts and log of one
+ * correlator), or with --all the host's (processes, races, log). */
 static void draw(struct mw_tui *t)
 {
 	struct mw_view_layout l;
+	int host = t->host && !t->cur_pid;
 
-	mw_corr_summary(t->c, &t->sum);
-	lists_update(t);
+	if (host) {
+		host_lists(t);
+	} else {
+		mw_corr_summary(t->c, &t->sum);
+		lists_update(t);
+	}
 	erase();
-	mw_view_layout(COLS, LINES, t->nvmaps, banner_wanted(t), &l);
+	mw_view_layout(COLS, LINES, host ? t->nvprocs : t->nvmaps, banner_wanted(t), &l);
 	if (l.too_small) {
 		char s[64];
 
@@ -1313,12 +1819,21 @@ static void draw(struct mw_tui *t)
 	if ((t->focus == F_MAPS && !l.maps_h) || (t->focus == F_LOG && !l.log_h))
 		t->focus = F_ALERTS;
 
-	draw_header(t, &l);
+	if (host)
+		draw_host_header(t, &l);
+	else
+		draw_header(t, &l);
 	draw_banner(t, &l);
 	if (t->mode == M_MAP) {
 		draw_map_detail(t, l.maps_y, l.footer_y);
 	} else if (t->mode == M_ALERT) {
 		draw_alert_detail(t, l.maps_y, l.footer_y);
+	} else if (t->mode == M_FIND) {
+		draw_find_detail(t, l.maps_y, l.footer_y);
+	} else if (host) {
+		draw_procs(t, &l);
+		draw_finds(t, &l);
+		draw_log(t, &l);
 	} else {
 		draw_maps(t, &l);
 		draw_alerts(t, &l);
@@ -1392,6 +1907,12 @@ static void save_trace(struct mw_tui *t)
 static void filter_apply(struct mw_tui *t, const char *text)
 {
 	snprintf(t->ftext, sizeof(t->ftext), "%s", text);
+	if (t->host && !t->cur_pid) {	/* the host screen matches text (host_match) */
+		memset(&t->filter, 0, sizeof(t->filter));
+		t->filter_bad = 0;
+		t->procs_top = 0;
+		return;
+	}
 	t->filter_bad = mw_filter_parse(t->ftext, &t->filter) != 0;
 	if (t->filter_bad)
 		set_msg(t, RL_WARN, "filter '%s' is neither a map address nor a thread id: nothing matches",
@@ -1428,6 +1949,12 @@ static int handle_key(struct mw_tui *t, int ch)
 	if (t->help) {
 		t->help = 0;
 		return MW_TUI_CONTINUE;
+	}
+	if (t->host) {
+		int rc;
+
+		if (host_key(t, ch, &rc))
+			return rc;
 	}
 	switch (ch) {
 	case 'q':
@@ -1605,32 +2132,25 @@ void mw_tui_event(struct mw_tui *t, const struct mw_record *r)
 		t->log_back = t->log_back + 1 < LOG_CAP ? t->log_back + 1 : LOG_CAP - 1;
 }
 
-int mw_tui_tick(struct mw_tui *t, const struct mw_corr *c, const struct mw_live_stats *st, uint64_t now_ns)
+/* Keys, then a redraw when due, of whichever screen is up. */
+static int tick(struct mw_tui *t, uint64_t now_ns)
 {
 	int ch;
-	size_t nr;
 
-	if (!t || !t->open || !c || !st)
-		return MW_TUI_QUIT;
-	t->c = c;
-	t->st = st;
 	t->now = now_ns;
 	while ((ch = getch()) != ERR) {
 		if (ch == KEY_RESIZE)
 			t->dirty = 1;
 		/* Keys act on the lists as they are on screen now. */
-		lists_update(t);
+		if (t->c)
+			lists_update(t);
+		if (t->host && !t->cur_pid)
+			host_lists(t);
 		if (handle_key(t, ch) == MW_TUI_QUIT)
 			return MW_TUI_QUIT;
 		t->dirty = 1;
-	}
-	/* A new alert row, or the target's end, is shown at once. */
-	nr = mw_corr_nrows(c);
-	if (nr != t->nrow_seen)
-		t->dirty = 1;
-	if (st->target_exited != t->last_exited) {
-		t->last_exited = st->target_exited;
-		t->dirty = 1;
+		if (t->host && (!t->cur_pid) != !t->c)
+			return MW_TUI_CONTINUE;	/* into or out of a process: its model comes with the next tick */
 	}
 	if (!t->dirty && now_ns - t->last_draw < REDRAW_NS)
 		return MW_TUI_CONTINUE;
@@ -1641,6 +2161,77 @@ int mw_tui_tick(struct mw_tui *t, const struct mw_corr *c, const struct mw_live_
 	if (t->opts.frames > 0 && t->frames >= (uint64_t)t->opts.frames)
 		return MW_TUI_QUIT;
 	return MW_TUI_CONTINUE;
+}
+
+/* A new alert row, or the target's end, is shown at once. */
+static void watch_model(struct mw_tui *t, const struct mw_corr *c, const struct mw_live_stats *st)
+{
+	/* Rows already there when a process's view opens are not new. */
+	if (t->row_corr != c) {
+		size_t nr = mw_corr_nrows(c);
+
+		t->row_corr = c;
+		t->nrow_seen = 0;
+		if (nr && !grow_array(&t->row_seen, &t->cap_row_seen, nr)) {
+			memset(t->row_seen, 0, nr * sizeof(*t->row_seen));
+			t->nrow_seen = nr;
+		}
+		t->last_exited = st->target_exited;
+		t->dirty = 1;
+	}
+	if (mw_corr_nrows(c) != t->nrow_seen)
+		t->dirty = 1;
+	if (st->target_exited != t->last_exited) {
+		t->last_exited = st->target_exited;
+		t->dirty = 1;
+	}
+}
+
+int mw_tui_tick(struct mw_tui *t, const struct mw_corr *c, const struct mw_live_stats *st, uint64_t now_ns)
+{
+	if (!t || !t->open || !c || !st)
+		return MW_TUI_QUIT;
+	t->c = c;
+	t->st = st;
+	watch_model(t, c, st);
+	return tick(t, now_ns);
+}
+
+int mw_tui_tick_host(struct mw_tui *t, const struct mw_tui_host *h, uint64_t now_ns)
+{
+	const struct mw_tui_proc *p;
+	size_t nfinds = t && t->host ? t->host->nfinds : 0;
+
+	if (!t || !t->open || !h)
+		return MW_TUI_QUIT;
+	t->host = h;
+	if (!t->cur_pid && t->mode != M_FIND)
+		t->mode = M_HOST;
+	p = t->cur_pid ? host_proc(t, t->cur_pid) : NULL;
+	if (t->cur_pid && !p) {
+		int pid = t->cur_pid;
+
+		host_open(t, 0);
+		set_msg(t, RL_WARN, "pid %d is gone: its races are in the list, under its binary", pid);
+		t->dirty = 1;
+	}
+	if (p) {
+		/* its own view, as mw_tui_tick draws one process */
+		t->c = p->corr;
+		t->st = p->st;
+		t->cur_ctx = p->ctx;
+		t->target.pid = p->pid;
+		t->target.probes = p->probes;
+		snprintf(t->target.comm, sizeof(t->target.comm), "%s", p->comm ? p->comm : "");
+		snprintf(t->target.probed, sizeof(t->target.probed), "%s", p->probed ? p->probed : "");
+		watch_model(t, p->corr, p->st);
+	} else {
+		t->c = NULL;
+		t->st = NULL;
+		if (h->nfinds != nfinds)
+			t->dirty = 1;	/* a new race is shown at once */
+	}
+	return tick(t, now_ns);
 }
 
 void mw_tui_close(struct mw_tui *t)
@@ -1660,6 +2251,8 @@ void mw_tui_close(struct mw_tui *t)
 	free(t->vmaps);
 	free(t->vrows);
 	free(t->row_seen);
+	free(t->vprocs);
+	t->vprocs = NULL;
 	t->log = NULL;
 	t->vmaps = t->vrows = NULL;
 	t->row_seen = NULL;

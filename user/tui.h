@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 #include "correlator.h"
+#include "format.h"
 
 /* What the header shows about the target and the probe. */
 struct mw_tui_target {
@@ -45,6 +46,37 @@ struct mw_tui_opts {
 	void *ctx;
 };
 
+/* The host view (mapwatch --all): one watched process. */
+struct mw_tui_proc {
+	int pid, nspid;			/* nspid: its pid in its own namespace (0: the same) */
+	const char *comm, *binary, *cgroup, *probed;
+	int probes;
+	const struct mw_corr *corr;	/* its maps and alerts */
+	const struct mw_live_stats *st;
+	void *ctx;			/* stack_line's ctx for this process's alerts */
+};
+
+/* One finding of a binary, over every process of it, live ones and gone. */
+struct mw_tui_finding {
+	const char *binary;
+	const struct mw_bin_finding *f;
+};
+
+/* Everything the host view shows; rebuilt by the loop before every tick
+ * (the pointers are only read during mw_tui_tick_host). */
+struct mw_tui_host {
+	const struct mw_tui_proc *procs;
+	size_t nprocs;
+	const struct mw_tui_finding *finds;
+	size_t nfinds;
+	uint64_t start_ns;
+	uint64_t watched_total;		/* processes watched so far, gone ones too */
+	uint64_t failures;		/* processes that could not be watched */
+	int binaries;			/* binaries with probes attached now */
+	uint64_t hits, drops;
+	char mode[64];			/* "sampled, budget 2%" or "exact" */
+};
+
 struct mw_tui;
 
 enum { MW_TUI_CONTINUE = 0, MW_TUI_QUIT = 1 };
@@ -54,6 +86,10 @@ enum { MW_TUI_CONTINUE = 0, MW_TUI_QUIT = 1 };
 struct mw_tui *mw_tui_open(const struct mw_tui_opts *opts, const struct mw_tui_target *target);
 /* Handle pending keys, redraw if due. now_ns is CLOCK_MONOTONIC. */
 int mw_tui_tick(struct mw_tui *t, const struct mw_corr *c, const struct mw_live_stats *st, uint64_t now_ns);
+/* The host view: every watched process and every binary's findings; Enter
+ * on a process opens its own view (the one mw_tui_tick draws), Esc comes
+ * back. A process that goes while open is left with a message. */
+int mw_tui_tick_host(struct mw_tui *t, const struct mw_tui_host *h, uint64_t now_ns);
 /* Every record the loop consumes, for the scrolling event log (cheap: a ring). */
 void mw_tui_event(struct mw_tui *t, const struct mw_record *r);
 /* Restores the terminal and replays captured stderr. Idempotent. */
