@@ -4,7 +4,7 @@
 // runtime.mapassign_fast64 call each, on a goroutine locked to its OS
 // thread; the time is that thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so
 // a probe's traps, its BPF program and any single-step count and nothing
-// else on a shared machine does. bench/go_site.sh runs it bare and under an
+// else on a shared machine does. bench/go.sh runs it bare and under an
 // empty uprobe at +0 and at mapwatch's site, built with each toolchain.
 //
 //	assignbench [N]     default 200000
