@@ -1415,7 +1415,8 @@ static void host_lists(struct mw_tui *t)
 		for (size_t i = 0; i < h->nprocs; i++)
 			if (host_match(t, &h->procs[i]))
 				t->vprocs[t->nvprocs++] = i;
-		qsort_r(t->vprocs, t->nvprocs, sizeof(*t->vprocs), pid_cmp, (void *)h->procs);
+		if (t->nvprocs > 1)
+			qsort_r(t->vprocs, t->nvprocs, sizeof(*t->vprocs), pid_cmp, (void *)h->procs);
 	}
 	for (size_t i = 0; i < t->nvprocs; i++)
 		found |= h->procs[t->vprocs[i]].pid == t->sel_pid;
