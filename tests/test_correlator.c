@@ -1538,9 +1538,17 @@ TEST(maps_evict_samples_do_not_steer)
 		CHECK(mw_corr_nmaps(c) <= 4);
 	}
 	CHECK_EQ_U64(summary(c).maps, 0);
-	write_on(c, MAPN(99), 100);		/* sampled, then in a record: counted */
+	CHECK(mw_corr_find_map(c, MAPN(3)) != NULL);	/* the first four, then no room */
+	CHECK(mw_corr_find_map(c, MAPN(4)) == NULL);
+	write_on(c, MAPN(3), 100);		/* sampled, then in a record: counted */
 	CHECK_EQ_U64(summary(c).maps, 1);
-	CHECK_EQ_U64(mw_corr_find_map(c, MAPN(99))->bpf_writes, 3);
+	CHECK_EQ_U64(mw_corr_find_map(c, MAPN(3))->bpf_writes, 3);
+	write_on(c, MAPN(50), 200);		/* a record makes room: the sampled-only go */
+	CHECK_EQ_U64(mw_corr_nmaps(c), 2);
+	CHECK(mw_corr_map(c, 0) == mw_corr_find_map(c, MAPN(3)));
+	CHECK(mw_corr_map(c, 1) == mw_corr_find_map(c, MAPN(50)));
+	CHECK_EQ_U64(summary(c).maps, 2);
+	CHECK_EQ_U64(mw_corr_maps_evicted(c), 0);
 	mw_corr_free(a);
 	mw_corr_free(b);
 	mw_corr_free(c);

@@ -362,8 +362,7 @@ static void maps_evict(struct mw_corr *c, uint64_t keep, int recs)
 }
 
 /* The model of `map`, created if absent (first_ts = last_ts = ts); NULL on
- * OOM, or for a sample (rec = 0) when the cap is reached. A record makes
- * room under the cap first; a sample only pushes out other sample-made ones. */
+ * OOM, or for a sample (rec = 0) when the cap is reached. */
 static struct map_ent *map_get(struct mw_corr *c, uint64_t map, uint64_t ts, int rec)
 {
 	struct table *t = &c->map_tab;
@@ -386,10 +385,13 @@ static struct map_ent *map_get(struct mw_corr *c, uint64_t map, uint64_t ts, int
 		if (c->nrec >= c->maps_max)
 			c->maps_over_cap++;
 	}
+	/* Full: a sample waits until there is room (forgetting for it, once per
+	 * sample, would cost a pass over every model each); a record makes room
+	 * by dropping the models only samples made. */
 	if (!e && c->nmaps >= c->maps_max) {
-		maps_evict(c, map, 0);
-		if (!rec && c->nmaps >= c->maps_max)
+		if (!rec)
 			return NULL;
+		maps_evict(c, map, 0);
 	}
 	if (!e) {
 		if ((t->n + 1) * 2 > t->cap && table_grow(t, map_hash_at, c))
