@@ -1446,6 +1446,18 @@ TEST(maps_evict_nothing_idle)
 	mw_corr_free(c);
 }
 
+/* A write by `tid` while `other` (since other_ts) was writing too. */
+static struct mw_record write_write(uint64_t ts, uint32_t tid, uint64_t map, uint32_t other,
+				    uint64_t other_ts)
+{
+	struct mw_record r = rec(MW_REC_WRITE, ts, tid, map);
+	r.op = MW_OP_ASSIGN;
+	r.kind = MW_KIND_WRITE_WRITE;
+	r.other_tid = other;
+	r.other_ts = other_ts;
+	return r;
+}
+
 /* A map forgotten, then its address reused by a new map: the old race's row
  * keeps its count, the new race on the new map is right, the model is new. */
 TEST(maps_evict_address_reused)
@@ -1453,11 +1465,7 @@ TEST(maps_evict_address_reused)
 	struct mw_corr *c = corr_cap(4);
 	struct mw_record r;
 
-	r = rec(MW_REC_WRITE, 1000, 22, MAP1);
-	r.op = MW_OP_ASSIGN;
-	r.kind = MW_KIND_WRITE_WRITE;
-	r.other_tid = 21;
-	r.other_ts = 990;
+	r = write_write(1000, 22, MAP1, 21, 990);
 	CHECK_EQ_U64(mw_corr_feed(c, &r), 1);
 	for (int i = 0; i < 100; i++)
 		write_on(c, MAPN(i), 2000 + i);
@@ -1467,11 +1475,7 @@ TEST(maps_evict_address_reused)
 	mw_corr_feed(c, &r);
 	r = iter_write(5100, 44, MAP1, HIT2, 33, 5000);
 	CHECK_EQ_U64(mw_corr_feed(c, &r), 1);
-	r = rec(MW_REC_WRITE, 5200, 22, MAP1);
-	r.op = MW_OP_ASSIGN;
-	r.kind = MW_KIND_WRITE_WRITE;
-	r.other_tid = 21;
-	r.other_ts = 5150;
+	r = write_write(5200, 22, MAP1, 21, 5150);
 	CHECK_EQ_U64(mw_corr_feed(c, &r), 1);
 
 	CHECK_EQ_U64(mw_corr_nrows(c), 2);
