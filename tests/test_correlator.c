@@ -1071,7 +1071,8 @@ TEST(map_sample_rates)
 
 TEST(many_maps)
 {
-	struct mw_corr *c = corr(0);
+	struct mw_corr_opts o = { .maps_max = 1 << 16 };	/* over the default cap: no eviction */
+	struct mw_corr *c = mw_corr_new(&o);
 	struct mw_record r;
 
 	/* Interleaved so the last-map cache misses and the index grows often. */
@@ -1253,6 +1254,307 @@ TEST(aggregated_pending)
 	CHECK_EQ_U64(s.alerts, 7);
 	CHECK_EQ_U64(s.unconfirmed, 7);
 	CHECK_EQ_U64(mw_corr_row(c, 0)->count, 7);
+	mw_corr_free(c);
+}
+
+/* ---- bounded maps ------------------------------------------------------------- */
+
+#define MAPN(i) (0x10000000ULL + (uint64_t)(i) * 0x40)
+
+static struct mw_corr *corr_cap(size_t cap)
+{
+	struct mw_corr_opts o = { .keep_alerts = 1, .maps_max = cap };
+	struct mw_corr *c = mw_corr_new(&o);
+	if (!c)
+		CHECK_FAIL("mw_corr_new failed");
+	return c;
+}
+
+static void write_on(struct mw_corr *c, uint64_t map, uint64_t ts)
+{
+	struct mw_record r = rec(MW_REC_WRITE, ts, 1, map);
+	r.op = MW_OP_ASSIGN;
+	CHECK_EQ_U64(mw_corr_feed(c, &r), 0);
+}
+
+/* Past the cap a quarter goes, least recently active first; the rest keep
+ * their first-seen order and their index; the summary counts every map. */
+TEST(maps_evict_least_recent)
+{
+	struct mw_corr *c = corr_cap(8);
+
+	for (int i = 0; i < 8; i++)
+		write_on(c, MAPN(i), 100 + i);
+	write_on(c, MAPN(0), 200);		/* map 0 is the most recent now */
+	CHECK_EQ_U64(mw_corr_nmaps(c), 8);
+	CHECK_EQ_U64(mw_corr_maps_evicted(c), 0);
+	write_on(c, MAPN(8), 300);		/* the ninth: maps 1 and 2 go */
+	CHECK_EQ_U64(mw_corr_maps_evicted(c), 2);
+	CHECK_EQ_U64(mw_corr_nmaps(c), 7);
+	CHECK(mw_corr_find_map(c, MAPN(1)) == NULL);
+	CHECK(mw_corr_find_map(c, MAPN(2)) == NULL);
+	static const int left[] = { 0, 3, 4, 5, 6, 7, 8 };
+	for (size_t i = 0; i < 7; i++) {
+		const struct mw_map_model *m = mw_corr_find_map(c, MAPN(left[i]));
+		CHECK(m != NULL);
+		CHECK(m == mw_corr_map(c, i));
+	}
+	CHECK_EQ_U64(mw_corr_find_map(c, MAPN(0))->writes, 2);
+	CHECK(mw_corr_map(c, 7) == NULL);
+	CHECK_EQ_U64(summary(c).maps, 9);
+
+	/* A thousand more: never over the cap, every one counted. */
+	for (int i = 9; i < 1009; i++) {
+		write_on(c, MAPN(i), 1000 + i);
+		CHECK(mw_corr_nmaps(c) <= 8);
+	}
+	CHECK(mw_corr_find_map(c, MAPN(1008)) != NULL);
+	CHECK_EQ_U64(summary(c).maps, 1009);
+	CHECK_EQ_U64(mw_corr_maps_evicted(c) + mw_corr_nmaps(c), 1009);
+	CHECK_EQ_U64(mw_corr_maps_over_cap(c), 0);
+	/* Seen again after it was forgotten: a new model, counted again. */
+	write_on(c, MAPN(1), 5000);
+	CHECK_EQ_U64(mw_corr_find_map(c, MAPN(1))->writes, 1);
+	CHECK_EQ_U64(mw_corr_find_map(c, MAPN(1))->first_ts, 5000);
+	CHECK_EQ_U64(summary(c).maps, 1010);
+	mw_corr_free(c);
+}
+
+/* An iteration open on a map keeps its model through any number of other
+ * maps; the write inside it is still exactly one iter-write alert. */
+TEST(maps_evict_never_open_iteration)
+{
+	struct mw_corr *c = corr_cap(8);
+	struct mw_record r;
+
+	r = iter_start(1000, 11, MAP1, HIT1);
+	mw_corr_feed(c, &r);
+	for (int i = 0; i < 5000; i++) {
+		write_on(c, MAPN(i), 2000 + i);
+		CHECK(mw_corr_nmaps(c) <= 8);
+	}
+	const struct mw_map_model *m = mw_corr_find_map(c, MAP1);
+	CHECK(m != NULL);
+	CHECK_EQ_U64(m->n_iters, 1);
+	CHECK_EQ_U64(m->iters[0].start_ts, 1000);
+	r = iter_write(100000, 22, MAP1, HIT1, 11, 1000);
+	CHECK_EQ_U64(mw_corr_feed(c, &r), 1);
+	CHECK_EQ_U64(mw_corr_nalerts(c), 1);
+	CHECK_EQ_U64(mw_corr_alert(c, 0)->kind, MW_KIND_ITER_WRITE);
+	CHECK_EQ_U64(mw_corr_alert(c, 0)->map, MAP1);
+	CHECK_EQ_U64(mw_corr_alert(c, 0)->overlap_ns, 99000);
+	m = mw_corr_find_map(c, MAP1);
+	CHECK_EQ_U64(m->alerts, 1);
+	CHECK_EQ_U64(m->iters[0].bptr, BKT1);
+	struct mw_summary s = summary(c);
+	CHECK_EQ_U64(s.alerts, 1);
+	CHECK_EQ_U64(s.alerts_by_kind[MW_KIND_ITER_WRITE], 1);
+	CHECK_EQ_U64(s.maps, 5001);
+	CHECK_EQ_U64(mw_corr_maps_over_cap(c), 0);
+
+	/* Once it ends, the map is as forgettable as any. */
+	r = iter_end(100100, 11, MAP1, HIT1);
+	mw_corr_feed(c, &r);
+	for (int i = 5000; i < 5010; i++)
+		write_on(c, MAPN(i), 200000 + i);
+	CHECK(mw_corr_find_map(c, MAP1) == NULL);
+	CHECK_EQ_U64(mw_corr_row(c, 0)->count, 1);	/* the row keeps it */
+	CHECK_EQ_U64(mw_corr_row(c, 0)->map, MAP1);
+	mw_corr_free(c);
+}
+
+/* What the correlator still holds by address keeps its map: a pending alert
+ * (Go, its iteration's start unseen), an early end, a grow in progress
+ * (until a second of record time passes without a record on it). */
+TEST(maps_evict_keeps_what_is_named)
+{
+	struct mw_corr *c = corr_cap(8);
+	struct mw_record r;
+
+	r = iter_write(1000, 22, MAP1, HIT1, 11, 900);
+	r.gid = 40;
+	r.other_gid = 30;
+	r.iter_seq = 5;
+	r.flags = MW_RF_PENDING;
+	CHECK_EQ_U64(mw_corr_feed(c, &r), 0);
+	r = iter_end(1100, 12, MAP2, HIT2);	/* before its start */
+	mw_corr_feed(c, &r);
+	uint64_t grower = 0x7f0000003000ULL;
+	r = rec(MW_REC_GROW, 1200, 13, grower);
+	r.B = 3;
+	mw_corr_feed(c, &r);
+	CHECK_EQ_U64(mw_corr_find_map(c, grower)->growing, 1);
+	for (int i = 0; i < 1000; i++)
+		write_on(c, MAPN(i), 2000 + i);
+	CHECK(mw_corr_nmaps(c) <= 8);
+	CHECK(mw_corr_find_map(c, MAP1) != NULL);
+	CHECK(mw_corr_find_map(c, MAP2) != NULL);
+	CHECK(mw_corr_find_map(c, grower) != NULL);
+	CHECK_EQ_U64(mw_corr_find_map(c, grower)->grow_old_nbuckets, 8);
+
+	/* The confirmation raises the held alert on the model it named. */
+	r = rec(MW_REC_CONFIRM, 3000, 11, MAP1);
+	r.iter_seq = 5;
+	CHECK_EQ_U64(mw_corr_feed(c, &r), 1);
+	CHECK_EQ_U64(mw_corr_find_map(c, MAP1)->alerts, 1);
+	/* The late start meets its end: no ghost iteration. */
+	r = iter_start(1050, 12, MAP2, HIT2);
+	mw_corr_feed(c, &r);
+	CHECK_EQ_U64(mw_corr_find_map(c, MAP2)->n_iters, 0);
+
+	/* A second of record time later the grow is over (or its map dead). */
+	for (int i = 1000; i < 1010; i++)
+		write_on(c, MAPN(i), 1200 + 1000000000ULL + i);
+	CHECK(mw_corr_find_map(c, grower) == NULL);
+	CHECK(mw_corr_nmaps(c) <= 8);
+	CHECK_EQ_U64(summary(c).maps, 1013);
+	mw_corr_free(c);
+}
+
+/* Nothing forgettable: the correlator goes past the cap and counts it, then
+ * shrinks back once the iterations end. Alerts stay exact throughout. */
+TEST(maps_evict_nothing_idle)
+{
+	struct mw_corr *c = corr_cap(4);
+	struct mw_record r;
+
+	for (int i = 0; i < 6; i++) {
+		r = iter_start(1000 + i, 11, MAPN(i), HIT1);
+		mw_corr_feed(c, &r);
+	}
+	CHECK_EQ_U64(mw_corr_nmaps(c), 6);
+	CHECK_EQ_U64(mw_corr_maps_over_cap(c), 2);
+	CHECK_EQ_U64(mw_corr_maps_evicted(c), 0);
+	for (int i = 0; i < 6; i++) {
+		r = iter_write(2000 + i, 22, MAPN(i), HIT1, 11, 1000 + i);
+		CHECK_EQ_U64(mw_corr_feed(c, &r), 1);
+		CHECK_EQ_U64(mw_corr_find_map(c, MAPN(i))->alerts, 1);
+	}
+	for (int i = 0; i < 6; i++) {
+		r = iter_end(3000 + i, 11, MAPN(i), HIT1);
+		mw_corr_feed(c, &r);
+	}
+	write_on(c, MAPN(6), 4000);		/* a quarter under the cap again */
+	CHECK_EQ_U64(mw_corr_nmaps(c), 4);
+	CHECK_EQ_U64(mw_corr_maps_evicted(c), 3);
+	CHECK(mw_corr_find_map(c, MAPN(0)) == NULL);
+	CHECK(mw_corr_find_map(c, MAPN(3)) != NULL);
+	struct mw_summary s = summary(c);
+	CHECK_EQ_U64(s.maps, 7);
+	CHECK_EQ_U64(s.alerts, 6);
+	CHECK_EQ_U64(s.rows, 6);
+	mw_corr_free(c);
+}
+
+/* A write by `tid` while `other` (since other_ts) was writing too. */
+static struct mw_record write_write(uint64_t ts, uint32_t tid, uint64_t map, uint32_t other,
+				    uint64_t other_ts)
+{
+	struct mw_record r = rec(MW_REC_WRITE, ts, tid, map);
+	r.op = MW_OP_ASSIGN;
+	r.kind = MW_KIND_WRITE_WRITE;
+	r.other_tid = other;
+	r.other_ts = other_ts;
+	return r;
+}
+
+/* A map forgotten, then its address reused by a new map: the old race's row
+ * keeps its count, the new race on the new map is right, the model is new. */
+TEST(maps_evict_address_reused)
+{
+	struct mw_corr *c = corr_cap(4);
+	struct mw_record r;
+
+	r = write_write(1000, 22, MAP1, 21, 990);
+	CHECK_EQ_U64(mw_corr_feed(c, &r), 1);
+	for (int i = 0; i < 100; i++)
+		write_on(c, MAPN(i), 2000 + i);
+	CHECK(mw_corr_find_map(c, MAP1) == NULL);
+
+	r = iter_start(5000, 33, MAP1, HIT2);
+	mw_corr_feed(c, &r);
+	r = iter_write(5100, 44, MAP1, HIT2, 33, 5000);
+	CHECK_EQ_U64(mw_corr_feed(c, &r), 1);
+	r = write_write(5200, 22, MAP1, 21, 5150);
+	CHECK_EQ_U64(mw_corr_feed(c, &r), 1);
+
+	CHECK_EQ_U64(mw_corr_nrows(c), 2);
+	const struct mw_alert_row *ww = mw_corr_row(c, 0), *iw = mw_corr_row(c, 1);
+	CHECK_EQ_U64(ww->kind, MW_KIND_WRITE_WRITE);
+	CHECK_EQ_U64(ww->map, MAP1);
+	CHECK_EQ_U64(ww->count, 2);
+	CHECK_EQ_U64(ww->first_ts, 1000);
+	CHECK_EQ_U64(ww->last_ts, 5200);
+	CHECK_EQ_U64(iw->kind, MW_KIND_ITER_WRITE);
+	CHECK_EQ_U64(iw->map, MAP1);
+	CHECK_EQ_U64(iw->count, 1);
+	CHECK_EQ_U64(iw->last.iter_tid, 33);
+	CHECK_EQ_U64(iw->last.writer_tid, 44);
+	CHECK_EQ_U64(iw->last.hiter, HIT2);
+	CHECK_EQ_U64(iw->max_overlap_ns, 100);
+	const struct mw_map_model *m = mw_corr_find_map(c, MAP1);
+	CHECK(m != NULL);
+	CHECK_EQ_U64(m->first_ts, 5000);
+	CHECK_EQ_U64(m->alerts, 2);		/* the first map's alert went with it */
+	CHECK_EQ_U64(m->writes, 2);
+	CHECK_EQ_U64(m->n_iters, 1);
+	struct mw_summary s = summary(c);
+	CHECK_EQ_U64(s.alerts, 3);
+	CHECK_EQ_U64(s.maps, 102);		/* MAP1 twice */
+	mw_corr_free(c);
+}
+
+/* Counter samples (live only, on the live clock) neither count as maps nor
+ * change what is forgotten: the same records with and without samples give
+ * the same summary and the same maps kept. */
+TEST(maps_evict_samples_do_not_steer)
+{
+	struct mw_corr *a = corr_cap(8), *b = corr_cap(8);
+	struct mw_map_sample s;
+
+	for (int i = 0; i < 300; i++) {
+		/* Samples for maps soon seen in records, and for maps never seen. */
+		memset(&s, 0, sizeof(s));
+		s.map = MAPN(i % 2 ? i + 1 : 100000 + i);
+		s.ts = 7000000000ULL + (uint64_t)i;
+		s.writes = 3;
+		s.have_hmap = 1;
+		s.oldbuckets = 0x1000;	/* growing, says memory */
+		mw_corr_map_sample(b, &s);
+		CHECK(mw_corr_nmaps(b) <= 8);
+		write_on(a, MAPN(i), 1000 + (uint64_t)(i * 7 % 300));
+		write_on(b, MAPN(i), 1000 + (uint64_t)(i * 7 % 300));
+		if (i % 3 == 0) {
+			write_on(a, MAPN(i / 2), 2000 + (uint64_t)i);
+			write_on(b, MAPN(i / 2), 2000 + (uint64_t)i);
+		}
+	}
+	struct mw_summary sa = summary(a), sb = summary(b);
+	CHECK_EQ_U64(sa.maps, sb.maps);
+	CHECK_EQ_U64(mw_corr_maps_evicted(a), mw_corr_maps_evicted(b));
+	for (int i = 0; i < 300; i++)
+		CHECK((mw_corr_find_map(a, MAPN(i)) == NULL) == (mw_corr_find_map(b, MAPN(i)) == NULL));
+	/* Samples alone: no map in the summary, and bounded. */
+	struct mw_corr *c = corr_cap(4);
+	for (int i = 0; i < 100; i++) {
+		s.map = MAPN(i);
+		mw_corr_map_sample(c, &s);
+		CHECK(mw_corr_nmaps(c) <= 4);
+	}
+	CHECK_EQ_U64(summary(c).maps, 0);
+	CHECK(mw_corr_find_map(c, MAPN(3)) != NULL);	/* the first four, then no room */
+	CHECK(mw_corr_find_map(c, MAPN(4)) == NULL);
+	write_on(c, MAPN(3), 100);		/* sampled, then in a record: counted */
+	CHECK_EQ_U64(summary(c).maps, 1);
+	CHECK_EQ_U64(mw_corr_find_map(c, MAPN(3))->bpf_writes, 3);
+	write_on(c, MAPN(50), 200);		/* a record makes room: the sampled-only go */
+	CHECK_EQ_U64(mw_corr_nmaps(c), 2);
+	CHECK(mw_corr_map(c, 0) == mw_corr_find_map(c, MAPN(3)));
+	CHECK(mw_corr_map(c, 1) == mw_corr_find_map(c, MAPN(50)));
+	CHECK_EQ_U64(summary(c).maps, 2);
+	CHECK_EQ_U64(mw_corr_maps_evicted(c), 0);
+	mw_corr_free(a);
+	mw_corr_free(b);
 	mw_corr_free(c);
 }
 

@@ -22,6 +22,16 @@
  * raised, in order), or an abandoned end drops them; what is still held when
  * the run ends is reported as unconfirmed.
  *
+ * Bounded maps. Go maps die in the GC with no event, so a long-running
+ * service shows the correlator new maps forever. Past the cap (opts.maps_max,
+ * MW_CORR_MAPS_MAX) a quarter of the models are forgotten at once, least
+ * recently active first: only maps nothing still needs (no open iteration, no
+ * grow in progress, no pending alert or remembered early end naming them).
+ * Which ones and when follows from the records alone (their timestamps, never
+ * a clock, never the live-only counter samples), so a replay forgets what the
+ * live run forgot. Alerts never depend on the model; rows keep their own map
+ * address and counts, so a forgotten map takes only its model with it.
+ *
  * Pure C: libc only, no clock of its own.
  */
 #include <stdio.h>
@@ -34,6 +44,10 @@
 #define PENDING_MAX	65536	/* pending (unconfirmed) alert groups kept */
 #define EARLY_ENDS	64	/* iteration ends remembered until their start arrives */
 #define TABLE_MIN	64	/* initial hash-table capacity (a power of two) */
+/* A map whose records last showed a grow on may be forgotten once it has
+ * been idle this long in record time: a grow moves on with every write, so
+ * it is over (or the map is dead) and only its progress display is lost. */
+#define GROW_IDLE_NS	1000000000ULL
 
 /* A model plus what the correlator needs to keep it honest but does not show. */
 struct map_ent {
@@ -43,7 +57,16 @@ struct map_ent {
 	int      have_sample;			/* a counter sample was taken */
 	uint64_t sample_ts;			/* ts of the last counter sample */
 	uint64_t pos_ts[MW_MAX_ITERS];		/* ts + 1 of each iteration's known position, 0 = none */
+	/* For eviction: what the records alone say (counter samples come on
+	 * the live clock and a replay has none, so they must not steer it). */
+	uint64_t act_ts;			/* newest record on this map */
+	uint64_t rec_hmap_ts;			/* ts of the record rec_growing comes from */
+	uint8_t  in_recs;			/* a record named it (not only samples) */
+	uint8_t  rec_growing;			/* a grow is on, as the records last said */
+	uint8_t  mark;				/* maps_evict's scratch: MARK_* */
 };
+
+enum { MARK_NONE, MARK_PIN, MARK_DROP };
 
 /* An ITER_END that matched no open iteration: its start may still come. */
 struct early_end {
@@ -85,6 +108,11 @@ struct mw_corr {
 	size_t nmaps, maps_cap;
 	struct table map_tab;
 	size_t last_map;		/* index + 1 of the last map looked up: records come in runs */
+	size_t maps_max;		/* the cap on models named by records */
+	size_t nrec;			/* models named by records (the others only by samples) */
+	size_t evict_at;		/* nrec at which eviction is tried again after it fell short */
+	uint64_t maps_seen;		/* the summary's maps */
+	uint64_t maps_evicted, maps_over_cap;
 
 	struct early_end early[EARLY_ENDS];
 	size_t n_early, early_next;
@@ -235,36 +263,162 @@ static struct map_ent *map_find(const struct mw_corr *c, uint64_t map)
 	return NULL;
 }
 
-/* The model of `map`, created if absent (first_ts = last_ts = ts); NULL on OOM. */
-static struct map_ent *map_get(struct mw_corr *c, uint64_t map, uint64_t ts)
+static void table_rebuild(struct table *t, uint64_t (*hash)(const struct mw_corr *, size_t),
+			  const struct mw_corr *c, size_t n)
+{
+	memset(t->slot, 0, t->cap * sizeof(*t->slot));
+	for (size_t i = 0; i < n; i++) {
+		size_t j = hash(c, i) & (t->cap - 1);
+
+		while (t->slot[j])
+			j = (j + 1) & (t->cap - 1);
+		t->slot[j] = (uint32_t)(i + 1);
+	}
+	t->n = n;
+}
+
+struct evict_cand {
+	uint64_t ts, map;
+	size_t i;
+};
+
+static int evict_cmp(const void *x, const void *y)
+{
+	const struct evict_cand *a = x, *b = y;
+
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	return a->map < b->map ? -1 : a->map > b->map;
+}
+
+static void map_pin(struct mw_corr *c, uint64_t map)
+{
+	struct map_ent *e = map ? map_find(c, map) : NULL;
+
+	if (e)
+		e->mark = MARK_PIN;
+}
+
+/* May this record-named model be forgotten now? */
+static int map_idle(const struct mw_corr *c, const struct map_ent *e)
+{
+	return e->mark == MARK_NONE && e->m.n_iters == 0 &&
+	       (!e->rec_growing || c->sum.last_ts - e->act_ts >= GROW_IDLE_NS);
+}
+
+/* Forget models, keeping `keep` (the map being looked up). Those named by
+ * samples only always go (they count for nothing); with `recs`, enough of
+ * the record-named ones to get a quarter under the cap, least recently
+ * active first (ties by address), among those nothing needs. Then compact
+ * the array (first-seen order kept) and rebuild its index. */
+static void maps_evict(struct mw_corr *c, uint64_t keep, int recs)
+{
+	size_t quarter = c->maps_max / 4 ? c->maps_max / 4 : 1;
+	size_t want = recs && c->nrec + quarter > c->maps_max ? c->nrec + quarter - c->maps_max : 0;
+	struct evict_cand *cd = want ? malloc(c->nrec * sizeof(*cd)) : NULL;
+	size_t ncd = 0, j = 0;
+
+	if (cd) {
+		/* Everything that still names a map by its address keeps it. */
+		for (size_t i = 0; i < c->npend; i++)
+			map_pin(c, c->pend[i].a.map);
+		for (size_t i = 0; i < c->n_early; i++)
+			map_pin(c, c->early[i].map);
+		map_pin(c, keep);
+		for (size_t i = 0; i < c->nmaps; i++) {
+			struct map_ent *e = &c->maps[i];
+
+			if (e->in_recs && map_idle(c, e))
+				cd[ncd++] = (struct evict_cand){ .ts = e->act_ts, .map = e->m.map, .i = i };
+		}
+		if (ncd > want) {
+			qsort(cd, ncd, sizeof(*cd), evict_cmp);
+			ncd = want;
+		}
+		for (size_t k = 0; k < ncd; k++)
+			c->maps[cd[k].i].mark = MARK_DROP;
+		free(cd);
+	}
+	for (size_t i = 0; i < c->nmaps; i++) {
+		struct map_ent *e = &c->maps[i];
+
+		if (e->mark == MARK_DROP || (!e->in_recs && e->m.map != keep)) {
+			if (e->in_recs) {
+				c->nrec--;
+				c->maps_evicted++;
+			}
+			continue;
+		}
+		e->mark = MARK_NONE;
+		if (j != i)
+			c->maps[j] = *e;
+		j++;
+	}
+	if (j == c->nmaps)
+		return;
+	c->nmaps = j;
+	table_rebuild(&c->map_tab, map_hash_at, c, c->nmaps);
+	c->last_map = 0;
+}
+
+/* The model of `map`, created if absent (first_ts = last_ts = ts); NULL on
+ * OOM, or for a sample (rec = 0) when the cap is reached. */
+static struct map_ent *map_get(struct mw_corr *c, uint64_t map, uint64_t ts, int rec)
 {
 	struct table *t = &c->map_tab;
 	struct map_ent *e;
 	size_t j;
 
 	if (c->last_map && c->maps[c->last_map - 1].m.map == map)
-		return &c->maps[c->last_map - 1];
-	e = map_find(c, map);
-	if (e) {
-		c->last_map = (size_t)(e - c->maps) + 1;
-		return e;
+		e = &c->maps[c->last_map - 1];
+	else
+		e = map_find(c, map);
+	if (e && (e->in_recs || !rec))
+		goto found;
+	if (rec && c->nrec >= c->maps_max) {
+		if (c->nrec >= c->evict_at) {
+			maps_evict(c, map, 1);
+			/* Fell short (everything is in use): try again a quarter on. */
+			c->evict_at = c->nrec >= c->maps_max ? c->nrec + c->maps_max / 4 : 0;
+			e = map_find(c, map);
+		}
+		if (c->nrec >= c->maps_max)
+			c->maps_over_cap++;
 	}
-	if ((t->n + 1) * 2 > t->cap && table_grow(t, map_hash_at, c))
-		return NULL;
-	if (c->nmaps >= UINT32_MAX - 1 ||
-	    grow_array((void **)&c->maps, &c->maps_cap, c->nmaps + 1, sizeof(*c->maps)))
-		return NULL;
-	e = &c->maps[c->nmaps];
-	memset(e, 0, sizeof(*e));
-	e->m.map = map;
-	e->m.first_ts = ts;
-	e->m.last_ts = ts;
-	c->nmaps++;
-	for (j = mix64(map) & (t->cap - 1); t->slot[j]; j = (j + 1) & (t->cap - 1))
-		;
-	t->slot[j] = (uint32_t)c->nmaps;
-	t->n++;
-	c->last_map = c->nmaps;
+	/* Full: a sample waits until there is room (forgetting for it, once per
+	 * sample, would cost a pass over every model each); a record makes room
+	 * by dropping the models only samples made. */
+	if (!e && c->nmaps >= c->maps_max) {
+		if (!rec)
+			return NULL;
+		maps_evict(c, map, 0);
+	}
+	if (!e) {
+		if ((t->n + 1) * 2 > t->cap && table_grow(t, map_hash_at, c))
+			return NULL;
+		if (c->nmaps >= UINT32_MAX - 1 ||
+		    grow_array((void **)&c->maps, &c->maps_cap, c->nmaps + 1, sizeof(*c->maps)))
+			return NULL;
+		e = &c->maps[c->nmaps];
+		memset(e, 0, sizeof(*e));
+		e->m.map = map;
+		e->m.first_ts = ts;
+		e->m.last_ts = ts;
+		c->nmaps++;
+		for (j = mix64(map) & (t->cap - 1); t->slot[j]; j = (j + 1) & (t->cap - 1))
+			;
+		t->slot[j] = (uint32_t)c->nmaps;
+		t->n++;
+	}
+	if (rec) {
+		/* A map forgotten and seen again counts again: telling it from a
+		 * new map at a reused address would take memory per map. */
+		e->in_recs = 1;
+		c->nrec++;
+		c->maps_seen++;
+	}
+found:
+	c->last_map = (size_t)(e - c->maps) + 1;
 	return e;
 }
 
@@ -454,6 +608,12 @@ static void model_update(struct mw_corr *c, struct map_ent *e, const struct mw_r
 		m->first_ts = r->ts;
 	if (r->ts > m->last_ts)
 		m->last_ts = r->ts;
+	if (r->ts > e->act_ts)
+		e->act_ts = r->ts;
+	if (r->ts >= e->rec_hmap_ts) {
+		e->rec_hmap_ts = r->ts;
+		e->rec_growing = r->oldbuckets != 0 || r->type == MW_REC_GROW;
+	}
 	map_set_hmap(c, e, r->ts, r->count, r->B, r->hflags, r->buckets, r->oldbuckets, r->nevacuate);
 
 	switch (r->type) {
@@ -714,11 +874,13 @@ int mw_corr_feed(struct mw_corr *c, const struct mw_record *r)
 		for (int k = 0; e && k < MW_MAX_ITERS; k++)
 			if (e->m.iters[k].hiter)
 				iter_clear(e, k);
+		if (e)
+			e->rec_growing = 0;
 		return 0;
 	}
 
 	if (r->map) {
-		e = map_get(c, r->map, r->ts);
+		e = map_get(c, r->map, r->ts, 1);
 		if (e)
 			model_update(c, e, r);
 	}
@@ -742,7 +904,7 @@ void mw_corr_map_sample(struct mw_corr *c, const struct mw_map_sample *s)
 
 	if (!s->map)
 		return;
-	e = map_get(c, s->map, s->ts);
+	e = map_get(c, s->map, s->ts, 0);
 	if (!e)
 		return;
 	m = &e->m;
@@ -785,6 +947,7 @@ struct mw_corr *mw_corr_new(const struct mw_corr_opts *opts)
 		return NULL;
 	if (opts)
 		c->opts = *opts;
+	c->maps_max = c->opts.maps_max ? c->opts.maps_max : MW_CORR_MAPS_MAX;
 	c->flag_samesize = (c->opts.layout ? c->opts.layout : &mw_runtime_c()->layout)->flag_samesize;
 	return c;
 }
@@ -807,7 +970,7 @@ void mw_corr_summary(const struct mw_corr *c, struct mw_summary *s)
 	*s = c->sum;
 	s->unconfirmed += npending(c);
 	s->rows = c->nrows;
-	s->maps = c->nmaps;
+	s->maps = c->maps_seen;
 }
 
 void mw_corr_set_mode(struct mw_corr *c, const struct mw_run_mode *m)
@@ -842,6 +1005,9 @@ const struct mw_map_model *mw_corr_find_map(const struct mw_corr *c, uint64_t ma
 	const struct map_ent *e = map_find(c, map);
 	return e ? &e->m : NULL;
 }
+
+uint64_t mw_corr_maps_evicted(const struct mw_corr *c) { return c->maps_evicted; }
+uint64_t mw_corr_maps_over_cap(const struct mw_corr *c) { return c->maps_over_cap; }
 
 /* ---- names and JSON -------------------------------------------------------- */
 

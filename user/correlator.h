@@ -10,8 +10,8 @@
  * turns each such record into one alert occurrence (so alerts never depend on
  * the order records arrive in, and a dropped record can only lose an alert,
  * never invent one), aggregates occurrences into display rows, and keeps a
- * model of every map seen: length, B, bucket arrays, grow progress, open
- * iterations, counters. Records that arrive out of order (different CPUs) are
+ * model of every map seen (up to MW_CORR_MAPS_MAX of them): length, B, bucket
+ * arrays, grow progress, open iterations, counters. Records that arrive out of order (different CPUs) are
  * reconciled by timestamp: an iteration end seen before its start closes it.
  */
 #ifndef MW_CORRELATOR_H
@@ -127,7 +127,8 @@ struct mw_summary {
 	uint64_t alerts;		/* occurrences */
 	uint64_t alerts_by_kind[MW_KIND_MAX];
 	uint64_t rows;			/* aggregated rows */
-	uint64_t maps;			/* maps seen */
+	uint64_t maps;			/* maps seen in records (a map forgotten under the
+					 * correlator's cap and seen again counts again) */
 	uint64_t first_ts, last_ts;
 	uint64_t bpf_hits;		/* probe hits (latest STATS) */
 	uint64_t rb_drops, map_drops;	/* the two halves of drops */
@@ -138,6 +139,13 @@ struct mw_summary {
 	uint64_t runtime_caught[MW_KIND_MAX];
 	struct mw_run_mode mode;	/* how the records were taken (live runs set it) */
 };
+
+/* Map models kept at once. Go frees maps through its GC with no event, so a
+ * long-running service makes new maps forever: past this many, the least
+ * recently active maps that nothing still needs (no open iteration, no grow
+ * in progress, nothing pending for them) are forgotten, a quarter at a time.
+ * Alerts never depend on it; the summary's `maps` keeps counting. */
+#define MW_CORR_MAPS_MAX 16384
 
 struct mw_corr;
 
@@ -151,6 +159,8 @@ struct mw_corr_opts {
 	/* The target's layout (its hmap flag bits); NULL: the C port's row
 	 * (every row has the same flag bits). */
 	const struct mw_layout *layout;
+	/* The cap on map models; 0: MW_CORR_MAPS_MAX (tests set small ones). */
+	size_t maps_max;
 };
 
 struct mw_corr *mw_corr_new(const struct mw_corr_opts *opts);
@@ -185,6 +195,11 @@ const struct mw_alert_row *mw_corr_row(const struct mw_corr *c, size_t i);
 size_t mw_corr_nmaps(const struct mw_corr *c);
 const struct mw_map_model *mw_corr_map(const struct mw_corr *c, size_t i);	/* in order first seen */
 const struct mw_map_model *mw_corr_find_map(const struct mw_corr *c, uint64_t map);
+/* Map models forgotten to stay under the cap, and maps taken in while at the
+ * cap because none could be forgotten (each an open iteration, a grow, or
+ * something pending). */
+uint64_t mw_corr_maps_evicted(const struct mw_corr *c);
+uint64_t mw_corr_maps_over_cap(const struct mw_corr *c);
 
 /* The actor of each side: the goroutine for Go, else the thread. */
 static inline uint64_t mw_alert_writer(const struct mw_alert *a)
