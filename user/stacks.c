@@ -29,7 +29,11 @@
  * that way: its fd stays open, so the inode cannot be reused by another
  * file, and before it serves again its size, mtime and ctime (fstat) must
  * still be those seen when it was read, else it is dropped and the file read
- * afresh (a file rewritten in place). A binary whose read failed (the first
+ * afresh (a file rewritten in place). An idle binary keeps its ELF data
+ * (symbols, the Go tables, the DWARF sections libelf read and inflated) but
+ * not libdw's CU index and line tables, rebuilt cheaply by its next user, so
+ * what it holds does not depend on which stacks were resolved in it. A binary
+ * whose read failed (the first
  * process already gone, a path only inside a container) is tried again by
  * the next symbolizer that resolves in it, and never kept once unreferenced.
  * Strings in frames point into a binary (symbol names, gobin and DWARF file
@@ -192,6 +196,23 @@ static struct {
 
 static void elf_file_close(struct elf_file *f);
 
+/* Drops libdw's state (the CU index, the line tables parsed so far: they
+ * grow with every new CU a stack lands in) but not the ELF files, which
+ * keep the DWARF sections libelf has read and decompressed: the next
+ * dwarf_begin_elf on them reads and inflates nothing again. */
+static void bin_drop_dwarf(struct bin *b)
+{
+	if (b->dw)
+		dwarf_end(b->dw);
+	b->dw = NULL;
+	free(b->cus);
+	free(b->ranges);
+	b->cus = NULL;
+	b->ranges = NULL;
+	b->ncus = b->nranges = 0;
+	b->dwarf_tried = false;
+}
+
 static void bin_destroy(struct bin *b)
 {
 	if (b->prev)
@@ -201,13 +222,10 @@ static void bin_destroy(struct bin *b)
 	if (b->next)
 		b->next->prev = b->prev;
 	cache.st.bins--;
-	if (b->dw)
-		dwarf_end(b->dw);
+	bin_drop_dwarf(b);
 	elf_file_close(&b->dbg);
 	mw_gobin_close(b->go);
 	elf_file_close(&b->main);
-	free(b->cus);
-	free(b->ranges);
 	free(b->syms);
 	free(b->names);
 	free(b->path);
@@ -284,6 +302,9 @@ static void cache_release(struct bin *b)
 		bin_destroy(b);
 		return;
 	}
+	/* No frame of it is alive any more: what libdw parsed can go, so an
+	 * idle binary's memory is the same whatever stacks were resolved. */
+	bin_drop_dwarf(b);
 	b->released = ++cache.seq;
 	if (++cache.st.idle <= CACHE_IDLE)
 		return;
@@ -775,16 +796,11 @@ static void bin_load_dwarf(struct bin *b)
 		Dwarf *dw = dwarf_begin_elf(cands[i], DWARF_C_READ, NULL);
 		if (!dw)
 			continue;
-		if (index_cus(b, dw)) {
-			b->dw = dw;
+		b->dw = dw;
+		if (index_cus(b, dw))
 			return;
-		}
-		free(b->cus);
-		free(b->ranges);
-		b->cus = NULL;
-		b->ranges = NULL;
-		b->ncus = b->nranges = 0;
-		dwarf_end(dw);
+		bin_drop_dwarf(b);
+		b->dwarf_tried = true;
 	}
 }
 

@@ -85,7 +85,8 @@ void mw_sym_free(struct mw_symbolizer *s);
 /* The process-wide binary cache, as counted since start. */
 struct mw_sym_cache_stats {
 	uint64_t loads;		/* binaries read (ELF opened, symbols loaded; failures too) */
-	uint64_t dwarf_loads;	/* DWARF line tables read (at most one per binary read) */
+	uint64_t dwarf_loads;	/* DWARF opened and its CUs indexed: once per binary read,
+				 * again by the first user after it was idle */
 	uint64_t hits;		/* a symbolizer got a binary already cached */
 	uint64_t stale;		/* cached binaries dropped: their file changed */
 	uint64_t bins;		/* binaries in memory now, used or not */
