@@ -5,16 +5,16 @@
  * binaries they name. Binaries live in one process-wide cache shared by
  * every symbolizer (key: device and inode as the maps name them, and the
  * path), so the processes of one binary read it once. A binary is read on
- * first use by whichever symbolizer needs it first (its /proc/PID/map_files
- * or /proc/PID/root; the result is shared): its PT_LOAD segments (file offset → ELF
- * virtual address), its FUNC symbols copied into one sorted array and one
- * string pool, and, the first time a line is wanted, its DWARF: a sorted
- * table of CU address ranges built from every CU's DW_AT_ranges/low_pc (not
- * .debug_aranges, which clang does not emit and libdw 0.188 relies on), and
- * libdw's own per-CU line tables. When the binary has no line table, or no
- * .symtab, the separate debug file named by its build-id under
- * /usr/lib/debug/.build-id is used if installed (never debuginfod: no
- * network in the middle of a live trace).
+ * first use by whichever symbolizer needs it first (through that process's
+ * /proc/PID/map_files or /proc/PID/root; the result is shared): its PT_LOAD
+ * segments (file offset → ELF virtual address), its FUNC symbols copied
+ * into one sorted array and one string pool, and, the first time a line is
+ * wanted, its DWARF: a sorted table of CU address ranges built from every
+ * CU's DW_AT_ranges/low_pc (not .debug_aranges, which clang does not emit
+ * and libdw 0.188 relies on), and libdw's own per-CU line tables. When the
+ * binary has no line table, or no .symtab, the separate debug file named by
+ * its build-id under /usr/lib/debug/.build-id is used if installed (never
+ * debuginfod: no network in the middle of a live trace).
  *
  * Every file is untrusted: libelf reads it with ELF_C_READ (pread, no mmap,
  * so a file truncated under us cannot SIGBUS), every count is capped, and
@@ -32,10 +32,10 @@
  * afresh (a file rewritten in place). An idle binary keeps its ELF data
  * (symbols, the Go tables, the DWARF sections libelf read and inflated) but
  * not libdw's CU index and line tables, rebuilt cheaply by its next user, so
- * what it holds does not depend on which stacks were resolved in it. A binary
- * whose read failed (the first
- * process already gone, a path only inside a container) is tried again by
- * the next symbolizer that resolves in it, and never kept once unreferenced.
+ * what it holds does not depend on which stacks were resolved in it. A
+ * binary whose read failed (the first process already gone, a path only
+ * inside a container) is tried again by the next symbolizer that resolves
+ * in it, and never kept once unreferenced.
  * Strings in frames point into a binary (symbol names, gobin and DWARF file
  * names) or into the symbolizer (module paths): both live as long as the
  * symbolizer that resolved them.
