@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,10 +64,20 @@ static int copy_self(const char *path)
 }
 
 /* A maps text that is this process's own, with the test binary's lines
- * naming path (inode 0: the copy is another file): an offline symbolizer
- * over it reads that file instead. */
-static char *maps_with_exe_as(const char *path)
+ * naming path: an offline symbolizer over it reads that file instead. Those
+ * lines say inode 0 (the copy is another file), or with real_ino the copy's
+ * own device and inode, as if a process of the copy had written them. */
+static char *maps_with_exe_as_ino(const char *path, int real_ino)
 {
+	struct stat st;
+	char pdev[16] = "00:00";
+	unsigned long pino = 0;
+	if (real_ino) {
+		if (stat(path, &st))
+			return NULL;
+		snprintf(pdev, sizeof(pdev), "%02x:%02x", major(st.st_dev), minor(st.st_dev));
+		pino = (unsigned long)st.st_ino;
+	}
 	char exe[4096], line[8192];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	FILE *in = fopen("/proc/self/maps", "r");
@@ -89,10 +100,15 @@ static char *maps_with_exe_as(const char *path)
 			continue;
 		const char *nm = strcmp(name, exe) ? name : path;
 		o += (size_t)snprintf(out + o, cap - o, "%llx-%llx %s %llx %s %lu %s\n", start, end,
-				      perms, off, dev, nm == path ? 0 : ino, nm);
+				      perms, off, nm == path ? pdev : dev, nm == path ? pino : ino, nm);
 	}
 	fclose(in);
 	return out;
+}
+
+static char *maps_with_exe_as(const char *path)
+{
+	return maps_with_exe_as_ino(path, 0);
 }
 
 TEST(own_function_symbol_and_line)
@@ -559,6 +575,266 @@ TEST(cached_resolve_rate)
 	CHECK(sec < 1.0);
 	dlclose(h);
 	mw_sym_free(s);
+}
+
+/* ---- the process-wide binary cache ---------------------------------------- */
+
+/* A fresh copy of this test binary under the run's temp dir (removed at the
+ * end); the name in buf. */
+static int fresh_copy(char *buf, size_t len, const char *tag)
+{
+	snprintf(buf, len, "%s/mw_stacks_%s_XXXXXX", check_tmpdir(), tag);
+	int fd = mkstemp(buf);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	check_defer_unlink(buf);
+	return copy_self(buf);
+}
+
+/* Resolves stacks_target_fn through a new offline symbolizer over maps and
+ * frees it; the function name seen (copied), or "" with none. */
+static const char *resolve_once(const char *maps, char *name, size_t len)
+{
+	struct mw_symbolizer *s = mw_sym_new_from_maps(maps);
+	struct mw_frame f;
+	name[0] = '\0';
+	if (s && mw_sym_resolve(s, (uint64_t)&stacks_target_fn + 1, &f) == 0 && f.func)
+		snprintf(name, len, "%s", f.func);
+	mw_sym_free(s);
+	return name;
+}
+
+TEST(cache_two_symbolizers_share_one_read)
+{
+	char path[4096];
+	struct mw_sym_cache_stats a, b;
+	mw_sym_cache_clear();
+	CHECK(fresh_copy(path, sizeof(path), "shared") == 0);
+	char *maps = maps_with_exe_as_ino(path, 1);
+	CHECK(maps);
+	uint64_t at = (uint64_t)&stacks_target_fn + 1;
+	struct mw_frame f1, f2;
+
+	mw_sym_cache_stats(&a);
+	struct mw_symbolizer *s1 = mw_sym_new_from_maps(maps), *s2 = mw_sym_new_from_maps(maps);
+	CHECK(s1 && s2);
+	CHECK(mw_sym_resolve(s1, at, &f1) == 0);
+	CHECK(mw_sym_resolve(s2, at, &f2) == 0);
+	mw_sym_cache_stats(&b);
+	CHECK_EQ_U64(b.loads - a.loads, 1);		/* the copy, read once */
+	CHECK_EQ_U64(b.dwarf_loads - a.dwarf_loads, 1);
+	CHECK(b.hits > a.hits);
+	CHECK_EQ_STR(f1.func, "stacks_target_fn");
+	CHECK(f1.func == f2.func && f1.file == f2.file);	/* the same strings */
+	CHECK_EQ_U64(f2.line, target_line);
+
+	/* Two live symbolizers of this process: this binary read once more. */
+	struct mw_symbolizer *l1 = mw_sym_new(getpid()), *l2 = mw_sym_new(getpid());
+	CHECK(l1 && l2);
+	struct mw_frame g1, g2;
+	CHECK(mw_sym_resolve(l1, at, &g1) == 0);
+	CHECK(mw_sym_resolve(l2, at, &g2) == 0);
+	mw_sym_cache_stats(&a);
+	CHECK_EQ_U64(a.loads - b.loads, 1);
+	CHECK(g1.func == g2.func);
+	mw_sym_free(l1);
+	mw_sym_free(l2);
+
+	/* s2's frames outlive s1, a cache clear and other binaries coming and
+	 * going (ASan would see a freed string). */
+	mw_sym_free(s1);
+	mw_sym_cache_clear();
+	char name[128], other[4096];
+	for (int i = 0; i < 5; i++) {
+		CHECK(fresh_copy(other, sizeof(other), "churn") == 0);
+		char *om = maps_with_exe_as_ino(other, 1);
+		CHECK(om);
+		CHECK_EQ_STR(resolve_once(om, name, sizeof(name)), "stacks_target_fn");
+		free(om);
+	}
+	CHECK_EQ_STR(f2.func, "stacks_target_fn");
+	CHECK_EQ_STR(base(f2.file), "test_stacks.c");
+	CHECK_EQ_STR(f2.module, path);
+	mw_sym_cache_stats(&a);
+	CHECK(mw_sym_resolve(s2, at + 1, &f2) == 0);
+	mw_sym_cache_stats(&b);
+	CHECK_EQ_U64(b.loads, a.loads);			/* still s2's, still read */
+	CHECK_EQ_STR(f2.func, "stacks_target_fn");
+	mw_sym_free(s2);
+	free(maps);
+	mw_sym_cache_clear();
+	mw_sym_cache_stats(&b);
+	CHECK_EQ_U64(b.bins, 0);
+	CHECK_EQ_U64(b.idle, 0);
+}
+
+/* Unused binaries stay cached up to 4, least recently released evicted. */
+TEST(cache_keeps_a_few_unused_binaries)
+{
+	enum { N = 6 };
+	char paths[N][4096], name[128];
+	char *maps[N];
+	struct mw_sym_cache_stats a, b;
+	mw_sym_cache_clear();
+	for (int i = 0; i < N; i++) {
+		CHECK(fresh_copy(paths[i], sizeof(paths[i]), "lru") == 0);
+		CHECK((maps[i] = maps_with_exe_as_ino(paths[i], 1)));
+	}
+	mw_sym_cache_stats(&a);
+	for (int i = 0; i < N; i++) {
+		CHECK_EQ_STR(resolve_once(maps[i], name, sizeof(name)), "stacks_target_fn");
+		mw_sym_cache_stats(&b);
+		CHECK_EQ_U64(b.idle, i + 1 < 4 ? i + 1 : 4);
+		CHECK_EQ_U64(b.bins, b.idle);	/* the rest (never read) freed at once */
+	}
+	CHECK_EQ_U64(b.loads - a.loads, N);
+	/* cached now: 2 3 4 5, released in that order */
+	struct { int copy, reads; } steps[] = {
+		{ 5, 0 },	/* cached: 2 3 4 5 */
+		{ 0, 1 },	/* evicted: read again; 2 evicted → 3 4 5 0 */
+		{ 3, 0 },	/* → 4 5 0 3 */
+		{ 2, 1 },	/* → 5 0 3 2 */
+		{ 4, 1 },	/* → 0 3 2 4 */
+		{ 0, 0 },
+	};
+	for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+		mw_sym_cache_stats(&a);
+		CHECK_EQ_STR(resolve_once(maps[steps[k].copy], name, sizeof(name)), "stacks_target_fn");
+		mw_sym_cache_stats(&b);
+		CHECK_EQ_U64(b.loads - a.loads, steps[k].reads);
+		CHECK_EQ_U64(b.idle, 4);
+	}
+	for (int i = 0; i < N; i++)
+		free(maps[i]);
+	mw_sym_cache_clear();
+}
+
+/* The same path and inode rewritten in place is read again, not served from
+ * the cache. */
+TEST(cache_rereads_a_rewritten_file)
+{
+	char path[4096], name[128];
+	struct mw_sym_cache_stats a, b;
+	struct stat st0, st1;
+	mw_sym_cache_clear();
+	CHECK(fresh_copy(path, sizeof(path), "rewrite") == 0);
+	char *maps = maps_with_exe_as_ino(path, 1);
+	CHECK(maps);
+	CHECK_EQ_STR(resolve_once(maps, name, sizeof(name)), "stacks_target_fn");
+	mw_sym_cache_stats(&a);
+	CHECK_EQ_STR(resolve_once(maps, name, sizeof(name)), "stacks_target_fn");
+	mw_sym_cache_stats(&b);
+	CHECK_EQ_U64(b.loads, a.loads);			/* unchanged: cached */
+
+	/* Same size, other symbol name, later mtime; same inode. */
+	CHECK(stat(path, &st0) == 0);
+	int fd = open(path, O_RDWR);
+	CHECK(fd >= 0);
+	size_t n = (size_t)st0.st_size;
+	char *img = malloc(n);
+	CHECK(img);
+	CHECK(pread(fd, img, n, 0) == (ssize_t)n);
+	int renamed = 0;
+	for (char *p = img; (p = memmem(p, n - (size_t)(p - img), "stacks_target_fn", 16)); p += 16) {
+		p[13] = 'X';
+		renamed++;
+	}
+	CHECK(renamed > 0);
+	CHECK(pwrite(fd, img, n, 0) == (ssize_t)n);
+	struct timespec ts[2] = { st0.st_atim, st0.st_mtim };
+	ts[1].tv_sec += 100;
+	CHECK(futimens(fd, ts) == 0);
+	close(fd);
+	free(img);
+	CHECK(stat(path, &st1) == 0);
+	CHECK_EQ_U64(st1.st_ino, st0.st_ino);
+	CHECK_EQ_U64(st1.st_size, st0.st_size);
+
+	mw_sym_cache_stats(&a);
+	CHECK_EQ_STR(resolve_once(maps, name, sizeof(name)), "stacks_targetXfn");
+	mw_sym_cache_stats(&b);
+	CHECK_EQ_U64(b.loads - a.loads, 1);
+	CHECK_EQ_U64(b.stale - a.stale, 1);
+	CHECK_EQ_U64(b.idle, 1);			/* the old one gone, the new one kept */
+	free(maps);
+	mw_sym_cache_clear();
+}
+
+/* A binary whose read failed is read again by the next symbolizer that
+ * shares it, not handed on as a failure. */
+TEST(cache_failed_read_retried_by_another)
+{
+	char path[4096], away[4200];
+	struct mw_sym_cache_stats a, b;
+	struct mw_frame f;
+	uint64_t at = (uint64_t)&stacks_target_fn + 1;
+	mw_sym_cache_clear();
+	CHECK(fresh_copy(path, sizeof(path), "retry") == 0);
+	char *maps = maps_with_exe_as_ino(path, 1);
+	CHECK(maps);
+	snprintf(away, sizeof(away), "%s.away", path);
+	check_defer_unlink(away);
+	CHECK(rename(path, away) == 0);
+
+	mw_sym_cache_stats(&a);
+	struct mw_symbolizer *s1 = mw_sym_new_from_maps(maps);
+	CHECK(s1);
+	CHECK(mw_sym_resolve(s1, at, &f) == 0);
+	CHECK(f.func == NULL && f.module);		/* module and offset only */
+	CHECK(mw_sym_resolve(s1, at, &f) == 0);		/* not retried by the same one */
+	mw_sym_cache_stats(&b);
+	CHECK_EQ_U64(b.loads - a.loads, 1);
+
+	CHECK(rename(away, path) == 0);
+	struct mw_symbolizer *s2 = mw_sym_new_from_maps(maps);
+	CHECK(s2);
+	CHECK(mw_sym_resolve(s2, at, &f) == 0);
+	CHECK_EQ_STR(f.func, "stacks_target_fn");
+	mw_sym_cache_stats(&a);
+	CHECK_EQ_U64(a.loads - b.loads, 1);
+	CHECK(mw_sym_resolve(s1, at, &f) == 0);		/* shared: s1 sees it now too */
+	CHECK_EQ_STR(f.func, "stacks_target_fn");
+	mw_sym_free(s1);
+	mw_sym_free(s2);
+	mw_sym_cache_stats(&b);
+	CHECK_EQ_U64(b.idle, b.bins);
+	CHECK(b.idle >= 1);
+
+	/* A failed read is not kept once nobody uses it. */
+	mw_sym_cache_clear();
+	CHECK(rename(path, away) == 0);
+	char name[128];
+	CHECK_EQ_STR(resolve_once(maps, name, sizeof(name)), "");
+	mw_sym_cache_stats(&b);
+	CHECK_EQ_U64(b.bins, 0);
+	free(maps);
+}
+
+/* Re-reading the maps takes no second reference: once the symbolizer is
+ * freed and the cache cleared, no binary is left. */
+TEST(cache_maps_reread_takes_no_second_reference)
+{
+	struct mw_sym_cache_stats a, b;
+	struct mw_frame f;
+	mw_sym_cache_clear();
+	struct mw_symbolizer *s = mw_sym_new(getpid());
+	CHECK(s);
+	CHECK(mw_sym_resolve(s, (uint64_t)&stacks_target_fn, &f) == 0);
+	mw_sym_cache_stats(&a);
+	CHECK(a.bins > 0);
+	for (int i = 0; i < 4; i++)			/* unmapped pages: each re-reads */
+		CHECK(mw_sym_resolve(s, 0x10 + (uint64_t)i * 0x1000, &f) == -1);
+	mw_sym_cache_stats(&b);
+	CHECK_EQ_U64(b.bins, a.bins);
+	CHECK_EQ_U64(b.hits, a.hits);
+	mw_sym_free(s);
+	mw_sym_cache_stats(&b);
+	CHECK(b.idle <= 4);
+	CHECK_EQ_U64(b.bins, b.idle);
+	mw_sym_cache_clear();
+	mw_sym_cache_stats(&b);
+	CHECK_EQ_U64(b.bins, 0);
 }
 
 int main(int argc, char **argv)

@@ -22,6 +22,7 @@
 #include "caps.h"
 #include "cli.h"
 #include "session.h"
+#include "stacks.h"
 #include "target.h"
 #include "tree.h"
 
@@ -244,6 +245,7 @@ static int all(const struct mw_opts *o)
 	}
 	mw_signals_install();
 	rc = mw_agent_main(o);
+	mw_sym_cache_clear();
 	return rc == MW_AGENT_RACES ? (o->fail_on_race ? 3 : 0) : rc;
 }
 
@@ -300,6 +302,7 @@ out:
 	if (metrics)
 		metrics->close(metrics);
 	mw_session_free(s);
+	mw_sym_cache_clear();
 	mw_tree_replay_output();
 	return rc;
 }

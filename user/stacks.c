@@ -1,20 +1,46 @@
 /* stacks.c — the user-stack symbolizer (see stacks.h for the API).
  *
  * A symbolizer holds the process's mappings (sorted by start, re-read from
- * /proc/PID/maps when an address misses them all) and a cache of binaries.
- * A binary is read on first use: its PT_LOAD segments (file offset → ELF
- * virtual address), its FUNC symbols copied into one sorted array and one
- * string pool, and, the first time a line is wanted, its DWARF: a sorted
- * table of CU address ranges built from every CU's DW_AT_ranges/low_pc (not
- * .debug_aranges, which clang does not emit and libdw 0.188 relies on), and
- * libdw's own per-CU line tables. When the binary has no line table, or no
- * .symtab, the separate debug file named by its build-id under
- * /usr/lib/debug/.build-id is used if installed (never debuginfod: no
- * network in the middle of a live trace).
+ * /proc/PID/maps when an address misses them all) and references to the
+ * binaries they name. Binaries live in one process-wide cache shared by
+ * every symbolizer (key: device and inode as the maps name them, and the
+ * path), so the processes of one binary read it once. A binary is read on
+ * first use by whichever symbolizer needs it first (through that process's
+ * /proc/PID/map_files or /proc/PID/root; the result is shared): its PT_LOAD
+ * segments (file offset → ELF virtual address), its FUNC symbols copied
+ * into one sorted array and one string pool, and, the first time a line is
+ * wanted, its DWARF: a sorted table of CU address ranges built from every
+ * CU's DW_AT_ranges/low_pc (not .debug_aranges, which clang does not emit
+ * and libdw 0.188 relies on), and libdw's own per-CU line tables. When the
+ * binary has no line table, or no .symtab, the separate debug file named by
+ * its build-id under /usr/lib/debug/.build-id is used if installed (never
+ * debuginfod: no network in the middle of a live trace).
  *
  * Every file is untrusted: libelf reads it with ELF_C_READ (pread, no mmap,
  * so a file truncated under us cannot SIGBUS), every count is capped, and
  * any failure just leaves less to show (module+offset at worst).
+ *
+ * The cache: each symbolizer holds one reference to each binary its maps
+ * ever named (a maps re-read takes none twice) and drops them in
+ * mw_sym_free. A binary nobody references stays cached, at most CACHE_IDLE
+ * of them, the least recently released evicted first, so a binary whose
+ * processes restart every second is read once and memory stays bounded.
+ * Only a binary whose open file is exactly the inode the maps named is kept
+ * that way: its fd stays open, so the inode cannot be reused by another
+ * file, and before it serves again its size, mtime and ctime (fstat) must
+ * still be those seen when it was read, else it is dropped and the file read
+ * afresh (a file rewritten in place). An idle binary keeps its ELF data
+ * (symbols, the Go tables, the DWARF sections libelf read and inflated) but
+ * not libdw's CU index and line tables, rebuilt cheaply by its next user, so
+ * what it holds does not depend on which stacks were resolved in it. A
+ * binary whose read failed (the first process already gone, a path only
+ * inside a container) is tried again by the next symbolizer that resolves
+ * in it, and never kept once unreferenced.
+ * Strings in frames point into a binary (symbol names, gobin and DWARF file
+ * names) or into the symbolizer (module paths): both live as long as the
+ * symbolizer that resolved them.
+ *
+ * Symbolizers and the cache are used from the main thread only: no locks.
  */
 #include "stacks.h"
 #include "gobin.h"
@@ -48,6 +74,7 @@
 #define DEBUG_DIR	"/usr/lib/debug/.build-id"
 #define MISS_SLOTS	256		/* remembered misses (pages) */
 #define MISS_TTL_NS	1000000000ull	/* how long a miss stops a maps re-read */
+#define CACHE_IDLE	4		/* binaries kept with no symbolizer using them */
 
 /* One PT_LOAD: file bytes [off, off+filesz) are loaded at vaddr. */
 struct seg {
@@ -73,12 +100,19 @@ struct elf_file {
 	Elf *elf;
 };
 
-/* One binary, read once and kept until mw_sym_free. */
+/* One binary, read once and shared by every symbolizer whose maps name it. */
 struct bin {
-	struct bin *next;
-	const char *path;	/* interned, as the maps name it */
+	struct bin *prev, *next;/* the cache's list of every live binary */
+	char *path;		/* owned, as the maps name it */
 	uint64_t dev, ino;	/* as the maps name them */
+	unsigned refs;		/* symbolizers holding it; 0: idle in the cache */
+	uint64_t released;	/* when refs last fell to 0 (cache.seq) */
+	bool stale;		/* the file changed: no longer handed out */
+	bool exact;		/* main.fd is inode ino: may stay cached when idle */
+	struct timespec mtime, ctime;	/* of main.fd when read */
+	off_t size;
 	bool loaded;		/* ELF read (successfully or not) */
+	uint64_t tried_by;	/* serial of the symbolizer that read it */
 	bool dwarf_tried;
 	struct mw_gobin *go;	/* a Go binary: its .gopclntab names functions and lines,
 				 * stripped or not (DWARF is not needed) */
@@ -113,9 +147,12 @@ struct str {
 
 struct mw_symbolizer {
 	int pid;		/* 0: offline, maps never re-read */
+	uint64_t serial;	/* unique per symbolizer (a failed read is retried by another) */
 	struct map *maps;	/* sorted by start */
 	size_t nmaps;
-	struct bin *bins;
+	struct bin **bins;	/* one reference each */
+	size_t nbins, bins_cap;
+	struct bin *last_bin;	/* consecutive mappings share a binary */
 	struct str *strs;
 	const char *last_str;	/* consecutive mappings share a path */
 	/* Pages that missed every mapping even after a re-read, and when: the
@@ -148,6 +185,153 @@ static const char *base_name(const char *p)
 	return b ? b + 1 : p;
 }
 
+/* ---- the binary cache ------------------------------------------------------ */
+
+static struct {
+	struct bin *all;	/* every live binary, referenced or idle */
+	uint64_t seq;		/* release clock, for least recently released */
+	uint64_t serials;	/* symbolizers made */
+	struct mw_sym_cache_stats st;
+} cache;
+
+static void elf_file_close(struct elf_file *f);
+
+/* Drops libdw's state (the CU index, the line tables parsed so far: they
+ * grow with every new CU a stack lands in) but not the ELF files, which
+ * keep the DWARF sections libelf has read and decompressed: the next
+ * dwarf_begin_elf on them reads and inflates nothing again. */
+static void bin_drop_dwarf(struct bin *b)
+{
+	if (b->dw)
+		dwarf_end(b->dw);
+	b->dw = NULL;
+	free(b->cus);
+	free(b->ranges);
+	b->cus = NULL;
+	b->ranges = NULL;
+	b->ncus = b->nranges = 0;
+	b->dwarf_tried = false;
+}
+
+static void bin_destroy(struct bin *b)
+{
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		cache.all = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	cache.st.bins--;
+	bin_drop_dwarf(b);
+	elf_file_close(&b->dbg);
+	mw_gobin_close(b->go);
+	elf_file_close(&b->main);
+	free(b->syms);
+	free(b->names);
+	free(b->path);
+	free(b);
+}
+
+static bool same_time(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/* Whether the file a binary read is still as it was then. */
+static bool bin_unchanged(const struct bin *b)
+{
+	struct stat st;
+	if (!b->main.elf)
+		return true;	/* nothing read from it yet (or the read failed) */
+	return !fstat(b->main.fd, &st) && st.st_size == b->size &&
+	       same_time(st.st_mtim, b->mtime) && same_time(st.st_ctim, b->ctime);
+}
+
+/* A reference to the cached binary for (path, dev, ino), or a new one. */
+static bool bin_is(const struct bin *b, const char *path, uint64_t dev, uint64_t ino)
+{
+	return b->dev == dev && b->ino == ino && !strcmp(b->path, path);
+}
+
+static struct bin *cache_take(const char *path, uint64_t dev, uint64_t ino)
+{
+	for (struct bin *b = cache.all, *nb; b; b = nb) {
+		nb = b->next;
+		if (b->stale || !bin_is(b, path, dev, ino))
+			continue;
+		if (!bin_unchanged(b)) {
+			/* Rewritten in place: the users it has keep what they
+			 * resolved; nobody new gets it. */
+			cache.st.stale++;
+			if (b->refs) {
+				b->stale = true;
+				continue;
+			}
+			cache.st.idle--;
+			bin_destroy(b);
+			continue;
+		}
+		if (!b->refs++)
+			cache.st.idle--;
+		cache.st.hits++;
+		return b;
+	}
+	struct bin *b = calloc(1, sizeof(*b));
+	if (!b || !(b->path = strdup(path))) {
+		free(b);
+		return NULL;
+	}
+	b->dev = dev;
+	b->ino = ino;
+	b->refs = 1;
+	b->main.fd = b->dbg.fd = -1;
+	b->next = cache.all;
+	if (cache.all)
+		cache.all->prev = b;
+	cache.all = b;
+	cache.st.bins++;
+	return b;
+}
+
+/* Drops one reference; an unused binary stays cached if it is worth it. */
+static void cache_release(struct bin *b)
+{
+	if (--b->refs)
+		return;
+	if (b->stale || !b->main.elf || !b->exact) {
+		bin_destroy(b);
+		return;
+	}
+	/* No frame of it is alive any more: what libdw parsed can go, so an
+	 * idle binary's memory is the same whatever stacks were resolved. */
+	bin_drop_dwarf(b);
+	b->released = ++cache.seq;
+	if (++cache.st.idle <= CACHE_IDLE)
+		return;
+	struct bin *old = NULL;
+	for (struct bin *c = cache.all; c; c = c->next)
+		if (!c->refs && (!old || c->released < old->released))
+			old = c;
+	cache.st.idle--;
+	bin_destroy(old);
+}
+
+void mw_sym_cache_clear(void)
+{
+	for (struct bin *b = cache.all, *nb; b; b = nb) {
+		nb = b->next;
+		if (!b->refs) {
+			cache.st.idle--;
+			bin_destroy(b);
+		}
+	}
+}
+
+void mw_sym_cache_stats(struct mw_sym_cache_stats *st)
+{
+	*st = cache.st;
+}
+
 /* ---- maps ----------------------------------------------------------------- */
 
 static int map_cmp(const void *a, const void *b)
@@ -156,21 +340,27 @@ static int map_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* The binary path (dev, ino) names, one reference held by s: the one s holds
+ * already, else one from the cache, else a new one (read on first use). */
 static struct bin *bin_get(struct mw_symbolizer *s, const char *path,
 			   uint64_t dev, uint64_t ino)
 {
-	for (struct bin *b = s->bins; b; b = b->next)
-		if (b->path == path && b->dev == dev && b->ino == ino)
-			return b;
-	struct bin *b = calloc(1, sizeof(*b));
-	if (!b)
-		return NULL;
-	b->path = path;
-	b->dev = dev;
-	b->ino = ino;
-	b->main.fd = b->dbg.fd = -1;
-	b->next = s->bins;
-	s->bins = b;
+	if (s->last_bin && bin_is(s->last_bin, path, dev, ino))
+		return s->last_bin;
+	for (size_t i = 0; i < s->nbins; i++)
+		if (bin_is(s->bins[i], path, dev, ino))
+			return s->last_bin = s->bins[i];
+	if (s->nbins == s->bins_cap) {
+		size_t nc = s->bins_cap ? 2 * s->bins_cap : 16;
+		struct bin **nb = realloc(s->bins, nc * sizeof(*nb));
+		if (!nb)
+			return NULL;
+		s->bins = nb;
+		s->bins_cap = nc;
+	}
+	struct bin *b = cache_take(path, dev, ino);
+	if (b)
+		s->bins[s->nbins++] = s->last_bin = b;
 	return b;
 }
 
@@ -516,10 +706,20 @@ static void open_debug_file(struct bin *b)
 
 static void bin_load(struct mw_symbolizer *s, struct bin *b, const struct map *m)
 {
+	struct stat st;
+
 	b->loaded = true;
+	b->tried_by = s->serial;
+	cache.st.loads++;
 	bin_open(s, b, m);
 	if (!b->main.elf)
 		return;
+	if (!fstat(b->main.fd, &st)) {
+		b->size = st.st_size;
+		b->mtime = st.st_mtim;
+		b->ctime = st.st_ctim;
+		b->exact = b->ino && st.st_ino == b->ino;
+	}
 	load_segs(b, b->main.elf);
 	if (has_section(b->main.elf, ".gopclntab")) {
 		char p[64], err[128];
@@ -588,6 +788,7 @@ out:
 static void bin_load_dwarf(struct bin *b)
 {
 	b->dwarf_tried = true;
+	cache.st.dwarf_loads++;
 	Elf *cands[2] = { b->main.elf, b->dbg.elf };
 	for (int i = 0; i < 2; i++) {
 		if (!cands[i] || !has_line_table(cands[i]))
@@ -595,16 +796,11 @@ static void bin_load_dwarf(struct bin *b)
 		Dwarf *dw = dwarf_begin_elf(cands[i], DWARF_C_READ, NULL);
 		if (!dw)
 			continue;
-		if (index_cus(b, dw)) {
-			b->dw = dw;
+		b->dw = dw;
+		if (index_cus(b, dw))
 			return;
-		}
-		free(b->cus);
-		free(b->ranges);
-		b->cus = NULL;
-		b->ranges = NULL;
-		b->ncus = b->nranges = 0;
-		dwarf_end(dw);
+		bin_drop_dwarf(b);
+		b->dwarf_tried = true;
 	}
 }
 
@@ -645,8 +841,10 @@ static struct mw_symbolizer *sym_alloc(int pid)
 		return NULL;
 	}
 	struct mw_symbolizer *s = calloc(1, sizeof(*s));
-	if (s)
+	if (s) {
 		s->pid = pid;
+		s->serial = ++cache.serials;
+	}
 	return s;
 }
 
@@ -723,7 +921,9 @@ static int resolve(struct mw_symbolizer *s, uint64_t addr, uint64_t back, struct
 	struct bin *b = m->bin;
 	if (!b)
 		return 0;
-	if (!b->loaded)
+	/* A read that failed for another symbolizer (its process gone, the
+	 * file in its mount namespace only) may work for this one. */
+	if (!b->loaded || (!b->main.elf && b->tried_by != s->serial))
 		bin_load(s, b, m);
 	uint64_t va;
 	if (!bin_vaddr(b, at - m->start + m->pgoff, &va))
@@ -773,19 +973,9 @@ void mw_sym_free(struct mw_symbolizer *s)
 {
 	if (!s)
 		return;
-	for (struct bin *b = s->bins, *nb; b; b = nb) {
-		nb = b->next;
-		if (b->dw)
-			dwarf_end(b->dw);
-		elf_file_close(&b->dbg);
-		mw_gobin_close(b->go);
-		elf_file_close(&b->main);
-		free(b->cus);
-		free(b->ranges);
-		free(b->syms);
-		free(b->names);
-		free(b);
-	}
+	for (size_t i = 0; i < s->nbins; i++)
+		cache_release(s->bins[i]);
+	free(s->bins);
 	for (struct str *t = s->strs, *nt; t; t = nt) {
 		nt = t->next;
 		free(t);

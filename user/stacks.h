@@ -11,8 +11,11 @@
  * program headers turn the file offset into an ELF virtual address; the
  * function comes from .symtab (else .dynsym), file:line from DWARF through
  * libdw when the binary (or its separate debuginfo) has a line table. Each
- * binary is read once per symbolizer and cached (key: path, device, inode as
- * in the maps), so resolving thousands of frames is cheap. Binaries are
+ * binary is read once and cached process-wide (key: path, device, inode as
+ * in the maps), shared by every symbolizer whose maps name it, so resolving
+ * thousands of frames is cheap and the processes of one binary read it once;
+ * a few binaries no symbolizer uses stay cached (a binary whose processes
+ * restart every second), re-read if the file changed since. Binaries are
  * untrusted input: a stripped, truncated or corrupt file still yields the
  * module and offset, never a crash.
  *
@@ -22,8 +25,9 @@
  * those with mw_sym_resolve_ret() (it looks up addr-1), or hand the whole
  * stack to mw_sym_resolve_stack(), which applies the convention itself.
  *
- * A symbolizer is not thread-safe. Every string in a struct mw_frame stays
- * valid until mw_sym_free().
+ * Symbolizers and their shared cache are used from one thread only (no
+ * locks). Every string in a struct mw_frame stays valid until mw_sym_free()
+ * of the symbolizer that resolved it.
  */
 #ifndef MW_STACKS_H
 #define MW_STACKS_H
@@ -75,7 +79,24 @@ int mw_sym_resolve_ret(struct mw_symbolizer *s, uint64_t addr, struct mw_frame *
 int mw_sym_resolve_stack(struct mw_symbolizer *s, const uint64_t *ips, int n,
 			 struct mw_frame *out);
 
+/* Drops the symbolizer's mappings and its references to binaries. */
 void mw_sym_free(struct mw_symbolizer *s);
+
+/* The process-wide binary cache, as counted since start. */
+struct mw_sym_cache_stats {
+	uint64_t loads;		/* binaries read (ELF opened, symbols loaded; failures too) */
+	uint64_t dwarf_loads;	/* DWARF opened and its CUs indexed: once per binary read,
+				 * again by the first user after it was idle */
+	uint64_t hits;		/* a symbolizer got a binary already cached */
+	uint64_t stale;		/* cached binaries dropped: their file changed */
+	uint64_t bins;		/* binaries in memory now, used or not */
+	uint64_t idle;		/* of those, used by no symbolizer (at most a few) */
+};
+void mw_sym_cache_stats(struct mw_sym_cache_stats *st);
+
+/* Frees every cached binary no symbolizer uses (at exit, so leak checkers
+ * see nothing; tests). Binaries in use stay. */
+void mw_sym_cache_clear(void);
 
 /* One frame as a line, module and source file shown by basename:
  *   "writer_loop+0x1f (mapsvc.c:212) [mapsvc]"
