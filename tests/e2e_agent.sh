@@ -328,9 +328,10 @@ soak_round() {	# four processes, each about a second: two racy, one of a second 
 }
 all_gone() { [ "$(nlines "$tmp/s.out" '"event":"exit"')" -ge $((started + warm)) ]; }
 started=0 badexit=0 samples=()
-# The reference: after one round (what the first race of each binary keeps:
-# its symbols, its findings), once all its processes are gone.
-soak_round
+# The reference: after three rounds (what the first race of each binary
+# keeps: its symbols, read once and cached for the next process of that
+# file, and its findings), once all their processes are gone.
+soak_round; soak_round; soak_round
 wait_until 20 all_gone
 ref=$(mem_fds "$mw")
 end=$((SECONDS + SOAK_SEC)) next_sample=$((SECONDS + 10))

@@ -350,18 +350,28 @@ int mw_map_cmp(const struct mw_map_model *a, const struct mw_map_model *b, int k
 	return r;
 }
 
+struct sort_ctx {
+	const struct mw_map_model *const *maps;
+	int key;
+};
+
+/* Equal keys keep the order of the indices: a stable sort. */
+static int idx_cmp(const void *a, const void *b, void *arg)
+{
+	const struct sort_ctx *c = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int r = mw_map_cmp(c->maps[x], c->maps[y], c->key);
+
+	return r ? r : (x > y) - (x < y);
+}
+
 void mw_map_sort(const struct mw_map_model *const *maps, size_t *idx, size_t n, int key)
 {
-	/* Insertion sort: stable, and the table holds a handful of maps. */
-	for (size_t i = 1; i < n; i++) {
-		size_t v = idx[i], j = i;
+	struct sort_ctx c = { maps, key };
 
-		while (j > 0 && mw_map_cmp(maps[v], maps[idx[j - 1]], key) < 0) {
-			idx[j] = idx[j - 1];
-			j--;
-		}
-		idx[j] = v;
-	}
+	/* The correlator keeps up to MW_CORR_MAPS_MAX maps, redrawn ten times a second. */
+	if (n > 1)
+		qsort_r(idx, n, sizeof(*idx), idx_cmp, &c);
 }
 
 /* ---- filter ------------------------------------------------------------------ */

@@ -101,7 +101,8 @@ const char *mw_sort_name(int key);
 /* Orders two maps by key: descending for the numeric keys (biggest first),
  * ascending for the address; ties fall back to the address. qsort-like sign. */
 int mw_map_cmp(const struct mw_map_model *a, const struct mw_map_model *b, int key);
-/* Sorts idx[0..n) (indices into maps[]) by key, stably. */
+/* Sorts idx[0..n) (indices into maps[]) by key; equal keys by index (stable
+ * for ascending input). O(n log n): the table may hold thousands of maps. */
 void mw_map_sort(const struct mw_map_model *const *maps, size_t *idx, size_t n, int key);
 
 /* ---- filter ------------------------------------------------------------------ */
