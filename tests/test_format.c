@@ -282,4 +282,20 @@ TEST(host_summary_json_tail)
 	CHECK(buf[strlen(buf) - 1] == '}');
 }
 
+TEST(summary_says_when_maps_were_forgotten)
+{
+	struct mw_summary s = { .events = 3, .maps = 20000, .maps_forgotten = 4096 };
+	char buf[2048], *t;
+
+	mw_fmt_summary_json(buf, sizeof(buf), &s, NULL);
+	CHECK(strstr(buf, "\"maps\":20000,\"maps_forgotten\":4096,\"rb_drops\":0,"));
+	t = text_of(summary_text, &s);
+	CHECK(strstr(t, "(0 rows, 20000 maps)\nmapwatch: 4096 idle maps forgotten to keep at most 16384 map "
+		      "models (their per-map counts; alerts keep theirs)\n"));
+	free(t);
+	s.maps_forgotten = 0;	/* below the cap: no such field or line */
+	mw_fmt_summary_json(buf, sizeof(buf), &s, NULL);
+	CHECK(!strstr(buf, "forgotten"));
+}
+
 CHECK_MAIN()

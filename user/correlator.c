@@ -971,6 +971,7 @@ void mw_corr_summary(const struct mw_corr *c, struct mw_summary *s)
 	s->unconfirmed += npending(c);
 	s->rows = c->nrows;
 	s->maps = c->maps_seen;
+	s->maps_forgotten = c->maps_evicted;
 }
 
 void mw_corr_set_mode(struct mw_corr *c, const struct mw_run_mode *m)

@@ -129,6 +129,7 @@ struct mw_summary {
 	uint64_t rows;			/* aggregated rows */
 	uint64_t maps;			/* maps seen in records (a map forgotten under the
 					 * correlator's cap and seen again counts again) */
+	uint64_t maps_forgotten;	/* idle map models dropped under MW_CORR_MAPS_MAX */
 	uint64_t first_ts, last_ts;
 	uint64_t bpf_hits;		/* probe hits (latest STATS) */
 	uint64_t rb_drops, map_drops;	/* the two halves of drops */

@@ -336,6 +336,9 @@ void mw_fmt_summary_text(FILE *f, const struct mw_summary *s, int reads, const s
 		s->alerts, s->alerts_by_kind[MW_KIND_ITER_WRITE], s->alerts_by_kind[MW_KIND_ITER_GROW],
 		s->alerts_by_kind[MW_KIND_WRITE_WRITE], extra_kinds(s, reads, more, sizeof(more)),
 		s->rows, s->maps);
+	if (s->maps_forgotten)
+		fprintf(f, "mapwatch: %" PRIu64 " idle maps forgotten to keep at most %d map models (their "
+			"per-map counts; alerts keep theirs)\n", s->maps_forgotten, MW_CORR_MAPS_MAX);
 	if (s->unconfirmed)
 		fprintf(f, "mapwatch: %" PRIu64 " more not counted: writes into a Go iteration never seen "
 			"moving on afterwards (possibly left by break or return)\n", s->unconfirmed);
@@ -354,13 +357,17 @@ void mw_fmt_summary_text(FILE *f, const struct mw_summary *s, int reads, const s
 /* The summary's own fields, without braces: "events":N,…,"last_ts":N */
 static int summary_fields(char *buf, size_t len, const struct mw_summary *s)
 {
+	char forgot[48] = "";
+
+	if (s->maps_forgotten)	/* only when the correlator's cap was reached */
+		snprintf(forgot, sizeof(forgot), ",\"maps_forgotten\":%" PRIu64, s->maps_forgotten);
 	return snprintf(buf, len,
 		"\"events\":%" PRIu64 ",\"drops\":%" PRIu64 ",\"alerts\":%" PRIu64 ","
 		"\"alerts_by_kind\":{\"iter-write\":%" PRIu64 ",\"iter-grow\":%" PRIu64 ",\"write-write\":%" PRIu64
 		",\"read-write\":%" PRIu64 ",\"clone-write\":%" PRIu64 "},\"unconfirmed\":%" PRIu64 ","
 		"\"runtime_caught\":{\"iter-write\":%" PRIu64 ",\"write-write\":%" PRIu64 ",\"read-write\":%" PRIu64
 		",\"clone-write\":%" PRIu64 "},"
-		"\"rows\":%" PRIu64 ",\"maps\":%" PRIu64 ",\"rb_drops\":%" PRIu64 ",\"map_drops\":%" PRIu64 ","
+		"\"rows\":%" PRIu64 ",\"maps\":%" PRIu64 "%s,\"rb_drops\":%" PRIu64 ",\"map_drops\":%" PRIu64 ","
 		"\"probe_hits\":%" PRIu64 ",\"first_ts\":%" PRIu64 ",\"last_ts\":%" PRIu64,
 		s->events, s->drops, s->alerts,
 		s->alerts_by_kind[MW_KIND_ITER_WRITE], s->alerts_by_kind[MW_KIND_ITER_GROW],
@@ -368,7 +375,7 @@ static int summary_fields(char *buf, size_t len, const struct mw_summary *s)
 		s->alerts_by_kind[MW_KIND_CLONE_WRITE], s->unconfirmed,
 		s->runtime_caught[MW_KIND_ITER_WRITE], s->runtime_caught[MW_KIND_WRITE_WRITE],
 		s->runtime_caught[MW_KIND_READ_WRITE], s->runtime_caught[MW_KIND_CLONE_WRITE],
-		s->rows, s->maps, s->rb_drops, s->map_drops, s->bpf_hits, s->first_ts, s->last_ts);
+		s->rows, s->maps, forgot, s->rb_drops, s->map_drops, s->bpf_hits, s->first_ts, s->last_ts);
 }
 
 int mw_fmt_summary_json(char *buf, size_t len, const struct mw_summary *s, const struct mw_live_end *live)

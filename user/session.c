@@ -726,6 +726,7 @@ void mw_summary_add(struct mw_summary *t, const struct mw_summary *x)
 	}
 	t->rows += x->rows;
 	t->maps += x->maps;
+	t->maps_forgotten += x->maps_forgotten;
 	t->bpf_hits += x->bpf_hits;
 	t->rb_drops += x->rb_drops;
 	t->map_drops += x->map_drops;
