@@ -104,10 +104,13 @@ fi
 MW="$PWD/build/mapwatch"
 [ -x "$MW" ] || { log "build/mapwatch is not built (run make)"; exit 1; }
 HAVE_SAMPLED=0
-"$MW" --help 2>&1 | grep -q -- '--sampled' && HAVE_SAMPLED=1
+# The help read whole first: `--help | grep -q` under pipefail fails when grep
+# quits at its match and mapwatch's next write meets the closed pipe (SIGPIPE).
+MW_HELP=$("$MW" --help 2>&1)
+grep -q -- '--sampled' <<<"$MW_HELP" && HAVE_SAMPLED=1
 # the exact mode by name where the build has a name for it (it is the default)
 EXACT_OPT=""
-"$MW" --help 2>&1 | grep -q -- '--exact' && EXACT_OPT=--exact
+grep -q -- '--exact' <<<"$MW_HELP" && EXACT_OPT=--exact
 HAVE_BT=0
 command -v bpftrace >/dev/null && HAVE_BT=1
 CSVC="$PWD/$B/mapsvc-load"
