@@ -49,6 +49,7 @@
 #include "stacktab.h"
 
 #define BIN_LINGER_NS	(30 * 1000000000ull)	/* a binary's probes stay this long after its last process */
+#define VIEW_TICK_NS	10000000ull		/* the host view's model is rebuilt and ticked this often */
 #define RESCAN_NS	(10 * 1000000000ull)	/* the /proc safety net (MAPWATCH_RESCAN_SEC overrides) */
 #define AGG_MAX		512			/* findings kept per binary; the rest summed in one */
 #define MAX_PROCS	MW_MAX_PROCS
@@ -150,7 +151,6 @@ static const char *base_name(const char *p)
 	return b ? b + 1 : p;
 }
 
-/* A JSON string's inside: quotes, backslashes and control bytes escaped. */
 static void out(const char *s)
 {
 	fputs(s, stdout);
@@ -948,8 +948,7 @@ static int host_tick(uint64_t now)
 	}
 	h.finds = A.finds;
 	h.nfinds = nf;
-	for (int r = MW_ATTACH_NO_RUNTIME + 1; r < MW_ATTACH_REASONS; r++)
-		h.failures += A.failures[r];
+	h.failures = mw_metrics_failures_total(A.failures);
 	totals(&c);
 	h.hits = c.hits;
 	h.drops = c.rb_drops + c.map_full + c.slots_full;
@@ -1020,7 +1019,7 @@ int mw_agent_main(const struct mw_opts *o)
 {
 	char err[1024];
 	struct mw_loader *execs;
-	uint64_t start = now_ns(), last_tick = start, last_scan, rescan = RESCAN_NS;
+	uint64_t start = now_ns(), last_tick = start, last_view = 0, last_scan, rescan = RESCAN_NS;
 	const char *rs = getenv("MAPWATCH_RESCAN_SEC");
 	int rc;
 
@@ -1090,8 +1089,12 @@ int mw_agent_main(const struct mw_opts *o)
 			tick(now);
 			expire(now);
 		}
-		if (A.tui && host_tick(now_ns()) == MW_TUI_QUIT)
-			break;
+		/* The view every 10 ms (tui.h): keys, and a redraw when due. */
+		if (A.tui && now_ns() - last_view >= VIEW_TICK_NS) {
+			last_view = now_ns();
+			if (host_tick(last_view) == MW_TUI_QUIT)
+				break;
+		}
 		fflush(stdout);
 		if (o->duration > 0 && now - start >= (uint64_t)(o->duration * 1e9))
 			break;

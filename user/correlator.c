@@ -165,6 +165,16 @@ static int grow_array(void **arr, size_t *cap, size_t need, size_t elem)
 }
 
 /* Rebuild a table at twice its size; hash(i) gives the hash of array element i. */
+/* Puts v (an index + 1) in the first free slot from hash h on (linear probing). */
+static void slot_put(uint32_t *slot, size_t cap, uint64_t h, uint32_t v)
+{
+	size_t j = h & (cap - 1);
+
+	while (slot[j])
+		j = (j + 1) & (cap - 1);
+	slot[j] = v;
+}
+
 static int table_grow(struct table *t, uint64_t (*hash)(const struct mw_corr *, size_t),
 		      const struct mw_corr *c)
 {
@@ -173,17 +183,9 @@ static int table_grow(struct table *t, uint64_t (*hash)(const struct mw_corr *, 
 
 	if (!ns)
 		return -1;
-	for (size_t i = 0; i < t->cap; i++) {
-		uint32_t v = t->slot[i];
-		size_t j;
-
-		if (!v)
-			continue;
-		j = hash(c, v - 1) & (ncap - 1);
-		while (ns[j])
-			j = (j + 1) & (ncap - 1);
-		ns[j] = v;
-	}
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slot[i])
+			slot_put(ns, ncap, hash(c, t->slot[i] - 1), t->slot[i]);
 	free(t->slot);
 	t->slot = ns;
 	t->cap = ncap;
@@ -205,10 +207,9 @@ static struct mw_alert_row *row_get(struct mw_corr *c, const struct mw_alert *a)
 	struct table *t = &c->row_tab;
 	uint64_t h = row_hash(a->kind, a->map, mw_alert_writer(a), mw_alert_iter(a));
 	struct mw_alert_row *row;
-	size_t j;
 
 	if (t->cap) {
-		for (j = h & (t->cap - 1); t->slot[j]; j = (j + 1) & (t->cap - 1)) {
+		for (size_t j = h & (t->cap - 1); t->slot[j]; j = (j + 1) & (t->cap - 1)) {
 			row = &c->rows[t->slot[j] - 1];
 			if (row->kind == a->kind && row->map == a->map &&
 			    row->writer_tid == a->writer_tid && row->iter_tid == a->iter_tid &&
@@ -222,8 +223,6 @@ static struct mw_alert_row *row_get(struct mw_corr *c, const struct mw_alert *a)
 	if (c->nrows >= UINT32_MAX - 1 ||
 	    grow_array((void **)&c->rows, &c->rows_cap, c->nrows + 1, sizeof(*c->rows)))
 		return NULL;
-	for (j = h & (t->cap - 1); t->slot[j]; j = (j + 1) & (t->cap - 1))
-		;
 	row = &c->rows[c->nrows];
 	memset(row, 0, sizeof(*row));
 	row->id = c->nrows + 1;
@@ -237,7 +236,7 @@ static struct mw_alert_row *row_get(struct mw_corr *c, const struct mw_alert *a)
 	row->last_ts = a->ts;
 	row->last = *a;
 	c->nrows++;
-	t->slot[j] = (uint32_t)c->nrows;
+	slot_put(t->slot, t->cap, h, (uint32_t)c->nrows);
 	t->n++;
 	return row;
 }
@@ -267,13 +266,8 @@ static void table_rebuild(struct table *t, uint64_t (*hash)(const struct mw_corr
 			  const struct mw_corr *c, size_t n)
 {
 	memset(t->slot, 0, t->cap * sizeof(*t->slot));
-	for (size_t i = 0; i < n; i++) {
-		size_t j = hash(c, i) & (t->cap - 1);
-
-		while (t->slot[j])
-			j = (j + 1) & (t->cap - 1);
-		t->slot[j] = (uint32_t)(i + 1);
-	}
+	for (size_t i = 0; i < n; i++)
+		slot_put(t->slot, t->cap, hash(c, i), (uint32_t)(i + 1));
 	t->n = n;
 }
 
@@ -367,7 +361,6 @@ static struct map_ent *map_get(struct mw_corr *c, uint64_t map, uint64_t ts, int
 {
 	struct table *t = &c->map_tab;
 	struct map_ent *e;
-	size_t j;
 
 	if (c->last_map && c->maps[c->last_map - 1].m.map == map)
 		e = &c->maps[c->last_map - 1];
@@ -405,9 +398,7 @@ static struct map_ent *map_get(struct mw_corr *c, uint64_t map, uint64_t ts, int
 		e->m.first_ts = ts;
 		e->m.last_ts = ts;
 		c->nmaps++;
-		for (j = mix64(map) & (t->cap - 1); t->slot[j]; j = (j + 1) & (t->cap - 1))
-			;
-		t->slot[j] = (uint32_t)c->nmaps;
+		slot_put(t->slot, t->cap, mix64(map), (uint32_t)c->nmaps);
 		t->n++;
 	}
 	if (rec) {

@@ -462,10 +462,6 @@ int mw_fmt_proc_event_json(char *buf, size_t len, const struct mw_proc_event *e)
 
 void mw_fmt_host_summary_text(FILE *f, const struct mw_summary *s, const struct mw_host_end *h)
 {
-	uint64_t nfail = 0;
-
-	for (int r = MW_ATTACH_NO_RUNTIME + 1; r < MW_ATTACH_REASONS; r++)
-		nfail += h->failures[r];
 	fprintf(f, "mapwatch: %" PRIu64 " events, %" PRIu64 " probe hits, %" PRIu64 " drops (%" PRIu64
 		" ring buffer, %" PRIu64 " map full, %" PRIu64 " iteration slots full)\n", s->events, h->hits,
 		s->drops, h->rb_drops, h->map_full, h->slots_full);
@@ -477,7 +473,8 @@ void mw_fmt_host_summary_text(FILE *f, const struct mw_summary *s, const struct 
 		" attach failures (unsupported %" PRIu64 ", symbols missing %" PRIu64 ", permission %"
 		PRIu64 ", gone %" PRIu64 ", probe %" PRIu64 ", other %" PRIu64 "); %" PRIu64
 		" without a supported runtime, %" PRIu64 " filtered out, %" PRIu64 " opted out, %"
-		PRIu64 " Go toolchain\n", h->processes, h->watching, h->attachments, nfail,
+		PRIu64 " Go toolchain\n", h->processes, h->watching, h->attachments,
+		mw_metrics_failures_total(h->failures),
 		h->failures[MW_ATTACH_UNSUPPORTED], h->failures[MW_ATTACH_SYMBOLS],
 		h->failures[MW_ATTACH_PERMISSION], h->failures[MW_ATTACH_GONE], h->failures[MW_ATTACH_PROBE],
 		h->failures[MW_ATTACH_OTHER], h->no_runtime, h->excluded, h->opted_out, h->toolchain);

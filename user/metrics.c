@@ -215,6 +215,15 @@ const char *mw_metrics_reason_name(int r)
 	return r >= 0 && r < MW_ATTACH_REASONS ? n[r] : "other";
 }
 
+uint64_t mw_metrics_failures_total(const uint64_t failures[MW_ATTACH_REASONS])
+{
+	uint64_t n = 0;
+
+	for (int r = MW_ATTACH_NO_RUNTIME + 1; r < MW_ATTACH_REASONS; r++)
+		n += failures[r];
+	return n;
+}
+
 /* Is procs[i] the first process with its binary name? */
 static int first_of_binary(const struct mw_metrics_snapshot *s, size_t i)
 {

@@ -121,6 +121,9 @@ int mw_metrics_route(const char *req, size_t n, int *head_only);
 
 /* The reason label of an enum mw_attach_reason ("other" when out of range). */
 const char *mw_metrics_reason_name(int r);
+/* Processes that could not be watched: every reason but no_runtime (those
+ * were never candidates). */
+uint64_t mw_metrics_failures_total(const uint64_t failures[MW_ATTACH_REASONS]);
 
 /* mapwatch's CPU seconds and RSS from /proc/self/stat and /proc/self/statm. */
 int mw_metrics_read_self(struct mw_metrics_self *self);

@@ -247,12 +247,13 @@ static bool bin_unchanged(const struct bin *b)
 	       same_time(st.st_mtim, b->mtime) && same_time(st.st_ctim, b->ctime);
 }
 
-/* A reference to the cached binary for (path, dev, ino), or a new one. */
+/* Is b the binary the maps name as (path, dev, ino)? */
 static bool bin_is(const struct bin *b, const char *path, uint64_t dev, uint64_t ino)
 {
 	return b->dev == dev && b->ino == ino && !strcmp(b->path, path);
 }
 
+/* A reference to the cached binary for (path, dev, ino), or a new one. */
 static struct bin *cache_take(const char *path, uint64_t dev, uint64_t ino)
 {
 	for (struct bin *b = cache.all, *nb; b; b = nb) {

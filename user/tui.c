@@ -482,6 +482,24 @@ static size_t row_pos(const struct mw_tui *t)
 
 /* ---- header, banner, footer ------------------------------------------------- */
 
+/* "  alerts 12 (iter-write 9, iter-grow 3, write-write 0)" from column x of
+ * a w-wide line, the kinds when they fit; returns the columns drawn. */
+static int put_races(struct mw_tui *t, int y, int x, int w, const char *label, uint64_t n,
+		     const uint64_t by_kind[MW_KIND_MAX])
+{
+	char c[16], k1[16], k2[16], k3[16];
+	int x0 = x;
+
+	x += put(t, y, x, w - x, RL_DIM, "%s", label);
+	x += put(t, y, x, w - x, n ? RL_ALERT : RL_OK, "%s", mw_fmt_count(n, c, sizeof(c)));
+	if (n && w - x > 52)
+		x += put(t, y, x, w - x, RL_DIM, " (iter-write %s, iter-grow %s, write-write %s)",
+			 mw_fmt_count(by_kind[MW_KIND_ITER_WRITE], k1, sizeof(k1)),
+			 mw_fmt_count(by_kind[MW_KIND_ITER_GROW], k2, sizeof(k2)),
+			 mw_fmt_count(by_kind[MW_KIND_WRITE_WRITE], k3, sizeof(k3)));
+	return x - x0;
+}
+
 static void draw_header(struct mw_tui *t, const struct mw_view_layout *l)
 {
 	const struct mw_live_stats *st = t->st;
@@ -529,17 +547,7 @@ static void draw_header(struct mw_tui *t, const struct mw_view_layout *l)
 	x += put(t, y, x, w - x, RL_NORMAL, "%s/s", ev);
 	x += put(t, y, x, w - x, RL_DIM, " (%s)  hits %s  drops ", tot, hits);
 	x += put(t, y, x, w - x, drops ? RL_WARN : RL_NORMAL, "%s", dr);
-	x += put(t, y, x, w - x, RL_DIM, "  alerts ");
-	x += put(t, y, x, w - x, t->sum.alerts ? RL_ALERT : RL_OK, "%s",
-		 mw_fmt_count(t->sum.alerts, tot, sizeof(tot)));
-	if (t->sum.alerts && w - x > 52) {
-		char k1[16], k2[16], k3[16];
-
-		x += put(t, y, x, w - x, RL_DIM, " (iter-write %s, iter-grow %s, write-write %s)",
-			 mw_fmt_count(t->sum.alerts_by_kind[MW_KIND_ITER_WRITE], k1, sizeof(k1)),
-			 mw_fmt_count(t->sum.alerts_by_kind[MW_KIND_ITER_GROW], k2, sizeof(k2)),
-			 mw_fmt_count(t->sum.alerts_by_kind[MW_KIND_WRITE_WRITE], k3, sizeof(k3)));
-	}
+	x += put_races(t, y, x, w, "  alerts ", t->sum.alerts, t->sum.alerts_by_kind);
 	put(t, y, x, w - x, RL_DIM, "  maps %zu", mw_corr_nmaps(t->c));
 }
 
@@ -1404,11 +1412,26 @@ static int pid_cmp(const void *a, const void *b, void *ctx)
 	return (x > y) - (x < y);
 }
 
+/* Where the selected process is listed, or SIZE_MAX. */
+static size_t proc_find(const struct mw_tui *t)
+{
+	for (size_t i = 0; i < t->nvprocs; i++)
+		if (t->host->procs[t->vprocs[i]].pid == t->sel_pid)
+			return i;
+	return SIZE_MAX;
+}
+
+static size_t proc_pos(const struct mw_tui *t)
+{
+	size_t i = proc_find(t);
+
+	return i == SIZE_MAX ? 0 : i;
+}
+
 /* The listed processes (by pid) and the selections kept on what is listed. */
 static void host_lists(struct mw_tui *t)
 {
 	const struct mw_tui_host *h = t->host;
-	int found = 0;
 
 	t->nvprocs = 0;
 	if (!grow_array(&t->vprocs, &t->cap_vprocs, h->nprocs)) {
@@ -1418,20 +1441,10 @@ static void host_lists(struct mw_tui *t)
 		if (t->nvprocs > 1)
 			qsort_r(t->vprocs, t->nvprocs, sizeof(*t->vprocs), pid_cmp, (void *)h->procs);
 	}
-	for (size_t i = 0; i < t->nvprocs; i++)
-		found |= h->procs[t->vprocs[i]].pid == t->sel_pid;
-	if (!found)
+	if (proc_find(t) == SIZE_MAX)
 		t->sel_pid = t->nvprocs ? h->procs[t->vprocs[0]].pid : 0;
 	if (t->sel_find >= h->nfinds)
 		t->sel_find = h->nfinds ? h->nfinds - 1 : 0;
-}
-
-static size_t proc_pos(const struct mw_tui *t)
-{
-	for (size_t i = 0; i < t->nvprocs; i++)
-		if (t->host->procs[t->vprocs[i]].pid == t->sel_pid)
-			return i;
-	return 0;
 }
 
 /* Races over every binary, by kind, from the findings. */
@@ -1454,7 +1467,7 @@ static void draw_host_header(struct mw_tui *t, const struct mw_view_layout *l)
 {
 	const struct mw_tui_host *h = t->host;
 	uint64_t by_kind[MW_KIND_MAX], races = host_races(t, by_kind);
-	char up[32], n1[16], n2[16], n3[16], ev[16];
+	char up[32], n1[16], n2[16], ev[16];
 	double evs = 0;
 	int x, y = l->header_y, w = COLS;
 
@@ -1476,16 +1489,7 @@ static void draw_host_header(struct mw_tui *t, const struct mw_view_layout *l)
 	x += put(t, y, x, w - x, RL_NORMAL, "%s/s", ev);
 	x += put(t, y, x, w - x, RL_DIM, "  hits %s  drops ", mw_fmt_count(h->hits, n1, sizeof(n1)));
 	x += put(t, y, x, w - x, h->drops ? RL_WARN : RL_NORMAL, "%s", mw_fmt_count(h->drops, n2, sizeof(n2)));
-	x += put(t, y, x, w - x, RL_DIM, "  races ");
-	x += put(t, y, x, w - x, races ? RL_ALERT : RL_OK, "%s", mw_fmt_count(races, n3, sizeof(n3)));
-	if (races && w - x > 52) {
-		char k1[16], k2[16], k3[16];
-
-		put(t, y, x, w - x, RL_DIM, " (iter-write %s, iter-grow %s, write-write %s)",
-		    mw_fmt_count(by_kind[MW_KIND_ITER_WRITE], k1, sizeof(k1)),
-		    mw_fmt_count(by_kind[MW_KIND_ITER_GROW], k2, sizeof(k2)),
-		    mw_fmt_count(by_kind[MW_KIND_WRITE_WRITE], k3, sizeof(k3)));
-	}
+	put_races(t, y, x, w, "  races ", races, by_kind);
 }
 
 enum { PC_PID, PC_NSPID, PC_BIN, PC_MAPS, PC_ITERS, PC_EV, PC_RACES, PC_CGROUP, PC_N };
